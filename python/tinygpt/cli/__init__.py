@@ -1,0 +1,38 @@
+"""The ``tinygpt`` command line: one module per sub-command, each with ``register``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from tinygpt.errors import TinyGPTError
+
+# Sub-command modules; each defines ``register(subparsers)`` which adds its parser
+# and sets ``func`` (taking the parsed namespace, returning an exit code).
+COMMANDS = (
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tinygpt",
+        description="Train BPE tokenizers and small GPT story models; generate stories.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        importlib.import_module(f"tinygpt.cli.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except TinyGPTError as error:
+        print(f"tinygpt {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
