@@ -1,4 +1,4 @@
-"""Shared fixtures: where the reference data in ../shared/data lives."""
+"""Fixtures shared by tests/ and benches/: where the reference data in ../shared/data lives."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parent
 SHARED_DATA = Path(os.environ.get("TINYGPT_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 
 
