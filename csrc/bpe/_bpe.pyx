@@ -26,6 +26,10 @@ cdef extern from "<string_view>" namespace "std" nogil:
         string_view(const char*, size_t)
 
 
+cdef extern from "pretokenize.hpp" namespace "tgbpe" nogil:
+    vector[string] split_pieces(int splitter, string_view text, const vector[uint32_t]& no_merge) except +
+
+
 cdef extern from "encoder.hpp" namespace "tgbpe" nogil:
     cdef cppclass EncodeOptions:
         vector[char] allowed_special
@@ -120,6 +124,20 @@ cdef vector[string_view] views_of(texts, list keep) except *:
     return views
 
 
+def pretokenize(int splitter, str text, no_merge=()):
+    """The pieces the compiled pre-tokeniser cuts ``text`` into (UTF-8 bytes each)."""
+    cdef list keep = []
+    cdef string_view view = view_of(text, keep)
+    cdef vector[uint32_t] blocked
+    for char in no_merge:
+        blocked.push_back(ord(char))
+    cdef vector[string] pieces
+    with nogil:
+        pieces = split_pieces(splitter, view, blocked)
+    return [PyBytes_FromStringAndSize(pieces[i].data(), <Py_ssize_t>pieces[i].size())
+            for i in range(pieces.size())]
+
+
 cdef list ids_to_list(const vector[uint32_t]& ids):
     cdef Py_ssize_t n = <Py_ssize_t>ids.size()
     cdef list out = PyList_New(n)
@@ -170,10 +188,13 @@ cdef class Encoder:
 
     cdef EncodeOptions options(self, allowed, int unknown, uint32_t replacement_cp):
         cdef EncodeOptions opts = make_encode_options(unknown, replacement_cp)
+        cdef char on
         for flag in allowed:
-            opts.allowed_special.push_back(1 if flag else 0)
+            on = 1 if flag else 0
+            opts.allowed_special.push_back(on)
+        on = 0
         while opts.allowed_special.size() < self.c.special_count():
-            opts.allowed_special.push_back(0)
+            opts.allowed_special.push_back(on)
         return opts
 
     def encode(self, str text, allowed, int unknown=UNKNOWN_ERROR, uint32_t replacement_cp=0):

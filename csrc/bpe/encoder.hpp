@@ -156,10 +156,14 @@ class Encoder {
 
     void encode(std::string_view text, std::size_t index, std::vector<std::uint32_t>& out,
                 EncodeError& error) {
-      if (enc_.splitter_ == Splitter::kWords && !check_alphabet(text, index, error)) return;
       split_specials(
           text, enc_.specials_, options_.allowed_special,
-          [&](std::size_t b, std::size_t e) { encode_ordinary(text.substr(b, e - b), out); },
+          [&](std::size_t b, std::size_t e) {
+            std::string_view part = text.substr(b, e - b);
+            if (error.failed) return;
+            if (enc_.splitter_ == Splitter::kWords && !check_alphabet(part, index, b, error)) return;
+            encode_ordinary(part, out);
+          },
           [&](std::size_t i) { out.push_back(enc_.special_ids_[i]); });
     }
 
@@ -210,7 +214,8 @@ class Encoder {
 
     // Words mode: every character must be in the alphabet; with kSkip / kReplace the text is
     // rewritten (and kept alive for the cache's views) as if the character were absent / swapped.
-    bool check_alphabet(std::string_view& text, std::size_t index, EncodeError& error) {
+    bool check_alphabet(std::string_view& text, std::size_t index, std::size_t offset,
+                        EncodeError& error) {
       const auto* begin = reinterpret_cast<const unsigned char*>(text.data());
       const auto* end = begin + text.size();
       std::string rewritten;
@@ -219,7 +224,7 @@ class Encoder {
         const CodePoint c = decode_utf8(p, end);
         const bool known = enc_.knows_char(c.cp);
         if (!known && options_.unknown == UnknownPolicy::kError) {
-          error = EncodeError{true, index, static_cast<std::size_t>(p - begin), c.cp};
+          error = EncodeError{true, index, offset + static_cast<std::size_t>(p - begin), c.cp};
           return false;
         }
         if (!known && !rewriting) {

@@ -271,6 +271,15 @@ void split_text(Splitter splitter, std::string_view text, const std::vector<std:
   }
 }
 
+// The pieces of `text`, as copies (for tests and inspection; encoding uses split_text).
+inline std::vector<std::string> split_pieces(int splitter, std::string_view text,
+                                             const std::vector<std::uint32_t>& no_merge) {
+  std::vector<std::string> pieces;
+  split_text(static_cast<Splitter>(splitter), text, no_merge,
+             [&](std::size_t b, std::size_t e) { pieces.emplace_back(text.substr(b, e - b)); });
+  return pieces;
+}
+
 // Split `text` at the given special tokens (leftmost match, longest on ties); calls
 // on_text(begin, end) for ordinary stretches and on_special(index) for each special token.
 template <class OnText, class OnSpecial>
