@@ -32,6 +32,7 @@ accepted. Writing a plain ``dict`` gives a struct when every key is an identifie
 
 from __future__ import annotations
 
+import json
 import math
 import numbers
 import os
@@ -111,7 +112,7 @@ _NUMBER = re.compile(
 _SIGNED_SPECIAL = re.compile(r"[+-](?:inf|NaN)(?!\w)")
 _SPACE = re.compile(r"(?:[ \t\r\n\f\v\u0085\u200e\u200f\u2028\u2029]+|//[^\n]*)*")
 _STRING_STOP = re.compile(r'["\\]')
-_INT_LIST = re.compile(r"\s*(-?\d+(?:\s*,\s*-?\d+)*)?\s*,?\s*\]")
+_INT_LIST_BODY = re.compile(r"[0-9, \t\r\n-]*")
 _ATTRIBUTE = re.compile(r"#!\[[^\]]*\]")
 _RAW_STRING = re.compile(r'r(#*)"')
 _BRACED_ESCAPE = re.compile(r"\{([0-9A-Fa-f]{1,6})\}")
@@ -249,10 +250,15 @@ class _Parser:
         return Ident(name.removeprefix("r#")), pos
 
     def sequence(self, pos: int) -> tuple[list, int]:
-        fast = _INT_LIST.match(self.text, pos)
-        if fast is not None:
-            numbers_text = fast.group(1)
-            return ([int(n) for n in numbers_text.split(",")] if numbers_text else []), fast.end()
+        # Fast path for lists of integers (gpt-rs's encoded stories, megabytes of them): when
+        # the list holds only digits, commas, signs and spaces, it is valid JSON unless
+        # malformed, and the C JSON parser reads it several times faster.
+        end = self.text.find("]", pos)
+        if end >= 0 and _INT_LIST_BODY.fullmatch(self.text, pos, end):
+            try:
+                return json.loads(self.text[pos - 1:end + 1]), end + 1
+            except ValueError:
+                pass
         items: list = []
         while True:
             pos = self.skip(pos)
