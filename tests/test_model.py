@@ -159,7 +159,8 @@ def test_options_change_the_model():
 
 
 def test_kv_cache_continuation_equals_full_forward():
-    """Feeding a prefix, then one token, then a chunk through the cache == one full forward."""
+    """Feeding a prefix, then one token, then a chunk through the cache == one full forward;
+    ``last_only`` gives the last position's logits of that forward."""
     model = GPT(SMALL).double().eval()
     randomize(model)
     idx = torch.randint(0, SMALL.vocab_size, (2, 12))
@@ -168,6 +169,10 @@ def test_kv_cache_continuation_equals_full_forward():
     pieces = [model(idx[:, :5], cache=cache), model(idx[:, 5:6], cache=cache), model(idx[:, 6:], cache=cache)]
     torch.testing.assert_close(torch.cat(pieces, dim=1), full)
     assert cache.length == 12
+    cache.reset()
+    model(idx[:, :4], cache=cache)
+    torch.testing.assert_close(model(idx[:, 4:], cache=cache, last_only=True), full[:, -1:])
+    torch.testing.assert_close(model(idx, last_only=True), full[:, -1:])
     with pytest.raises(ValueError, match="exceed context_length"):
         model(idx, cache=cache)
 
