@@ -54,16 +54,13 @@ def read_gptrs_dataset(path: str | os.PathLike[str]) -> GptrsDataset:
     content = ron.load(path)
     if type(content) is not dict:
         raise DataError(f"{path}: not a gpt-rs dataset file: expected a struct ({', '.join(FIELDS)})")
-    missing = [field for field in FIELDS if field not in content]
-    unknown = sorted(set(content) - set(FIELDS))
-    if missing or unknown:
-        raise DataError(
-            f"{path}: not a gpt-rs dataset file: "
-            + "; ".join(
-                [f"missing field(s) {', '.join(missing)}"] * bool(missing)
-                + [f"unknown field(s) {', '.join(unknown)}"] * bool(unknown)
-            )
-        )
+    problems = []
+    if missing := [field for field in FIELDS if field not in content]:
+        problems.append(f"missing field(s) {', '.join(missing)}")
+    if unknown := sorted(set(content) - set(FIELDS)):
+        problems.append(f"unknown field(s) {', '.join(unknown)}")
+    if problems:
+        raise DataError(f"{path}: not a gpt-rs dataset file: {'; '.join(problems)}")
     alphabet = _alphabet(path, content["char_to_id"], content["id_to_char"])
     merges = _merges(path, content["mergings"], len(alphabet))
     stories = _stories(path, content["encoded_data"], len(alphabet) + len(merges))
@@ -98,9 +95,10 @@ def export_gptrs_dataset(
     dataset file, atomically; returns the number of stories written.
 
     The tokenizer must be words mode. Its special tokens are left out (gpt-rs has none; they
-    hold the last ids, so no other id moves), and a story may not contain one.
+    hold the last ids, so no other id moves), and a story may not contain one. Its
+    ``do_not_merge`` characters are not stored either: gpt-rs's are fixed (``"`` and newline).
     """
-    alphabet, merges = gptrs_tables(tokenizer)
+    alphabet, merges = _gptrs_tables(tokenizer)
     vocab_size = len(alphabet) + len(merges)
     encoded = _encode_stories(tokenizer, stories, num_threads)
     _check_ids(encoded, vocab_size, "story", "(a special token, or ids from another tokenizer)")
@@ -116,7 +114,7 @@ def export_gptrs_dataset(
     return len(encoded)
 
 
-def gptrs_tables(tokenizer: BPETokenizer) -> tuple[list[str], list[tuple[int, int]]]:
+def _gptrs_tables(tokenizer: BPETokenizer) -> tuple[list[str], list[tuple[int, int]]]:
     """gpt-rs's view of a words-mode tokenizer: the alphabet in id order and the merges as id
     pairs, the ``to`` of merge ``i`` being ``len(alphabet) + i``."""
     if tokenizer.mode != "words":
