@@ -1,0 +1,1 @@
+"""Training: `tinygpt train`'s loop, its optimizer, schedules, checkpoints and devices."""
