@@ -50,7 +50,7 @@ class Tokenizer(Protocol):
     def fingerprint(self) -> str: ...
     def save(self, path: str | os.PathLike[str]) -> None: ...
     def encode_to_array(self, texts: list[str], *, prepend: int | None = None, dtype: Any = ...,
-                        num_threads: int | None = None) -> np.ndarray: ...
+                        num_threads: int | None = None, allowed_special: str = ...) -> np.ndarray: ...
 
 
 @dataclass
@@ -381,7 +381,8 @@ class _Run:
             return _Encoded(np.empty(0, self.dtype), np.zeros(len(texts), np.int64),
                             np.asarray(text_bytes, dtype=np.int64))
         tokens = self.tokenizer.encode_to_array(
-            nonempty, prepend=eot, dtype=self.dtype, num_threads=self.num_threads
+            nonempty, prepend=eot, dtype=self.dtype, num_threads=self.num_threads,
+            allowed_special="none",  # "<|endoftext|>" inside a story is text, not a boundary
         )
         starts = np.flatnonzero(tokens == eot)
         if starts.size != len(nonempty):
