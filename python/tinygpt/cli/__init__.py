@@ -13,6 +13,7 @@ from tinygpt.errors import TinyGPTError
 # and sets ``func`` (taking the parsed namespace, returning an exit code).
 COMMANDS = (
     "tokenize",
+    "gptrs",
 )
 
 
