@@ -1,6 +1,7 @@
 """Generate unicode_tables.hpp: the character classes the GPT-2/GPT-4 pre-tokenisers need.
 
-Run by CMake at build time so the tables follow the building Python's ``unicodedata``.
+Run by CMake at build time from the building Python's ``unicodedata``, topped up to Unicode
+16.0 (the version tiktoken's regex engine uses) with the ranges listed below.
 Classes: letter (general category L*), number (N*), whitespace (Unicode White_Space, which
 is what ``\\s`` means to tiktoken's regex engine and to the ``regex`` module).
 The table is two-stage: ``stage1[cp >> 8]`` picks a 256-entry block of ``stage2``; identical
@@ -16,6 +17,58 @@ from pathlib import Path
 LETTER, NUMBER, SPACE = 1, 2, 4
 MAX_CODE_POINT = 0x10FFFF
 BLOCK = 256
+
+# tiktoken's regex engine (Rust regex-syntax) uses Unicode 16.0. Letters and numbers assigned
+# in 15.0-16.0 are listed here so that builds on Pythons with an older unicodedata (3.11 has
+# 14.0) still classify them as tiktoken does. Found by comparing unicodedata 14.0 with
+# tiktoken 0.14's pre-tokeniser on every code point where the two could differ.
+UNICODE_16_ADDITIONS = [
+    (0x01C89, 0x01C8A, LETTER),
+    (0x0A7CB, 0x0A7CD, LETTER),
+    (0x0A7DA, 0x0A7DC, LETTER),
+    (0x105C0, 0x105F3, LETTER),
+    (0x10D40, 0x10D49, NUMBER),
+    (0x10D4A, 0x10D65, LETTER),
+    (0x10D6F, 0x10D85, LETTER),
+    (0x10EC2, 0x10EC4, LETTER),
+    (0x1123F, 0x11240, LETTER),
+    (0x11380, 0x11389, LETTER),
+    (0x1138B, 0x1138B, LETTER),
+    (0x1138E, 0x1138E, LETTER),
+    (0x11390, 0x113B5, LETTER),
+    (0x113B7, 0x113B7, LETTER),
+    (0x113D1, 0x113D1, LETTER),
+    (0x113D3, 0x113D3, LETTER),
+    (0x116D0, 0x116E3, NUMBER),
+    (0x11BC0, 0x11BE0, LETTER),
+    (0x11BF0, 0x11BF9, NUMBER),
+    (0x11F02, 0x11F02, LETTER),
+    (0x11F04, 0x11F10, LETTER),
+    (0x11F12, 0x11F33, LETTER),
+    (0x11F50, 0x11F59, NUMBER),
+    (0x1342F, 0x1342F, LETTER),
+    (0x13441, 0x13446, LETTER),
+    (0x13460, 0x143FA, LETTER),
+    (0x16100, 0x1611D, LETTER),
+    (0x16130, 0x16139, NUMBER),
+    (0x16D40, 0x16D6C, LETTER),
+    (0x16D70, 0x16D79, NUMBER),
+    (0x18CFF, 0x18CFF, LETTER),
+    (0x1B132, 0x1B132, LETTER),
+    (0x1B155, 0x1B155, LETTER),
+    (0x1CCF0, 0x1CCF9, NUMBER),
+    (0x1D2C0, 0x1D2D3, NUMBER),
+    (0x1DF25, 0x1DF2A, LETTER),
+    (0x1E030, 0x1E06D, LETTER),
+    (0x1E4D0, 0x1E4EB, LETTER),
+    (0x1E4F0, 0x1E4F9, NUMBER),
+    (0x1E5D0, 0x1E5ED, LETTER),
+    (0x1E5F0, 0x1E5F0, LETTER),
+    (0x1E5F1, 0x1E5FA, NUMBER),
+    (0x2B739, 0x2B739, LETTER),
+    (0x2EBF0, 0x2EE5D, LETTER),
+    (0x31350, 0x323AF, LETTER),
+]
 
 # str.isspace() also accepts the ASCII information separators U+001C..U+001F (their bidi class
 # is B/S); Unicode's White_Space property, and therefore ``\s`` in the regex engines, does not.
@@ -34,12 +87,22 @@ def char_class(cp: int) -> int:
     return 0
 
 
+def class_table() -> list[int]:
+    classes = [char_class(cp) for cp in range(MAX_CODE_POINT + 1)]
+    for first, last, kind in UNICODE_16_ADDITIONS:
+        for cp in range(first, last + 1):
+            if classes[cp] == 0:
+                classes[cp] = kind
+    return classes
+
+
 def build_tables() -> tuple[list[int], list[int]]:
+    classes = class_table()
     stage1: list[int] = []
     stage2: list[int] = []
     seen: dict[tuple[int, ...], int] = {}
     for start in range(0, MAX_CODE_POINT + 1, BLOCK):
-        block = tuple(char_class(cp) for cp in range(start, start + BLOCK))
+        block = tuple(classes[start : start + BLOCK])
         if block not in seen:
             seen[block] = len(seen)
             stage2.extend(block)
