@@ -50,7 +50,7 @@ class Tokenizer(Protocol):
     def fingerprint(self) -> str: ...
     def save(self, path: str | os.PathLike[str]) -> None: ...
     def encode_to_array(self, texts: list[str], *, prepend: int | None = None, dtype: Any = ...,
-                        num_threads: int | None = None) -> np.ndarray: ...
+                        num_threads: int | None = None, allowed_special: str = ...) -> np.ndarray: ...
 
 
 @dataclass
@@ -153,16 +153,17 @@ def tokenize_corpus(
     corpus = source if isinstance(source, Corpus) else open_corpus(source, text_column=text_column)
     out_dir = Path(out_dir)
     dtype = token_dtype(tokenizer.vocab_size)
+    fingerprint = tokenizer.fingerprint()
     manifest = _start_or_resume(
         Manifest(
             directory=out_dir,
-            tokenizer_fingerprint=tokenizer.fingerprint(),
+            tokenizer_fingerprint=fingerprint,
             vocab_size=tokenizer.vocab_size,
             eot_id=tokenizer.eot_id,
             dtype=dtype.name,
             split_rule=split,
             val_fraction=val_fraction,
-            job=_job(source, corpus, split, val_fraction, shard_tokens, part, tokenizer),
+            job=_job(corpus, split, val_fraction, shard_tokens, part, fingerprint),
             splits={name: SplitInfo() for name in SPLITS},
             part=part,
         )
@@ -170,14 +171,18 @@ def tokenize_corpus(
     kept = sum(len(info.shards) for info in manifest.splits.values())
     if manifest.complete:
         return TokenizeSummary(out_dir, manifest, time.perf_counter() - started, shards_kept=kept)
-    tokenizer.save(out_dir / TOKENIZER_NAME)
+    out_dir.mkdir(parents=True, exist_ok=True)
     run = _Run(manifest, tokenizer, dtype, shard_tokens, num_threads)
-    with TokenizeProgress(show_progress) as progress:
+    # Serialising a large tokenizer is slow pure Python; it overlaps the encoding, which
+    # runs without the GIL, and must be done before the manifest says "complete".
+    with TokenizeProgress(show_progress) as progress, ThreadPoolExecutor(1) as saver:
+        saved = saver.submit(tokenizer.save, out_dir / TOKENIZER_NAME)
         count = _count_documents(corpus, progress) if split == "tail" or part else None
         rule = SplitRule(split, val_fraction, count)
         first, stop = _part_range(part, count)
         progress.start("tokenizing", None if count is None else stop - first)
         run.execute(_read_batches(corpus, rule, first, stop, manifest), progress)
+        saved.result()
     manifest.complete = True
     manifest.save()
     return TokenizeSummary(
@@ -211,8 +216,8 @@ def _check_part(part: tuple[int, int] | None) -> None:
         raise ConfigError(f"part must be (i, n) with 0 <= i < n, not {part!r}")
 
 
-def _job(source: Any, corpus: Corpus, split: str, val_fraction: float, shard_tokens: int,
-         part: tuple[int, int] | None, tokenizer: Tokenizer) -> dict[str, Any]:
+def _job(corpus: Corpus, split: str, val_fraction: float, shard_tokens: int,
+         part: tuple[int, int] | None, fingerprint: str) -> dict[str, Any]:
     """The settings that identify a job: a resume or a merge must match them exactly."""
     return {
         "files": [str(path.resolve()) for path in corpus.paths],
@@ -221,7 +226,7 @@ def _job(source: Any, corpus: Corpus, split: str, val_fraction: float, shard_tok
         "split_rule": split,
         "val_fraction": val_fraction,
         "shard_tokens": shard_tokens,
-        "tokenizer_fingerprint": tokenizer.fingerprint(),
+        "tokenizer_fingerprint": fingerprint,
         "part": list(part) if part else None,
     }
 
@@ -381,7 +386,8 @@ class _Run:
             return _Encoded(np.empty(0, self.dtype), np.zeros(len(texts), np.int64),
                             np.asarray(text_bytes, dtype=np.int64))
         tokens = self.tokenizer.encode_to_array(
-            nonempty, prepend=eot, dtype=self.dtype, num_threads=self.num_threads
+            nonempty, prepend=eot, dtype=self.dtype, num_threads=self.num_threads,
+            allowed_special="none",  # "<|endoftext|>" inside a story is text, not a boundary
         )
         starts = np.flatnonzero(tokens == eot)
         if starts.size != len(nonempty):
