@@ -14,6 +14,8 @@ from tinygpt.errors import TinyGPTError
 COMMANDS = (
     "tokenize",
     "gptrs",
+    "generate",
+    "repl",
 )
 
 
