@@ -1,0 +1,449 @@
+"""The gpt-rs decoder: a small pre-LN GPT with learned positions, written for speed.
+
+The architecture is exactly gpt-rs's (token + learned position embeddings, embedding dropout,
+pre-LN blocks whose residual stream itself goes through dropout, ReLU feed-forward, final
+LayerNorm, bias-free head). It is computed efficiently: one fused q/k/v projection per block and
+``scaled_dot_product_attention`` instead of one module per head. gpt-rs checkpoints (one
+q/k/v linear per head) convert to and from this layout, see ``GPT.from_gptrs``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn as nn
+from torch.nn import functional as F
+
+from tinygpt.atomic import atomic_write, atomic_write_text
+from tinygpt.errors import ConfigError, DataError
+
+# gpt-rs's transformer_config.ron has exactly these fields; the others are our options.
+ORIGINAL_FIELDS = (
+    "vocab_size",
+    "embedding_size",
+    "context_length",
+    "head_count",
+    "block_count",
+    "feed_forward_multiplier",
+    "embedding_dropout",
+    "attention_dropout",
+    "feed_forward_dropout",
+    "residual_dropout",
+)
+ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU}
+
+
+@dataclass
+class GPTConfig:
+    """Model shape and regularisation; field names and defaults are gpt-rs's (≈2.1 M params).
+
+    ``activation``, ``tie_weights`` and ``bias`` go beyond the original and default to it.
+    """
+
+    vocab_size: int = 2048
+    embedding_size: int = 128
+    context_length: int = 64
+    head_count: int = 4
+    block_count: int = 8
+    feed_forward_multiplier: int = 4
+    embedding_dropout: float = 0.05
+    attention_dropout: float = 0.05
+    feed_forward_dropout: float = 0.05
+    residual_dropout: float = 0.05
+    activation: str = "relu"
+    tie_weights: bool = False
+    bias: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ORIGINAL_FIELDS[:6]:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"GPTConfig.{name} must be a positive integer, got {value!r}")
+        for name in ORIGINAL_FIELDS[6:]:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+                raise ConfigError(f"GPTConfig.{name} must be a probability in [0, 1), got {value!r}")
+            setattr(self, name, float(value))
+        if self.embedding_size % self.head_count:
+            raise ConfigError(
+                f"GPTConfig.embedding_size ({self.embedding_size}) must be a multiple of "
+                f"head_count ({self.head_count})"
+            )
+        if self.activation not in ACTIVATIONS:
+            raise ConfigError(
+                f"GPTConfig.activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}"
+            )
+        for name in ("tie_weights", "bias"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"GPTConfig.{name} must be true or false, got {getattr(self, name)!r}")
+
+    @property
+    def head_size(self) -> int:
+        return self.embedding_size // self.head_count
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, fields: dict[str, Any], *, source: str = "GPTConfig") -> GPTConfig:
+        """Build from a mapping, naming unknown or missing fields (the original ones are required)."""
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(fields) - known)
+        missing = sorted(set(ORIGINAL_FIELDS) - set(fields))
+        if unknown or missing:
+            problems = [f"unknown field(s) {', '.join(unknown)}"] if unknown else []
+            problems += [f"missing field(s) {', '.join(missing)}"] if missing else []
+            raise ConfigError(f"{source}: {'; '.join(problems)}")
+        return cls(**fields)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> GPTConfig:
+        """Read a ``.ron`` (gpt-rs's transformer_config.ron as it is) or ``.json`` config."""
+        path = Path(path)
+        if path.suffix == ".json":
+            try:
+                fields = json.loads(path.read_text(encoding="utf-8"))
+            except OSError as error:
+                raise ConfigError(f"cannot read transformer config {path}: {error}") from error
+            except json.JSONDecodeError as error:
+                raise ConfigError(f"{path}:{error.lineno}:{error.colno}: invalid JSON: {error.msg}") from error
+            if not isinstance(fields, dict):
+                raise ConfigError(f"{path}: expected a JSON object of GPTConfig fields")
+            return cls.from_dict(fields, source=str(path))
+        if path.suffix == ".ron":
+            from tinygpt import ron
+
+            defaults = cls()
+            optional = {
+                field.name: getattr(defaults, field.name)
+                for field in dataclasses.fields(cls)
+                if field.name not in ORIGINAL_FIELDS
+            }
+            fields = ron.load_struct(
+                path, required=set(ORIGINAL_FIELDS), optional=optional, what="transformer config"
+            )
+            return cls.from_dict(fields, source=str(path))
+        raise ConfigError(f"{path}: transformer config must end in .ron or .json")
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write ``.ron`` or ``.json`` by suffix, atomically.
+
+        RON leaves out our extra options while they hold their defaults, so gpt-rs reads it.
+        """
+        path = Path(path)
+        fields = self.to_dict()
+        if path.suffix == ".json":
+            atomic_write_text(path, json.dumps(fields, indent=2) + "\n")
+        elif path.suffix == ".ron":
+            from tinygpt import ron
+
+            defaults = GPTConfig().to_dict()
+            ron.dump(
+                {k: v for k, v in fields.items() if k in ORIGINAL_FIELDS or v != defaults[k]}, path
+            )
+        else:
+            raise ConfigError(f"{path}: transformer config must end in .ron or .json")
+
+
+class KVCache:
+    """Keys and values of the positions already fed, per layer, preallocated to the context.
+
+    ``length`` positions are filled; a forward pass with the cache appends its tokens after them.
+    """
+
+    def __init__(self, config: GPTConfig, batch_size: int, *, device: torch.device, dtype: torch.dtype):
+        shape = (config.block_count, 2, batch_size, config.head_count, config.context_length, config.head_size)
+        self._store = torch.empty(shape, device=device, dtype=dtype)
+        self.capacity = config.context_length
+        self.length = 0
+
+    def append(self, layer: int, keys: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Store this layer's new keys/values (B, H, T, D); return all of them so far."""
+        end = self.length + keys.shape[2]
+        self._store[layer, 0, :, :, self.length : end] = keys
+        self._store[layer, 1, :, :, self.length : end] = values
+        return self._store[layer, 0, :, :, :end], self._store[layer, 1, :, :, :end]
+
+    def advance(self, count: int) -> None:
+        self.length += count
+
+    def reset(self) -> None:
+        self.length = 0
+
+
+class CausalSelfAttention(nn.Module):
+    """All heads at once: one q/k/v projection, fused attention, then the output projection."""
+
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        self.head_count = config.head_count
+        self.attention_dropout = config.attention_dropout
+        self.qkv = nn.Linear(config.embedding_size, 3 * config.embedding_size, bias=config.bias)
+        self.projection = nn.Linear(config.embedding_size, config.embedding_size, bias=config.bias)
+
+    def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
+        batch, steps, width = x.shape
+        q, k, v = (
+            t.view(batch, steps, self.head_count, -1).transpose(1, 2)
+            for t in self.qkv(x).split(width, dim=2)
+        )
+        past = 0 if cache is None else cache.length
+        if cache is not None:
+            k, v = cache.append(layer, k, v)
+        mask = None
+        if past and steps > 1:
+            # New queries see every cached position and the causal part of their own block.
+            mask = torch.ones(steps, past + steps, dtype=torch.bool, device=x.device).tril(past)
+        y = F.scaled_dot_product_attention(
+            q,
+            k,
+            v,
+            attn_mask=mask,
+            dropout_p=self.attention_dropout if self.training else 0.0,
+            is_causal=past == 0 and steps > 1,
+        )
+        return self.projection(y.transpose(1, 2).reshape(batch, steps, width))
+
+
+class FeedForward(nn.Module):
+    """linear -> ReLU (or GELU) -> linear -> dropout."""
+
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        hidden = config.feed_forward_multiplier * config.embedding_size
+        self.input = nn.Linear(config.embedding_size, hidden, bias=config.bias)
+        self.activation = ACTIVATIONS[config.activation]()
+        self.output = nn.Linear(hidden, config.embedding_size, bias=config.bias)
+        self.dropout = nn.Dropout(config.feed_forward_dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.output(self.activation(self.input(x))))
+
+
+class Block(nn.Module):
+    """Pre-LN block as in gpt-rs: dropout acts on the residual stream, not on the branch."""
+
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        self.layer_norm_1 = nn.LayerNorm(config.embedding_size)
+        self.attention = CausalSelfAttention(config)
+        self.layer_norm_2 = nn.LayerNorm(config.embedding_size)
+        self.feed_forward = FeedForward(config)
+        self.residual_dropout = nn.Dropout(config.residual_dropout)
+
+    def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
+        x = self.residual_dropout(x) + self.attention(self.layer_norm_1(x), cache, layer)
+        return self.residual_dropout(x) + self.feed_forward(self.layer_norm_2(x))
+
+
+class GPT(nn.Module):
+    """Decoder-only transformer; ``forward(idx)`` gives next-token logits for every position."""
+
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        self.config = config
+        self.token_embedding = nn.Embedding(config.vocab_size, config.embedding_size)
+        self.position_embedding = nn.Embedding(config.context_length, config.embedding_size)
+        self.embedding_dropout = nn.Dropout(config.embedding_dropout)
+        self.blocks = nn.ModuleList(Block(config) for _ in range(config.block_count))
+        self.layer_norm = nn.LayerNorm(config.embedding_size)
+        self.linear_head = nn.Linear(config.embedding_size, config.vocab_size, bias=False)
+        self.apply(_init_weights)
+        if config.tie_weights:
+            self.linear_head.weight = self.token_embedding.weight
+
+    def forward(
+        self, idx: torch.Tensor, *, cache: KVCache | None = None, last_only: bool = False
+    ) -> torch.Tensor:
+        """Logits (B, T, vocab) for token ids ``idx`` (B, T).
+
+        With ``cache``, ``idx`` continues the cached positions and its keys/values are added to
+        it; ``last_only`` computes the head for the final position only (T becomes 1).
+        """
+        start = 0 if cache is None else cache.length
+        steps = idx.shape[1]
+        if start + steps > self.config.context_length:
+            raise ValueError(
+                f"{start + steps} positions exceed context_length {self.config.context_length}"
+            )
+        positions = torch.arange(start, start + steps, device=idx.device)
+        x = self.embedding_dropout(self.token_embedding(idx) + self.position_embedding(positions))
+        for layer, block in enumerate(self.blocks):
+            x = block(x, cache, layer)
+        if cache is not None:
+            cache.advance(steps)
+        if last_only:
+            x = x[:, -1:]
+        return self.linear_head(self.layer_norm(x))
+
+    def num_parameters(self) -> int:
+        """Trainable parameters, a tied matrix counted once (gpt-rs's default config: 2,118,912)."""
+        return sum(p.numel() for p in self.parameters())
+
+    def optimizer_groups(self, weight_decay: float) -> list[dict[str, Any]]:
+        """AdamW parameter groups: decay on linear weights only, decided by module type.
+
+        Biases, LayerNorm and embeddings are not decayed; a tied head counts as an embedding.
+        """
+        embedding_weights = {id(m.weight) for m in self.modules() if isinstance(m, nn.Embedding)}
+        decayed = {
+            id(m.weight): m.weight
+            for m in self.modules()
+            if isinstance(m, nn.Linear) and id(m.weight) not in embedding_weights
+        }
+        rest = [p for p in self.parameters() if id(p) not in decayed]
+        return [
+            {"params": list(decayed.values()), "weight_decay": weight_decay},
+            {"params": rest, "weight_decay": 0.0},
+        ]
+
+    @torch.inference_mode()
+    def generate(
+        self,
+        x: torch.Tensor,
+        max_new_tokens: int,
+        *,
+        temperature: float = 0.7,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        greedy: bool = False,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Extend ``x`` (B, T) by ``max_new_tokens`` sampled ids: (B, T + max_new_tokens).
+
+        Uses a KV cache and, like gpt-rs, conditions on the last ``context_length`` tokens.
+        """
+        from tinygpt.generate import Sampling, sample_tokens
+
+        sampling = Sampling(temperature=temperature, top_k=top_k, top_p=top_p, greedy=greedy)
+        steps = list(sample_tokens(self, x, max_new_tokens, sampling, generator=generator))
+        return torch.cat([x, *(step[:, None] for step in steps)], dim=1)
+
+    @classmethod
+    def from_gptrs(cls, path: str | os.PathLike[str], config: GPTConfig) -> GPT:
+        """Load a gpt-rs ``.safetensors`` checkpoint (one q/k/v linear per head) into our layout."""
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        if config.tie_weights:
+            raise ConfigError("gpt-rs checkpoints have their own head matrix; use tie_weights=False")
+        try:
+            tensors = load_file(os.fspath(path))
+        except (OSError, SafetensorError) as error:
+            raise DataError(f"cannot read gpt-rs checkpoint {path}: {error}") from error
+        model = cls(config)
+        model.load_state_dict_checked(_from_gptrs_names(tensors, config, str(path)), source=str(path))
+        return model
+
+    def gptrs_state_dict(self) -> dict[str, torch.Tensor]:
+        """Our weights under gpt-rs's names, q/k/v split per head (what gpt-rs loads)."""
+        if self.config.activation != "relu":
+            raise ConfigError("gpt-rs has only ReLU feed-forward layers; this model uses GELU")
+        return _to_gptrs_names(self, self.config)
+
+    def save_gptrs(self, path: str | os.PathLike[str]) -> None:
+        """Write a gpt-rs-loadable ``.safetensors`` checkpoint atomically."""
+        from safetensors.torch import save
+
+        with atomic_write(path) as handle:
+            handle.write(save(self.gptrs_state_dict()))
+
+    def load_state_dict_checked(self, state: dict[str, torch.Tensor], *, source: str) -> None:
+        """``load_state_dict`` with a DataError naming the file and the offending tensors."""
+        expected = self.state_dict()
+        missing = sorted(set(expected) - set(state))
+        unexpected = sorted(set(state) - set(expected))
+        wrong_shape = [
+            f"{name} {tuple(state[name].shape)} (expected {tuple(expected[name].shape)})"
+            for name in sorted(set(state) & set(expected))
+            if state[name].shape != expected[name].shape
+        ]
+        problems = [
+            f"{label}: {', '.join(names[:6])}{' ...' if len(names) > 6 else ''}"
+            for label, names in (
+                ("missing tensors", missing),
+                ("unexpected tensors", unexpected),
+                ("wrong shapes", wrong_shape),
+            )
+            if names
+        ]
+        if problems:
+            raise DataError(f"{source} does not match the model config: {'; '.join(problems)}")
+        self.load_state_dict(state)
+
+
+def _init_weights(module: nn.Module) -> None:
+    if isinstance(module, (nn.Linear, nn.Embedding)):
+        nn.init.normal_(module.weight, mean=0.0, std=0.02)
+    if isinstance(module, nn.Linear) and module.bias is not None:
+        nn.init.zeros_(module.bias)
+
+
+_GPTRS_HEAD = re.compile(r"blocks\.(\d+)\.multi_attention_head\.heads\.(\d+)\.(query|key|value)\.(weight|bias)")
+_QKV_ORDER = ("query", "key", "value")
+
+
+def _gptrs_plain_name(ours: str) -> str:
+    """Our name of every tensor that is not a fused q/k/v -> gpt-rs's name."""
+    return "transformer." + ours.replace(".attention.projection.", ".multi_attention_head.projection.")
+
+
+def _from_gptrs_names(tensors: dict[str, torch.Tensor], config: GPTConfig, source: str) -> dict[str, torch.Tensor]:
+    """Rename gpt-rs tensors to ours and fuse each block's per-head q/k/v into one linear."""
+    ours: dict[str, torch.Tensor] = {}
+    heads: dict[tuple[int, str], dict[tuple[str, int], torch.Tensor]] = {}
+    for name, tensor in tensors.items():
+        if not name.startswith("transformer."):
+            raise DataError(f"{source}: unexpected tensor {name!r} (gpt-rs names start with 'transformer.')")
+        short = name[len("transformer.") :]
+        head = _GPTRS_HEAD.fullmatch(short)
+        if head:
+            block, index, role, kind = head.groups()
+            heads.setdefault((int(block), kind), {})[(role, int(index))] = tensor
+        else:
+            ours[short.replace(".multi_attention_head.projection.", ".attention.projection.")] = tensor
+    for (block, kind), parts in heads.items():
+        wanted = [(role, h) for role in _QKV_ORDER for h in range(config.head_count)]
+        absent = [f"heads.{h}.{role}" for role, h in wanted if (role, h) not in parts]
+        extra = sorted(f"heads.{h}.{role}" for role, h in set(parts) - set(wanted))
+        if absent or extra:
+            raise DataError(
+                f"{source}: block {block} {kind}: expected {config.head_count} heads of query/key/value"
+                + (f"; missing {', '.join(absent)}" if absent else "")
+                + (f"; unexpected {', '.join(extra)}" if extra else "")
+            )
+        ours[f"blocks.{block}.attention.qkv.{kind}"] = torch.cat([parts[key] for key in wanted], dim=0)
+    return ours
+
+
+def _to_gptrs_names(model: GPT, config: GPTConfig) -> dict[str, torch.Tensor]:
+    """Split each fused q/k/v into per-head linears under gpt-rs's names.
+
+    A bias-free model exports zero biases, which gpt-rs expects and which compute the same.
+    """
+    state = {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
+    if not config.bias:
+        for name, module in model.named_modules():
+            if isinstance(module, nn.Linear) and module is not model.linear_head:
+                state[f"{name}.bias"] = torch.zeros(module.out_features, dtype=module.weight.dtype)
+    out: dict[str, torch.Tensor] = {}
+    for name, tensor in state.items():
+        fused = re.fullmatch(r"blocks\.(\d+)\.attention\.qkv\.(weight|bias)", name)
+        if fused is None:
+            out[_gptrs_plain_name(name)] = tensor
+            continue
+        block, kind = fused.groups()
+        for role, part in zip(_QKV_ORDER, tensor.chunk(3, dim=0)):
+            for head, piece in enumerate(part.chunk(config.head_count, dim=0)):
+                out[f"transformer.blocks.{block}.multi_attention_head.heads.{head}.{role}.{kind}"] = (
+                    piece.contiguous()
+                )
+    return out

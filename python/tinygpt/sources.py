@@ -1,0 +1,287 @@
+"""Corpora as streams of documents, whatever their file format: what ``--data`` accepts.
+
+One function, :func:`open_corpus`, turns a spec into a :class:`Corpus`:
+
+- ``stories.parquet``: the first string column (or ``text_column``), read in record batches;
+- ``stories.txt``: documents separated by lines that are exactly ``<|endoftext|>``;
+- ``stories.jsonl``: one JSON object per line, the ``"text"`` field (or ``text_column``);
+- a directory: every such file below it, recursively, in sorted order;
+- ``hf:owner/name``: a Hugging Face dataset repository, downloaded once into the hub cache;
+- ``embedded``: the small corpus of stories shipped inside the package.
+
+Files are streamed (never read whole), so corpora larger than memory work. Problems come back
+as :class:`~tinygpt.errors.DataError` naming the file and the line or byte offset.
+
+>>> corpus = open_corpus("embedded")
+>>> first_story = next(iter(corpus))
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import itertools
+import json
+import os
+import re
+from pathlib import Path
+from typing import Callable, Iterator
+
+from tinygpt.errors import DataError
+
+__all__ = ["Corpus", "embedded_corpus_path", "open_corpus", "SUFFIXES", "DOCUMENT_SEPARATOR"]
+
+DOCUMENT_SEPARATOR = "<|endoftext|>"
+SUFFIXES = (".parquet", ".txt", ".jsonl")
+HF_PREFIX = "hf:"
+EMBEDDED = "embedded"
+
+_CHUNK_BYTES = 8 << 20
+_PARQUET_BATCH_ROWS = 1024
+_SEPARATOR_LINE = re.compile(rb"^<\|endoftext\|>\r?\n", re.MULTILINE)
+_FINAL_SEPARATOR = re.compile(rb"(?:^|\n)<\|endoftext\|>\r?\Z")
+_HF_REPO = re.compile(r"[\w.-]+/[\w.-]+")
+_LOCAL_HINT = "pass a local .parquet, .txt or .jsonl file (or a directory of them) instead"
+
+
+class Corpus:
+    """Documents from one or more files; iterate it as often as you like, each pass streams."""
+
+    def __init__(self, paths: list[Path], *, text_column: str | None = None) -> None:
+        self.paths = paths
+        self.text_column = text_column
+        self.total_bytes = sum(path.stat().st_size for path in paths)
+        self._readers: list[Callable[[], Iterator[str]]] = [
+            _reader(path, text_column) for path in paths
+        ]
+
+    def __iter__(self) -> Iterator[str]:
+        for read in self._readers:
+            yield from read()
+
+    def iter_batches(self, max_docs: int) -> Iterator[list[str]]:
+        """Documents in lists of at most ``max_docs`` (for batch encoding)."""
+        if max_docs < 1:
+            raise ValueError(f"max_docs must be at least 1, got {max_docs}")
+        documents = iter(self)
+        while batch := list(itertools.islice(documents, max_docs)):
+            yield batch
+
+    def __repr__(self) -> str:
+        return f"Corpus({len(self.paths)} file(s), {self.total_bytes:,} bytes)"
+
+
+def open_corpus(spec: str | os.PathLike[str], *, text_column: str | None = None) -> Corpus:
+    """Open a corpus: a file, a directory, ``hf:owner/name`` or ``embedded`` (see module doc).
+
+    Fails early, with a DataError naming the file, when a path is missing, unreadable, of an
+    unknown type, or (parquet) lacks the text column.
+    """
+    text = os.fspath(spec)
+    if text == EMBEDDED:
+        return Corpus([embedded_corpus_path()], text_column=text_column)
+    if text.startswith(HF_PREFIX):
+        return Corpus(_corpus_files(_download_hf_dataset(text[len(HF_PREFIX):])), text_column=text_column)
+    return Corpus(_corpus_files(Path(text)), text_column=text_column)
+
+
+def embedded_corpus_path() -> Path:
+    """The package's own stories (``tinygpt/assets/stories.txt``), the offline default corpus."""
+    resource = importlib.resources.files("tinygpt") / "assets" / "stories.txt"
+    path = Path(str(resource))
+    if not path.is_file():
+        raise DataError(f"the embedded corpus is missing from this installation ({path}); reinstall tinygpt")
+    return path
+
+
+def _corpus_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        files = sorted(
+            (
+                found
+                for found in path.rglob("*")
+                if found.suffix in SUFFIXES
+                and found.is_file()
+                and not any(part.startswith(".") for part in found.relative_to(path).parts)
+            ),
+            key=lambda found: found.relative_to(path).as_posix(),
+        )
+        if not files:
+            raise DataError(f"{path}: no {', '.join(SUFFIXES)} files in this directory")
+        return files
+    if not path.exists():
+        raise DataError(f"{path}: no such file or directory")
+    if path.suffix not in SUFFIXES:
+        raise DataError(
+            f"{path}: unsupported file type {path.suffix or '(no extension)'!r}; "
+            f"expected {', '.join(SUFFIXES)} or a directory of them"
+        )
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as error:
+        raise DataError(f"{path}: cannot read: {error.strerror or error}") from error
+    return [path]
+
+
+def _reader(path: Path, text_column: str | None) -> Callable[[], Iterator[str]]:
+    if path.suffix == ".parquet":
+        column = _parquet_text_column(path, text_column)
+        return lambda: _read_parquet(path, column)
+    if path.suffix == ".jsonl":
+        return lambda: _read_jsonl(path, text_column or "text")
+    return lambda: _read_txt(path)
+
+
+def _read_txt(path: Path) -> Iterator[str]:
+    """Documents between ``<|endoftext|>`` lines, found in large binary chunks."""
+    pending = bytearray()
+    pending_offset = 0  # file offset of pending[0]
+    scanned = 0  # pending[:scanned] holds no complete separator line
+    with _open_binary(path) as handle:
+        while chunk := _read_chunk(handle, path):
+            pending += chunk
+            start = 0
+            for separator in _SEPARATOR_LINE.finditer(pending, max(0, scanned)):
+                if document := _decode_document(pending, start, separator.start(), pending_offset, path):
+                    yield document
+                start = separator.end()
+            del pending[:start]
+            pending_offset += start
+            scanned = len(pending) - len(DOCUMENT_SEPARATOR) - 2
+    final = _FINAL_SEPARATOR.search(pending)
+    end = final.start() if final is not None else len(pending)
+    if document := _decode_document(pending, 0, end, pending_offset, path):
+        yield document
+
+
+def _decode_document(buffer: bytearray, start: int, end: int, offset: int, path: Path) -> str:
+    """UTF-8 text of ``buffer[start:end]`` without the newline that ends its last line."""
+    if end > start and buffer[end - 1] == 0x0A:
+        end -= 2 if end - 1 > start and buffer[end - 2] == 0x0D else 1
+    try:
+        return buffer[start:end].decode("utf-8")
+    except UnicodeDecodeError as error:
+        byte = offset + start + error.start
+        raise DataError(f"{path}:{_line_at(path, byte)}: invalid UTF-8 at byte offset {byte}") from None
+
+
+def _line_at(path: Path, offset: int) -> int:
+    """1-based line number of a byte offset (only computed when reporting an error)."""
+    line, done = 1, 0
+    with path.open("rb") as handle:
+        while done < offset and (chunk := handle.read(min(_CHUNK_BYTES, offset - done))):
+            line += chunk.count(b"\n")
+            done += len(chunk)
+    return line
+
+
+def _read_jsonl(path: Path, field: str) -> Iterator[str]:
+    offset = 0
+    with _open_binary(path) as handle:
+        for number, raw in enumerate(handle, start=1):
+            where = f"{path}:{number}"
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise DataError(f"{where}: invalid UTF-8 at byte offset {offset + error.start}") from None
+            offset += len(raw)
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise DataError(f"{where}: invalid JSON: {error.msg} (column {error.colno})") from None
+            if not isinstance(record, dict):
+                raise DataError(f"{where}: expected a JSON object per line, found {type(record).__name__}")
+            if field not in record:
+                available = ", ".join(sorted(record)) or "none"
+                raise DataError(f"{where}: no {field!r} field (available: {available}); choose one with --text-column")
+            text = record[field]
+            if not isinstance(text, str):
+                raise DataError(f"{where}: field {field!r} is {type(text).__name__}, expected a string")
+            yield text
+
+
+def _parquet_file(path: Path):
+    import pyarrow
+    import pyarrow.parquet
+
+    try:
+        return pyarrow.parquet.ParquetFile(path)
+    except (OSError, pyarrow.ArrowException) as error:
+        raise DataError(f"{path}: not a readable parquet file: {error}") from error
+
+
+def _is_text_type(arrow_type) -> bool:
+    import pyarrow.types as types
+
+    is_view = getattr(types, "is_string_view", lambda _: False)
+    return types.is_string(arrow_type) or types.is_large_string(arrow_type) or is_view(arrow_type)
+
+
+def _parquet_text_column(path: Path, text_column: str | None) -> str:
+    """The column to read: ``text_column`` if given, else the first string column."""
+    schema = _parquet_file(path).schema_arrow
+    columns = ", ".join(f"{field.name} ({field.type})" for field in schema) or "none"
+    if text_column is not None:
+        if text_column not in schema.names:
+            raise DataError(f"{path}: no column {text_column!r} (available: {columns})")
+        if not _is_text_type(schema.field(text_column).type):
+            raise DataError(f"{path}: column {text_column!r} is {schema.field(text_column).type}, not text")
+        return text_column
+    for field in schema:
+        if _is_text_type(field.type):
+            return field.name
+    raise DataError(f"{path}: no string column to read text from (columns: {columns})")
+
+
+def _read_parquet(path: Path, column: str) -> Iterator[str]:
+    import pyarrow
+
+    batches = _parquet_file(path).iter_batches(batch_size=_PARQUET_BATCH_ROWS, columns=[column])
+    try:
+        for batch in batches:
+            yield from (text for text in batch.column(0).to_pylist() if text is not None)
+    except (OSError, pyarrow.ArrowException) as error:
+        raise DataError(f"{path}: cannot read column {column!r}: {error}") from error
+
+
+def _open_binary(path: Path):
+    try:
+        return path.open("rb")
+    except OSError as error:
+        raise DataError(f"{path}: cannot read: {error.strerror or error}") from error
+
+
+def _read_chunk(handle, path: Path) -> bytes:
+    try:
+        return handle.read(_CHUNK_BYTES)
+    except OSError as error:
+        raise DataError(f"{path}: read failed: {error.strerror or error}") from error
+
+
+def _download_hf_dataset(repo_id: str) -> Path:
+    """Snapshot a dataset repository's corpus files into the hub cache (once) and return it."""
+    if not _HF_REPO.fullmatch(repo_id):
+        raise DataError(f"hf:{repo_id}: expected hf:owner/name, e.g. hf:flpelerin/tinystories-10k")
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:
+        raise DataError(
+            f"hf:{repo_id} needs huggingface_hub, which is not installed: "
+            f"pip install 'tinygpt[hub]', or {_LOCAL_HINT}"
+        ) from None
+    try:
+        folder = snapshot_download(
+            repo_id=repo_id,
+            repo_type="dataset",
+            allow_patterns=[f"*{suffix}" for suffix in SUFFIXES],
+        )
+    # The hub client raises many unrelated types for "no network" and "no such repo"
+    # (httpx / requests errors, HfHubHTTPError, LocalEntryNotFoundError); all mean the same here.
+    except Exception as error:  # noqa: BLE001
+        raise DataError(
+            f"hf:{repo_id}: could not download the dataset (offline, or no such dataset "
+            f"repository, and no cached copy): {type(error).__name__}: {error}; {_LOCAL_HINT}"
+        ) from error
+    return Path(folder)
