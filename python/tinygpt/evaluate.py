@@ -73,17 +73,14 @@ def held_out_loss(
     *,
     text_bytes: int | None,
     dtype: torch.dtype | None = None,
-    rank: int = 0,
-    world_size: int = 1,
     all_reduce_sum: Callable[[torch.Tensor], torch.Tensor] = lambda t: t,
 ) -> HeldOutLoss:
-    """Exact loss over every window of ``windows`` (each rank takes every world_size-th)."""
+    """Exact loss over every window of ``windows`` (under torchrun, this rank's share of them;
+    ``all_reduce_sum`` adds the ranks' totals)."""
     was_training = model.training
     model.eval()
     sums = torch.zeros(2, dtype=torch.float64, device=device)
-    for position, (x, y) in enumerate(windows):
-        if position % world_size != rank:
-            continue
+    for x, y in windows:
         loss, count = token_losses(model, x.to(device), y.to(device), dtype)
         sums[0] += loss.double()
         sums[1] += count
@@ -136,7 +133,7 @@ def evaluate_run(
         loader = TokenLoader(data, batch_size, context, split="val")
         check_shards_match_tokenizer(loader.manifest, tokenizer, data)
         return held_out_loss(model, loader.iter_eval(), target,
-                             text_bytes=loader.manifest.splits["val"].text_bytes)
+                             text_bytes=loader.manifest.split("val").text_bytes)
     from tinygpt.sources import open_corpus
 
     documents = list(open_corpus(data, text_column=text_column))

@@ -63,6 +63,8 @@ class TrainingData:
         manifest = loaders["train"].manifest
         check_shards_match_tokenizer(manifest, tokenizer, directory)
         check_vocab_fits(vocab_size, tokenizer, tokenizer_path)
+        for loader in loaders.values():
+            _probe(loader)
         return cls(directory, tokenizer, tokenizer_path, manifest, loaders)
 
     def batches(self) -> dict[str, Iterator[Batch]]:
@@ -74,7 +76,7 @@ class TrainingData:
 
     @property
     def held_out_text_bytes(self) -> int | None:
-        return self.manifest.splits["val"].text_bytes
+        return self.manifest.split("val").text_bytes
 
     def state_dict(self) -> dict[str, Any]:
         return {name: loader.state_dict() for name, loader in self.loaders.items()}
@@ -82,3 +84,11 @@ class TrainingData:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         for name, loader in self.loaders.items():
             loader.load_state_dict(state[name])
+
+
+def _probe(loader: Any) -> None:
+    """Draw one batch and rewind: a context longer than every document fails here, before
+    the run directory exists, not at the first training step."""
+    state = loader.state_dict()
+    next(loader)
+    loader.load_state_dict(state)

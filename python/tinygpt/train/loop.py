@@ -198,8 +198,7 @@ class Trainer:
         """The exact loss over every held-out token (float32), and bits per byte."""
         result = held_out_loss(
             self.raw_model, self.data.held_out_windows(), self.device,
-            text_bytes=self.data.held_out_text_bytes, rank=self.dist.rank,
-            world_size=self.dist.world_size, all_reduce_sum=self.dist.sum,
+            text_bytes=self.data.held_out_text_bytes, all_reduce_sum=self.dist.sum,
         )
         if metrics is not None:
             metrics.write("held_out", self.step, **result.to_dict())
