@@ -71,8 +71,8 @@ class TrainingData:
         """Endless iterators over each stream (create after any ``load_state_dict``)."""
         return {name: iter(loader) for name, loader in self.loaders.items()}
 
-    def held_out_windows(self) -> Iterator[Batch]:
-        return self.loaders["eval_val"].iter_eval()
+    def held_out_windows(self, batch_size: int) -> Iterator[Batch]:
+        return self.loaders["eval_val"].iter_eval(batch_size)
 
     @property
     def held_out_text_bytes(self) -> int | None:

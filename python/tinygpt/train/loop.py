@@ -197,7 +197,9 @@ class Trainer:
     def _held_out(self, metrics: MetricsLog | None, display: TrainingDisplay) -> HeldOutLoss:
         """The exact loss over every held-out token (float32), and bits per byte."""
         result = held_out_loss(
-            self.raw_model, self.data.held_out_windows(), self.device,
+            self.raw_model,
+            self.data.held_out_windows(self.config.contexts_per_batch // self.dist.world_size),
+            self.device,
             text_bytes=self.data.held_out_text_bytes, all_reduce_sum=self.dist.sum,
         )
         if metrics is not None:
