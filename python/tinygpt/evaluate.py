@@ -6,9 +6,8 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import asdict, dataclass
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -91,23 +90,31 @@ def held_out_loss(
     return HeldOutLoss(loss=total_loss / tokens, tokens=int(tokens), text_bytes=text_bytes)
 
 
-def sequential_windows(tokens: np.ndarray, context_length: int,
-                       batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Batches of consecutive windows predicting every token after the first exactly once;
-    the last window is padded with IGNORE_INDEX targets."""
-    stream = torch.from_numpy(tokens.astype(np.int64))
-    predicted = len(stream) - 1
-    window_count = math.ceil(predicted / context_length)
-    for first in range(0, window_count, batch_size):
-        rows = range(first, min(first + batch_size, window_count))
-        x = torch.zeros(len(rows), context_length, dtype=torch.int64)
-        y = torch.full((len(rows), context_length), IGNORE_INDEX, dtype=torch.int64)
-        for row, window in enumerate(rows):
-            start = window * context_length
-            stop = min(start + context_length, predicted)
-            x[row, : stop - start] = stream[start:stop]
-            y[row, : stop - start] = stream[start + 1 : stop + 1]
-        yield x, y
+def document_windows(documents: Iterable[Sequence[int]], context_length: int,
+                     batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Batches of windows that sweep each document on its own (as the loader's document-mode
+    ``iter_eval`` does): every token after a document's first is a target exactly once, with
+    context from its own document only; short windows are padded with IGNORE_INDEX targets."""
+    rows: list[tuple[Sequence[int], Sequence[int]]] = []
+    for tokens in documents:
+        for start in range(0, len(tokens) - 1, context_length):
+            piece = tokens[start : start + context_length + 1]
+            rows.append((piece[:-1], piece[1:]))
+            if len(rows) == batch_size:
+                yield _pad(rows, context_length)
+                rows = []
+    if rows:
+        yield _pad(rows, context_length)
+
+
+def _pad(rows: list[tuple[Sequence[int], Sequence[int]]],
+         context_length: int) -> tuple[torch.Tensor, torch.Tensor]:
+    x = torch.zeros(len(rows), context_length, dtype=torch.int64)
+    y = torch.full((len(rows), context_length), IGNORE_INDEX, dtype=torch.int64)
+    for row, (inputs, targets) in enumerate(rows):
+        x[row, : len(inputs)] = torch.as_tensor(inputs, dtype=torch.int64)
+        y[row, : len(targets)] = torch.as_tensor(targets, dtype=torch.int64)
+    return x, y
 
 
 def evaluate_run(
@@ -120,24 +127,35 @@ def evaluate_run(
     text_column: str | None = None,
 ) -> HeldOutLoss:
     """Held-out loss of a trained run on ``data``: a `tinygpt tokenize` directory (its held-out
-    split) or any corpus `tinygpt.sources.open_corpus` reads (all of it, tokenized here)."""
-    from tinygpt.run import load_run
+    split) or any corpus `tinygpt.sources.open_corpus` reads (all of it, tokenized here and
+    streamed, each document swept on its own as in the shards' held-out pass)."""
+    from tinygpt.run import RunLayout, load_run
+    from tinygpt.train.config import TrainConfig
 
     model, tokenizer = load_run(run, checkpoint, device=device)
     target = next(model.parameters()).device
     context = model.config.context_length
-    if (os.path.isdir(data) and os.path.isfile(os.path.join(data, "manifest.json"))):
+    if os.path.isfile(os.path.join(data, "manifest.json")):
         from tinygpt.data import TokenLoader
         from tinygpt.train.compatibility import check_shards_match_tokenizer
 
-        loader = TokenLoader(data, batch_size, context, split="val")
+        sampling = TrainConfig.load(RunLayout.of(run).train_config).sampling
+        loader = TokenLoader(data, batch_size, context, split="val", sampling=sampling)
         check_shards_match_tokenizer(loader.manifest, tokenizer, data)
         return held_out_loss(model, loader.iter_eval(), target,
                              text_bytes=loader.manifest.split("val").text_bytes)
     from tinygpt.sources import open_corpus
 
-    documents = list(open_corpus(data, text_column=text_column))
-    tokens = tokenizer.encode_to_array(documents, prepend=tokenizer.eot_id, dtype=np.int64)
-    text_bytes = sum(len(document.encode("utf-8")) for document in documents)
-    return held_out_loss(model, sequential_windows(tokens, context, batch_size), target,
-                         text_bytes=text_bytes)
+    text_bytes = 0
+    prefix = [] if tokenizer.eot_id is None else [tokenizer.eot_id]
+
+    def encoded() -> Iterator[list[int]]:
+        nonlocal text_bytes
+        for documents in open_corpus(data, text_column=text_column).iter_batches(256):
+            text_bytes += sum(len(document.encode("utf-8")) for document in documents)
+            for tokens in tokenizer.encode_batch(documents):
+                yield prefix + tokens
+
+    result = held_out_loss(model, document_windows(encoded(), context, batch_size), target,
+                           text_bytes=None)
+    return HeldOutLoss(loss=result.loss, tokens=result.tokens, text_bytes=text_bytes)

@@ -13,6 +13,8 @@ from tinygpt.errors import TinyGPTError
 # and sets ``func`` (taking the parsed namespace, returning an exit code).
 COMMANDS = (
     "train",
+    "eval",
+    "plot",
 )
 
 

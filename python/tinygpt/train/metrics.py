@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from tinygpt.atomic import atomic_write_text
+from tinygpt.run import RunError
 
 
 class MetricsLog:
@@ -21,9 +22,8 @@ class MetricsLog:
     def __init__(self, path: Path, *, resume_step: int | None = None) -> None:
         self.path = path
         if resume_step is not None and path.is_file():
-            kept = [line for line in path.read_text(encoding="utf-8").splitlines()
-                    if line.strip() and json.loads(line).get("step", 0) <= resume_step]
-            atomic_write_text(path, "".join(line + "\n" for line in kept))
+            kept = [r for r in read_metrics(path) if r.get("step", 0) <= resume_step]
+            atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in kept))
         self._handle: IO[str] | None = None
 
     def write(self, kind: str, step: int, **values: Any) -> None:
@@ -40,5 +40,13 @@ class MetricsLog:
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
     """Every record of a metrics.jsonl, in order."""
+    records = []
     with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except ValueError as error:
+                raise RunError(f"{path}:{number}: not a JSON record ({error})") from None
+    return records
