@@ -159,7 +159,8 @@ def test_options_change_the_model():
 
 
 def test_kv_cache_continuation_equals_full_forward():
-    """Feeding a prefix, then one token, then a chunk through the cache == one full forward."""
+    """Feeding a prefix, then one token, then a chunk through the cache == one full forward;
+    ``last_only`` gives the last position's logits of that forward."""
     model = GPT(SMALL).double().eval()
     randomize(model)
     idx = torch.randint(0, SMALL.vocab_size, (2, 12))
@@ -168,6 +169,10 @@ def test_kv_cache_continuation_equals_full_forward():
     pieces = [model(idx[:, :5], cache=cache), model(idx[:, 5:6], cache=cache), model(idx[:, 6:], cache=cache)]
     torch.testing.assert_close(torch.cat(pieces, dim=1), full)
     assert cache.length == 12
+    cache.reset()
+    model(idx[:, :4], cache=cache)
+    torch.testing.assert_close(model(idx[:, 4:], cache=cache, last_only=True), full[:, -1:])
+    torch.testing.assert_close(model(idx, last_only=True), full[:, -1:])
     with pytest.raises(ValueError, match="exceed context_length"):
         model(idx, cache=cache)
 
@@ -269,3 +274,43 @@ def test_config_validation(change, message):
 def test_config_needs_ron_or_json_suffix(tmp_path):
     with pytest.raises(ConfigError, match=r"\.ron or \.json"):
         GPTConfig.load(tmp_path / "config.yaml")
+
+
+GPTRS_TRANSFORMER_CONFIG = """(
+    vocab_size: 2048,
+    embedding_size: 128,
+    context_length: 64,
+    head_count: 4,
+    block_count: 8,
+    feed_forward_multiplier: 4,
+    embedding_dropout: 0.05,
+    attention_dropout: 0.05,
+    feed_forward_dropout: 0.05,
+    residual_dropout: 0.05,
+)
+"""
+
+
+def test_gptrs_transformer_config_ron_loads_as_it_is(tmp_path):
+    """gpt-rs's transformer_config.ron is our default config, our options at their defaults."""
+    path = tmp_path / "transformer_config.ron"
+    path.write_text(GPTRS_TRANSFORMER_CONFIG)
+    assert GPTConfig.load(path) == GPTConfig()
+
+
+def test_config_ron_round_trip_stays_gptrs_readable(tmp_path):
+    """Saved RON reloads equal; with default options it holds exactly gpt-rs's ten fields."""
+    from tinygpt import ron
+
+    GPTConfig().save(tmp_path / "plain.ron")
+    assert set(ron.load(tmp_path / "plain.ron")) == set(ron.loads(GPTRS_TRANSFORMER_CONFIG))
+    custom = GPTConfig(context_length=256, activation="gelu", bias=False)
+    custom.save(tmp_path / "custom.ron")
+    assert GPTConfig.load(tmp_path / "custom.ron") == custom
+
+
+def test_config_ron_unknown_field_names_the_file(tmp_path):
+    path = tmp_path / "typo.ron"
+    path.write_text(GPTRS_TRANSFORMER_CONFIG.replace("head_count", "heads_count"))
+    with pytest.raises(ConfigError, match=r"typo\.ron.*unknown field\(s\) heads_count.*missing field\(s\) head_count"):
+        GPTConfig.load(path)

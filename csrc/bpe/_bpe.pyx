@@ -1,6 +1,326 @@
-# cython: language_level=3
+# cython: language_level=3, boundscheck=False, wraparound=False
 # distutils: language=c++
-"""Compiled BPE core (training and encoding). Filled in by the tokenizer work."""
+"""Compiled BPE core: thin Cython wrappers over the C++ encoder and trainer (csrc/bpe/*.hpp).
 
-def core_name() -> str:
-    return "tinygpt._bpe"
+Private: tinygpt.tokenizer validates arguments and owns the policy; every call here that
+does real work releases the GIL.
+"""
+
+from libc.stdint cimport int64_t, uint16_t, uint32_t, uint64_t
+from libcpp cimport bool as cbool
+from libcpp.string cimport string
+from libcpp.vector cimport vector
+from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.list cimport PyList_New, PyList_SET_ITEM
+from cpython.long cimport PyLong_FromUnsignedLong
+from cpython.ref cimport Py_INCREF
+
+
+cdef extern from "Python.h":
+    const char* PyUnicode_AsUTF8AndSize(object text, Py_ssize_t* size) except NULL
+
+
+cdef extern from "<string_view>" namespace "std" nogil:
+    cdef cppclass string_view:
+        string_view()
+        string_view(const char*, size_t)
+
+
+cdef extern from "pretokenize.hpp" namespace "tgbpe" nogil:
+    vector[string] split_pieces(int splitter, string_view text, const vector[uint32_t]& no_merge) except +
+
+
+cdef extern from "encoder.hpp" namespace "tgbpe" nogil:
+    cdef cppclass EncodeOptions:
+        vector[char] allowed_special
+        uint32_t replacement_cp
+
+    cdef cppclass EncodeError:
+        cbool failed
+        size_t text_index
+        size_t byte_offset
+        uint32_t cp
+
+    EncodeOptions make_encode_options(int unknown, uint32_t replacement_cp)
+
+    cdef cppclass CEncoder "tgbpe::Encoder":
+        CEncoder(int splitter)
+        void add_token(uint32_t id, const string& token)
+        void add_special(uint32_t id, const string& token)
+        void add_merge(uint32_t a, uint32_t b, uint32_t rank, uint32_t id)
+        void set_byte_id(unsigned byte, uint32_t id)
+        void set_char_id(uint32_t cp, uint32_t id)
+        void add_no_merge(uint32_t cp)
+        void index_whole_tokens()
+        size_t special_count()
+        void encode(string_view text, const EncodeOptions& options, vector[uint32_t]& out,
+                    EncodeError& error) except +
+        void encode_many(const vector[string_view]& texts, const EncodeOptions& options,
+                         int num_threads, vector[vector[uint32_t]]& outs,
+                         EncodeError& error) except +
+        cbool decode(const uint32_t* ids, size_t n, string& out, uint32_t& bad_id) except +
+
+
+cdef extern from "trainer.hpp" namespace "tgbpe" nogil:
+    cdef cppclass CTrainer "tgbpe::Trainer":
+        CTrainer(int splitter, cbool words_mode)
+        void add_special(const string& token)
+        void add_no_merge(uint32_t cp)
+        void count(const vector[string_view]& texts, int num_threads) except +
+        void add_count(const string& piece, int64_t n) except +
+        size_t distinct_pieces()
+        size_t prepare() except +
+        size_t merge(size_t max_merges) except +
+        const vector[string]& tokens()
+        const vector[uint64_t]& merges()
+
+
+SPLIT_GPT2 = 0
+SPLIT_GPT4 = 1
+SPLIT_WORDS = 2
+SPLIT_WHOLE = 3
+
+UNKNOWN_ERROR = 0
+UNKNOWN_SKIP = 1
+UNKNOWN_REPLACE = 2
+
+
+class UnknownCharacter(ValueError):
+    """A words-mode text holds a character outside the alphabet (args: text index, byte offset, code point)."""
+
+
+def utf8_safe(str text):
+    """``text`` itself when it encodes to UTF-8, else with surrogates fixed as tiktoken does.
+
+    Surrogate pairs become their characters, lone surrogates become U+FFFD.
+    """
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+cdef string_view view_of(object text, list keep) except *:
+    """A UTF-8 view of a str; `keep` holds any replacement object alive for the call."""
+    cdef Py_ssize_t size = 0
+    cdef const char* data
+    try:
+        data = PyUnicode_AsUTF8AndSize(text, &size)
+    except UnicodeEncodeError:
+        text = utf8_safe(text)
+        keep.append(text)
+        data = PyUnicode_AsUTF8AndSize(text, &size)
+    return string_view(data, <size_t>size)
+
+
+cdef vector[string_view] views_of(texts, list keep) except *:
+    cdef vector[string_view] views
+    views.reserve(len(texts))
+    for text in texts:
+        if not isinstance(text, str):
+            raise TypeError(f"expected str, got {type(text).__name__}")
+        views.push_back(view_of(text, keep))
+    return views
+
+
+def pretokenize(int splitter, str text, no_merge=()):
+    """The pieces the compiled pre-tokeniser cuts ``text`` into (UTF-8 bytes each)."""
+    cdef list keep = []
+    cdef string_view view = view_of(text, keep)
+    cdef vector[uint32_t] blocked
+    for char in no_merge:
+        blocked.push_back(ord(char))
+    cdef vector[string] pieces
+    with nogil:
+        pieces = split_pieces(splitter, view, blocked)
+    return [PyBytes_FromStringAndSize(pieces[i].data(), <Py_ssize_t>pieces[i].size())
+            for i in range(pieces.size())]
+
+
+cdef list ids_to_list(const vector[uint32_t]& ids):
+    cdef Py_ssize_t n = <Py_ssize_t>ids.size()
+    cdef list out = PyList_New(n)
+    cdef Py_ssize_t i
+    cdef object value
+    for i in range(n):
+        value = PyLong_FromUnsignedLong(ids[i])
+        Py_INCREF(value)
+        PyList_SET_ITEM(out, i, value)
+    return out
+
+
+cdef raise_unknown(const EncodeError& error):
+    raise UnknownCharacter(error.text_index, error.byte_offset, error.cp)
+
+
+cdef class Encoder:
+    """A configured encoder: tokens, merge rules, special tokens and the splitter."""
+
+    cdef CEncoder* c
+
+    def __cinit__(self, int splitter):
+        self.c = new CEncoder(splitter)
+
+    def __dealloc__(self):
+        del self.c
+
+    def add_token(self, uint32_t token_id, bytes token):
+        self.c.add_token(token_id, token)
+
+    def add_special(self, uint32_t token_id, bytes token):
+        self.c.add_special(token_id, token)
+
+    def add_merge(self, uint32_t a, uint32_t b, uint32_t rank, uint32_t token_id):
+        self.c.add_merge(a, b, rank, token_id)
+
+    def set_byte_id(self, unsigned byte, uint32_t token_id):
+        self.c.set_byte_id(byte, token_id)
+
+    def set_char_id(self, uint32_t cp, uint32_t token_id):
+        self.c.set_char_id(cp, token_id)
+
+    def add_no_merge(self, uint32_t cp):
+        self.c.add_no_merge(cp)
+
+    def index_whole_tokens(self):
+        self.c.index_whole_tokens()
+
+    cdef EncodeOptions options(self, allowed, int unknown, uint32_t replacement_cp):
+        cdef EncodeOptions opts = make_encode_options(unknown, replacement_cp)
+        cdef char on
+        for flag in allowed:
+            on = 1 if flag else 0
+            opts.allowed_special.push_back(on)
+        on = 0
+        while opts.allowed_special.size() < self.c.special_count():
+            opts.allowed_special.push_back(on)
+        return opts
+
+    def encode(self, str text, allowed, int unknown=UNKNOWN_ERROR, uint32_t replacement_cp=0):
+        cdef list keep = []
+        cdef string_view view = view_of(text, keep)
+        cdef EncodeOptions opts = self.options(allowed, unknown, replacement_cp)
+        cdef vector[uint32_t] out
+        cdef EncodeError error
+        with nogil:
+            self.c.encode(view, opts, out, error)
+        if error.failed:
+            raise_unknown(error)
+        return ids_to_list(out)
+
+    cdef vector[vector[uint32_t]] encode_views(self, texts, allowed, int unknown,
+                                               uint32_t replacement_cp, int num_threads) except *:
+        cdef list keep = []
+        cdef vector[string_view] views = views_of(texts, keep)
+        cdef EncodeOptions opts = self.options(allowed, unknown, replacement_cp)
+        cdef vector[vector[uint32_t]] outs
+        cdef EncodeError error
+        with nogil:
+            self.c.encode_many(views, opts, num_threads, outs, error)
+        if error.failed:
+            raise_unknown(error)
+        return outs
+
+    def encode_batch(self, texts, allowed, int unknown, uint32_t replacement_cp, int num_threads):
+        cdef vector[vector[uint32_t]] outs = self.encode_views(
+            texts, allowed, unknown, replacement_cp, num_threads)
+        return [ids_to_list(outs[i]) for i in range(outs.size())]
+
+    def encode_into(self, texts, allowed, int unknown, uint32_t replacement_cp, int num_threads,
+                    int64_t prepend, out_factory):
+        """Concatenated ids (each text preceded by `prepend` when >= 0) in out_factory(n)."""
+        cdef vector[vector[uint32_t]] outs = self.encode_views(
+            texts, allowed, unknown, replacement_cp, num_threads)
+        cdef size_t total = 0
+        cdef size_t i, j, pos = 0
+        for i in range(outs.size()):
+            total += outs[i].size() + (1 if prepend >= 0 else 0)
+        array = out_factory(total)
+        cdef uint16_t[::1] out16
+        cdef uint32_t[::1] out32
+        if array.dtype.itemsize == 2:
+            out16 = array
+            with nogil:
+                for i in range(outs.size()):
+                    if prepend >= 0:
+                        out16[pos] = <uint16_t>prepend
+                        pos += 1
+                    for j in range(outs[i].size()):
+                        out16[pos] = <uint16_t>outs[i][j]
+                        pos += 1
+        else:
+            out32 = array
+            with nogil:
+                for i in range(outs.size()):
+                    if prepend >= 0:
+                        out32[pos] = <uint32_t>prepend
+                        pos += 1
+                    for j in range(outs[i].size()):
+                        out32[pos] = outs[i][j]
+                        pos += 1
+        return array
+
+    def decode_bytes(self, const uint32_t[::1] ids):
+        """Bytes of the tokens; raises KeyError(id) for an id that is not in the vocabulary."""
+        cdef string out
+        cdef uint32_t bad_id = 0
+        cdef cbool ok
+        cdef size_t n = ids.shape[0]
+        with nogil:
+            ok = self.c.decode(&ids[0] if n else NULL, n, out, bad_id)
+        if not ok:
+            raise KeyError(bad_id)
+        return PyBytes_FromStringAndSize(out.data(), <Py_ssize_t>out.size())
+
+
+cdef class Trainer:
+    """Counts pre-tokens over a stream of batches, then merges incrementally."""
+
+    cdef CTrainer* c
+
+    def __cinit__(self, int splitter, cbool words_mode):
+        self.c = new CTrainer(splitter, words_mode)
+
+    def __dealloc__(self):
+        del self.c
+
+    def add_special(self, bytes token):
+        self.c.add_special(token)
+
+    def add_no_merge(self, uint32_t cp):
+        self.c.add_no_merge(cp)
+
+    def count(self, texts, int num_threads):
+        cdef list keep = []
+        cdef vector[string_view] views = views_of(texts, keep)
+        with nogil:
+            self.c.count(views, num_threads)
+
+    def add_count(self, bytes piece, int64_t n):
+        self.c.add_count(piece, n)
+
+    def distinct_pieces(self):
+        return self.c.distinct_pieces()
+
+    def prepare(self):
+        cdef size_t base
+        with nogil:
+            base = self.c.prepare()
+        return base
+
+    def merge(self, size_t max_merges):
+        cdef size_t done
+        with nogil:
+            done = self.c.merge(max_merges)
+        return done
+
+    def tokens(self):
+        cdef const vector[string]* toks = &self.c.tokens()
+        return [PyBytes_FromStringAndSize(toks[0][i].data(), <Py_ssize_t>toks[0][i].size())
+                for i in range(toks[0].size())]
+
+    def merges(self):
+        cdef const vector[uint64_t]* ms = &self.c.merges()
+        return [(<uint32_t>(ms[0][i] >> 32), <uint32_t>(ms[0][i] & 0xFFFFFFFFu))
+                for i in range(ms[0].size())]

@@ -189,7 +189,10 @@ class CausalSelfAttention(nn.Module):
         self.qkv = nn.Linear(config.embedding_size, 3 * config.embedding_size, bias=config.bias)
         self.projection = nn.Linear(config.embedding_size, config.embedding_size, bias=config.bias)
 
-    def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0, last_only: bool = False
+    ) -> torch.Tensor:
+        """Attend over ``x`` (and the cache); ``last_only`` answers the final query alone."""
         batch, steps, width = x.shape
         q, k, v = (
             t.view(batch, steps, self.head_count, -1).transpose(1, 2)
@@ -198,8 +201,11 @@ class CausalSelfAttention(nn.Module):
         past = 0 if cache is None else cache.length
         if cache is not None:
             k, v = cache.append(layer, k, v)
+        if last_only:
+            q = q[:, :, -1:]
+        queries = q.shape[2]
         mask = None
-        if past and steps > 1:
+        if past and queries > 1:
             # New queries see every cached position and the causal part of their own block.
             mask = torch.ones(steps, past + steps, dtype=torch.bool, device=x.device).tril(past)
         y = F.scaled_dot_product_attention(
@@ -208,9 +214,9 @@ class CausalSelfAttention(nn.Module):
             v,
             attn_mask=mask,
             dropout_p=self.attention_dropout if self.training else 0.0,
-            is_causal=past == 0 and steps > 1,
+            is_causal=past == 0 and queries > 1,
         )
-        return self.projection(y.transpose(1, 2).reshape(batch, steps, width))
+        return self.projection(y.transpose(1, 2).reshape(batch, queries, width))
 
 
 class FeedForward(nn.Module):
@@ -239,8 +245,14 @@ class Block(nn.Module):
         self.feed_forward = FeedForward(config)
         self.residual_dropout = nn.Dropout(config.residual_dropout)
 
-    def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
-        x = self.residual_dropout(x) + self.attention(self.layer_norm_1(x), cache, layer)
+    def forward(
+        self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0, last_only: bool = False
+    ) -> torch.Tensor:
+        """``last_only``: every position feeds the keys/values, only the last one comes out."""
+        attended = self.attention(self.layer_norm_1(x), cache, layer, last_only)
+        if last_only:
+            x = x[:, -1:]
+        x = self.residual_dropout(x) + attended
         return self.residual_dropout(x) + self.feed_forward(self.layer_norm_2(x))
 
 
@@ -266,7 +278,8 @@ class GPT(nn.Module):
         """Logits (B, T, vocab) for token ids ``idx`` (B, T).
 
         With ``cache``, ``idx`` continues the cached positions and its keys/values are added to
-        it; ``last_only`` computes the head for the final position only (T becomes 1).
+        it; ``last_only`` computes only what the final position's logits need (T becomes 1):
+        the last block's attention output, feed-forward and the head run for one position.
         """
         start = 0 if cache is None else cache.length
         steps = idx.shape[1]
@@ -276,12 +289,11 @@ class GPT(nn.Module):
             )
         positions = torch.arange(start, start + steps, device=idx.device)
         x = self.embedding_dropout(self.token_embedding(idx) + self.position_embedding(positions))
+        last_layer = len(self.blocks) - 1
         for layer, block in enumerate(self.blocks):
-            x = block(x, cache, layer)
+            x = block(x, cache, layer, last_only and layer == last_layer)
         if cache is not None:
             cache.advance(steps)
-        if last_only:
-            x = x[:, -1:]
         return self.linear_head(self.layer_norm(x))
 
     def num_parameters(self) -> int:

@@ -12,6 +12,7 @@ from tinygpt.errors import TinyGPTError
 # Sub-command modules; each defines ``register(subparsers)`` which adds its parser
 # and sets ``func`` (taking the parsed namespace, returning an exit code).
 COMMANDS = (
+    "gptrs",
     "train",
     "eval",
     "plot",

@@ -1,0 +1,148 @@
+#include "batch_source.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include "shard_error.hpp"
+
+namespace tinygpt {
+
+namespace {
+
+// SplitMix64's finaliser: a bijection on 64-bit integers with good avalanche.
+std::uint64_t mix(std::uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+// SplitMix64 with unbiased bounded draws: our own so that a seed gives the same batches with
+// every compiler and standard library.
+class Rng {
+public:
+    explicit Rng(std::uint64_t state) : state_(state) {}
+    std::uint64_t next() { return mix(state_ += 0x9E3779B97F4A7C15ULL); }
+    std::uint64_t below(std::uint64_t bound) {
+        const std::uint64_t threshold = (0 - bound) % bound;  // 2^64 mod bound
+        for (;;) {
+            const std::uint64_t value = next();
+            if (value >= threshold) return value % bound;
+        }
+    }
+
+private:
+    std::uint64_t state_;
+};
+
+void write_row(const TokenStore& store, std::uint64_t start, std::size_t length,
+               std::size_t context_length, std::int64_t* x, std::int64_t* y) {
+    const std::size_t predicted = length - 1;
+    store.copy(start, predicted, x);
+    store.copy(start + 1, predicted, y);
+    std::fill(x + predicted, x + context_length, static_cast<std::int64_t>(store.eot_id()));
+    std::fill(y + predicted, y + context_length, std::int64_t{-1});
+}
+
+}  // namespace
+
+RandomWindows::RandomWindows(std::shared_ptr<const TokenStore> store, bool documents,
+                             std::size_t batch_size, std::size_t context_length,
+                             std::uint64_t seed, std::uint64_t rank, std::uint64_t world_size,
+                             std::uint64_t first_batch)
+    : store_(std::move(store)),
+      batch_size_(batch_size),
+      context_length_(context_length),
+      seed_(seed),
+      rank_(rank),
+      world_size_(world_size),
+      batch_(first_batch),
+      window_count_(0) {
+    const std::uint64_t window = context_length + 1;
+    if (!documents) {
+        if (store_->size() < window) {
+            throw ShardError("the split holds " + std::to_string(store_->size()) +
+                             " tokens, fewer than one window of context_length + 1 = " +
+                             std::to_string(window));
+        }
+        window_count_ = store_->size() - window + 1;
+        return;
+    }
+    std::uint64_t longest = 0;
+    for (std::size_t k = 0; k < store_->document_count(); ++k) {
+        const std::uint64_t length = store_->document_end(k) - store_->document_start(k);
+        longest = std::max(longest, length);
+        if (length < window) continue;
+        eligible_.push_back(k);
+        starts_before_.push_back(window_count_);
+        window_count_ += length - window + 1;
+    }
+    if (eligible_.empty()) {
+        throw ShardError("no document of the split holds a window of context_length + 1 = " +
+                         std::to_string(window) + " tokens (the longest holds " +
+                         std::to_string(longest) +
+                         " with its end-of-text token); use sampling=\"stream\" or a shorter "
+                         "context");
+    }
+}
+
+std::uint64_t RandomWindows::draw_start(std::uint64_t index) const {
+    if (eligible_.empty()) return index;
+    const std::size_t slot = static_cast<std::size_t>(
+        std::upper_bound(starts_before_.begin(), starts_before_.end(), index) -
+        starts_before_.begin() - 1);
+    return store_->document_start(eligible_[slot]) + (index - starts_before_[slot]);
+}
+
+std::size_t RandomWindows::next(std::int64_t* x, std::int64_t* y) {
+    Rng rng(mix(mix(seed_) ^ (batch_ * world_size_ + rank_)));
+    ++batch_;
+    for (std::size_t row = 0; row < batch_size_; ++row) {
+        const std::uint64_t start = draw_start(rng.below(window_count_));
+        write_row(*store_, start, context_length_ + 1, context_length_, x + row * context_length_,
+                  y + row * context_length_);
+    }
+    return batch_size_;
+}
+
+SequentialWindows::SequentialWindows(std::shared_ptr<const TokenStore> store, bool documents,
+                                     std::size_t batch_size, std::size_t context_length,
+                                     std::uint64_t rank, std::uint64_t world_size)
+    : store_(std::move(store)),
+      documents_(documents),
+      batch_size_(batch_size),
+      context_length_(context_length),
+      rank_(rank),
+      world_size_(world_size) {}
+
+bool SequentialWindows::next_window(std::uint64_t& start, std::size_t& length) {
+    const std::size_t segments = documents_ ? store_->document_count() : 1;
+    while (segment_ < segments) {
+        const std::uint64_t first = documents_ ? store_->document_start(segment_) : 0;
+        const std::uint64_t end = documents_ ? store_->document_end(segment_) : store_->size();
+        if (first + offset_ + 1 < end) {
+            start = first + offset_;
+            length = static_cast<std::size_t>(
+                std::min<std::uint64_t>(context_length_ + 1, end - start));
+            offset_ += context_length_;
+            return true;
+        }
+        ++segment_;
+        offset_ = 0;
+    }
+    return false;
+}
+
+std::size_t SequentialWindows::next(std::int64_t* x, std::int64_t* y) {
+    std::size_t rows = 0;
+    std::uint64_t start = 0;
+    std::size_t length = 0;
+    while (rows < batch_size_ && next_window(start, length)) {
+        if (window_++ % world_size_ != rank_) continue;
+        write_row(*store_, start, length, context_length_, x + rows * context_length_,
+                  y + rows * context_length_);
+        ++rows;
+    }
+    return rows;
+}
+
+}  // namespace tinygpt

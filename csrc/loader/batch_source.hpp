@@ -1,0 +1,76 @@
+// Where each batch's windows come from: random windows for training, a sequential sweep for
+// evaluation. Sources write x and y (rows x context_length, int64) straight into a caller buffer.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "token_store.hpp"
+
+namespace tinygpt {
+
+class BatchSource {
+public:
+    virtual ~BatchSource() = default;
+    // Fills the next batch (at most batch_size rows of x, then the rows of y at y); returns the
+    // number of rows written, 0 once the source is exhausted.
+    virtual std::size_t next(std::int64_t* x, std::int64_t* y) = 0;
+};
+
+// Training batches of full windows of context_length + 1 tokens. Batch b of `rank` draws from a
+// generator keyed by (seed, b * world_size + rank) alone, so batches do not depend on prefetch
+// depth or thread timing, ranks see disjoint streams, and resuming at batch b is exact.
+// documents = true: every window lies inside one document (its end-of-text token and text), all
+// such windows equally likely, shorter documents never sampled. false: anywhere in the stream.
+class RandomWindows : public BatchSource {
+public:
+    RandomWindows(std::shared_ptr<const TokenStore> store, bool documents, std::size_t batch_size,
+                  std::size_t context_length, std::uint64_t seed, std::uint64_t rank,
+                  std::uint64_t world_size, std::uint64_t first_batch);
+    std::size_t next(std::int64_t* x, std::int64_t* y) override;
+
+private:
+    std::uint64_t draw_start(std::uint64_t index) const;
+
+    std::shared_ptr<const TokenStore> store_;
+    std::size_t batch_size_;
+    std::size_t context_length_;
+    std::uint64_t seed_;
+    std::uint64_t rank_;
+    std::uint64_t world_size_;
+    std::uint64_t batch_;
+    std::uint64_t window_count_;  // number of distinct valid window starts
+    // Document mode: eligible documents and the cumulative count of window starts before each.
+    std::vector<std::size_t> eligible_;
+    std::vector<std::uint64_t> starts_before_;
+};
+
+// One pass of consecutive windows (stride context_length) that predicts every token once:
+// documents = true restarts at each document and predicts its text tokens; false sweeps the
+// stream and predicts every token after the first. The last window of a document (or of the
+// stream) is padded: x with the end-of-text id, y with -1 (ignore_index). Window w goes to rank
+// w % world_size; the final batch may have fewer rows.
+class SequentialWindows : public BatchSource {
+public:
+    SequentialWindows(std::shared_ptr<const TokenStore> store, bool documents,
+                      std::size_t batch_size, std::size_t context_length, std::uint64_t rank,
+                      std::uint64_t world_size);
+    std::size_t next(std::int64_t* x, std::int64_t* y) override;
+
+private:
+    bool next_window(std::uint64_t& start, std::size_t& length);
+
+    std::shared_ptr<const TokenStore> store_;
+    bool documents_;
+    std::size_t batch_size_;
+    std::size_t context_length_;
+    std::uint64_t rank_;
+    std::uint64_t world_size_;
+    std::size_t segment_ = 0;     // current document (or 0: the whole stream)
+    std::uint64_t offset_ = 0;    // start of the next window within the segment
+    std::uint64_t window_ = 0;    // windows enumerated so far, over all ranks
+};
+
+}  // namespace tinygpt

@@ -1,0 +1,62 @@
+"""The tokenize progress bar: documents and MB done, docs/s and MB/s, on stderr (rich)."""
+
+from __future__ import annotations
+
+import time
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+
+class TokenizeProgress:
+    """A rich progress bar over documents; ``enabled=False`` makes every call a no-op."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:,.0f} docs"),
+            TextColumn("{task.fields[megabytes]:,.1f} MB"),
+            TextColumn("{task.fields[docs_per_s]:,.0f} docs/s"),
+            TextColumn("{task.fields[mb_per_s]:,.2f} MB/s"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            disable=not enabled,
+        )
+        self._task: TaskID | None = None
+        self._started = time.perf_counter()
+        self._documents = 0
+        self._text_bytes = 0
+
+    def __enter__(self) -> TokenizeProgress:
+        self._progress.__enter__()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._progress.__exit__(*exc_info)
+
+    def start(self, description: str, total_documents: int | None) -> None:
+        """Begin (or restart) the bar; rates count from here."""
+        if self._task is not None:
+            self._progress.remove_task(self._task)
+        self._started = time.perf_counter()
+        self._documents = 0
+        self._text_bytes = 0
+        self._task = self._progress.add_task(
+            description, total=total_documents, megabytes=0.0, docs_per_s=0.0, mb_per_s=0.0
+        )
+
+    def advance(self, documents: int, text_bytes: int) -> None:
+        if self._task is None:
+            return
+        self._documents += documents
+        self._text_bytes += text_bytes
+        elapsed = max(time.perf_counter() - self._started, 1e-9)
+        self._progress.update(
+            self._task,
+            completed=self._documents,
+            megabytes=self._text_bytes / 1e6,
+            docs_per_s=self._documents / elapsed,
+            mb_per_s=self._text_bytes / 1e6 / elapsed,
+        )

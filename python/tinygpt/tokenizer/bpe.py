@@ -1,0 +1,531 @@
+"""BPETokenizer: the public face of the compiled BPE core (tinygpt._bpe).
+
+Two modes share one merge engine and differ only in pre-tokenisation and alphabet:
+
+* ``bytes``: byte-level BPE over pieces cut by a regex (GPT-2's by default); with GPT-2's
+  vocabulary it encodes exactly as tiktoken does.
+* ``words``: gpt-rs's tokenizer. The alphabet is characters, merges never cross a word
+  boundary (a token may start with a space, a merge never puts one in the middle), and the
+  do-not-merge characters (``"`` and ``\\n``) stay single tokens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tinygpt import _bpe
+from tinygpt.errors import ConfigError, DataError
+from tinygpt.tokenizer.patterns import PreTokenizer, resolve_pattern
+
+if TYPE_CHECKING:
+    from tinygpt.tokenizer.training import Source
+
+MODES = ("bytes", "words")
+DEFAULT_DO_NOT_MERGE = ('"', "\n")
+ENDOFTEXT = "<|endoftext|>"
+
+
+class BPETokenizer:
+    """A trained byte-pair-encoding tokenizer.
+
+    >>> tok = BPETokenizer.train(["the cat sat on the mat"] * 10, 270, show_progress=False)
+    >>> tok.decode(tok.encode("the cat"))
+    'the cat'
+
+    Build one with :meth:`train`, :meth:`from_vocab_merges`, :meth:`from_alphabet_merges` or
+    :meth:`load`; the constructor is internal.
+    """
+
+    def __init__(
+        self,
+        *,
+        mode: str,
+        pattern: str | None,
+        base: Sequence[tuple[bytes, int]],
+        merges: Sequence[tuple[int, int, int]],
+        special_tokens: Mapping[str, int],
+        do_not_merge: Sequence[str] = (),
+    ) -> None:
+        if mode not in MODES:
+            raise ConfigError(f"mode must be 'bytes' or 'words', got {mode!r}")
+        self._mode = mode
+        self._pre: PreTokenizer | None = resolve_pattern(pattern) if mode == "bytes" else None
+        self._base = [(bytes(token), int(token_id)) for token, token_id in base]
+        self._merge_ids = [(int(a), int(b), int(t)) for a, b, t in merges]
+        self._special_tokens = {str(name): int(token_id) for name, token_id in special_tokens.items()}
+        self._do_not_merge = tuple(do_not_merge) if mode == "words" else ()
+        self._token_bytes = self._build_token_table()
+        self._encoder = self._build_encoder()
+
+    # ----------------------------------------------------------------- construction
+    @classmethod
+    def train(
+        cls,
+        source: Source,
+        vocab_size: int,
+        *,
+        mode: str = "bytes",
+        pattern: str = "gpt2",
+        special_tokens: Sequence[str] = (ENDOFTEXT,),
+        num_threads: int | None = None,
+        do_not_merge: Sequence[str] = DEFAULT_DO_NOT_MERGE,
+        text_column: str | None = None,
+        show_progress: bool = True,
+    ) -> BPETokenizer:
+        """Train on ``source``: a path (``.txt``/``.parquet``/``.jsonl``, a folder, ``hf:...``)
+        or any iterable of str, streamed (memory grows with distinct pre-tokens only).
+
+        ``vocab_size`` counts base tokens (256 bytes, or the corpus's characters in words
+        mode), merges and special tokens; special tokens take the last ids. Bytes mode breaks
+        count ties toward the lexicographically greatest ``(bytes, bytes)`` pair; words mode
+        follows gpt-rs exactly (ties toward the greatest ``(first_id, second_id)``).
+        """
+        from tinygpt.tokenizer.training import train_tokenizer
+
+        return train_tokenizer(
+            cls,
+            source,
+            vocab_size,
+            mode=mode,
+            pattern=pattern,
+            special_tokens=special_tokens,
+            num_threads=num_threads,
+            do_not_merge=do_not_merge,
+            text_column=text_column,
+            show_progress=show_progress,
+        )
+
+    @classmethod
+    def from_vocab_merges(
+        cls,
+        vocab: Mapping[int, bytes],
+        merges: Sequence[tuple[bytes, bytes]],
+        special_tokens: Mapping[str, int] | Sequence[str] | None = None,
+        pattern: str = "gpt2",
+    ) -> BPETokenizer:
+        """A bytes-mode tokenizer from a GPT-2-style vocabulary (id -> bytes) and ordered merges.
+
+        The vocabulary must hold all 256 single bytes, every merge's result, and the special
+        tokens (given as ``{name: id}``, or as names looked up in ``vocab`` or appended).
+        With GPT-2's files (see :func:`read_gpt2_vocab_merges`) this encodes exactly as
+        tiktoken's ``gpt2`` encoding.
+        """
+        ids_of: dict[bytes, int] = {}
+        for token_id, token in vocab.items():
+            if not isinstance(token, (bytes, bytearray)):
+                raise DataError(f"vocab[{token_id}] must be bytes, got {type(token).__name__}")
+            if bytes(token) in ids_of:
+                raise DataError(f"vocab holds {bytes(token)!r} twice (ids {ids_of[bytes(token)]} and {token_id})")
+            ids_of[bytes(token)] = int(token_id)
+        specials = _special_ids(special_tokens, ids_of, max(vocab, default=-1) + 1)
+        special_bytes = {name.encode("utf-8") for name in specials}
+        missing = [b for b in range(256) if bytes([b]) not in ids_of]
+        if missing:
+            raise DataError(f"vocab lacks the single-byte token {bytes([missing[0]])!r} ({len(missing)} bytes missing)")
+        base = [(bytes([b]), ids_of[bytes([b])]) for b in range(256)]
+        merge_ids = []
+        for number, (left, right) in enumerate(merges):
+            try:
+                merge_ids.append((ids_of[left], ids_of[right], ids_of[left + right]))
+            except KeyError as exc:
+                raise DataError(f"merge #{number} ({left!r}, {right!r}) uses {exc.args[0]!r}, which is not in vocab") from None
+        reachable = {t for _, t in base} | {t for _, _, t in merge_ids} | set(specials.values())
+        for token, token_id in ids_of.items():
+            if token_id not in reachable and token not in special_bytes:
+                raise DataError(f"vocab token {token_id} ({token!r}) is neither a byte, a merge result nor a special token")
+        return cls(mode="bytes", pattern=pattern, base=base, merges=merge_ids, special_tokens=specials)
+
+    @classmethod
+    def from_alphabet_merges(
+        cls,
+        alphabet: Sequence[str],
+        merges: Sequence[tuple[int, int]],
+        special_tokens: Sequence[str] = (),
+        do_not_merge: Sequence[str] = DEFAULT_DO_NOT_MERGE,
+    ) -> BPETokenizer:
+        """A words-mode tokenizer with gpt-rs's ids: ``alphabet[i]`` is id i, merge k makes id
+        ``len(alphabet) + k``, special tokens follow."""
+        chars = [str(c) for c in alphabet]
+        if any(len(c) != 1 for c in chars) or len(set(chars)) != len(chars):
+            raise DataError("alphabet must be distinct single characters")
+        next_id = len(chars)
+        merge_ids = []
+        for number, (a, b) in enumerate(merges):
+            if not (0 <= a < next_id and 0 <= b < next_id):
+                raise DataError(f"merge #{number} ({a}, {b}) refers to an id that does not exist yet (< {next_id})")
+            merge_ids.append((int(a), int(b), next_id))
+            next_id += 1
+        specials = {name: next_id + i for i, name in enumerate(special_tokens)}
+        base = [(c.encode("utf-8"), i) for i, c in enumerate(chars)]
+        return cls(mode="words", pattern=None, base=base, merges=merge_ids, special_tokens=specials,
+                   do_not_merge=do_not_merge)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> BPETokenizer:
+        """Read a tokenizer written by :meth:`save` (a RON file)."""
+        from tinygpt.tokenizer.persistence import load_tokenizer
+
+        return load_tokenizer(cls, path)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the tokenizer as human-readable RON, atomically."""
+        from tinygpt.tokenizer.persistence import save_tokenizer
+
+        save_tokenizer(self, path)
+
+    # ----------------------------------------------------------------- properties
+    @property
+    def mode(self) -> str:
+        """``"bytes"`` or ``"words"``."""
+        return self._mode
+
+    @property
+    def pattern(self) -> str | None:
+        """``"gpt2"``, ``"gpt4"``, a custom regex (bytes mode), or None (words mode)."""
+        return self._pre.pattern if self._pre else None
+
+    @property
+    def do_not_merge(self) -> tuple[str, ...]:
+        """Words mode: characters that never merge (gpt-rs: ``"`` and newline)."""
+        return self._do_not_merge
+
+    @property
+    def alphabet(self) -> list[str]:
+        """Words mode: the base characters in id order (empty in bytes mode)."""
+        if self._mode != "words":
+            return []
+        return [token.decode("utf-8") for token, _ in sorted(self._base, key=lambda item: item[1])]
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self._token_bytes)
+
+    @property
+    def special_tokens(self) -> dict[str, int]:
+        return dict(self._special_tokens)
+
+    @property
+    def eot_id(self) -> int | None:
+        """Id of ``<|endoftext|>`` when the tokenizer has it."""
+        return self._special_tokens.get(ENDOFTEXT)
+
+    @property
+    def vocab(self) -> dict[int, bytes]:
+        """Every token's bytes by id, special tokens included."""
+        return dict(enumerate(self._token_bytes))
+
+    @property
+    def merges(self) -> list[tuple[bytes, bytes]]:
+        """The merges in training order, as byte strings (UTF-8 in words mode)."""
+        return [(self._token_bytes[a], self._token_bytes[b]) for a, b, _ in self._merge_ids]
+
+    @property
+    def merge_ids(self) -> list[tuple[int, int, int]]:
+        """The merges as ``(first_id, second_id, new_id)``."""
+        return list(self._merge_ids)
+
+    def token_bytes(self, token_id: int) -> bytes:
+        if not 0 <= token_id < len(self._token_bytes):
+            raise DataError(f"token id {token_id} is outside the vocabulary (size {self.vocab_size})")
+        return self._token_bytes[token_id]
+
+    def fingerprint(self) -> str:
+        """sha256 of the canonical content: equal tokenizers give equal hashes."""
+        canonical = {
+            "mode": self._mode,
+            "pattern": self.pattern,
+            "base": sorted((token.hex(), token_id) for token, token_id in self._base),
+            "merges": self._merge_ids,
+            "special_tokens": sorted(self._special_tokens.items()),
+            "do_not_merge": list(self._do_not_merge),
+        }
+        return hashlib.sha256(json.dumps(canonical, separators=(",", ":")).encode()).hexdigest()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, BPETokenizer) and self.fingerprint() == other.fingerprint()
+
+    def __hash__(self) -> int:
+        return hash(self.fingerprint())
+
+    def __repr__(self) -> str:
+        pattern = f", pattern={self.pattern!r}" if self._pre else ""
+        return f"BPETokenizer(mode={self._mode!r}{pattern}, vocab_size={self.vocab_size}, special_tokens={self._special_tokens})"
+
+    # ----------------------------------------------------------------- encoding
+    def encode(
+        self,
+        text: str,
+        *,
+        allowed_special: str | Iterable[str] = "all",
+        on_unknown: str = "error",
+    ) -> list[int]:
+        """Token ids of ``text``.
+
+        ``allowed_special``: ``"all"`` (special tokens written in the text become their ids),
+        ``"none"`` (they are plain text; use this for untrusted input such as a REPL line),
+        or a set of names. ``on_unknown`` (words mode, characters outside the alphabet):
+        ``"error"`` (a DataError naming the character and its offset), ``"skip"``, or a
+        single alphabet character to put in its place.
+
+        >>> tok.encode("hello world")  # doctest: +SKIP
+        [31373, 995]
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"encode expects str, got {type(text).__name__}")
+        allowed = self._allowed_flags(allowed_special)
+        unknown, replacement = self._unknown_policy(on_unknown)
+        if self._pre is not None and self._pre.split is not None:
+            return self._encode_custom([text], allowed, 1)[0]
+        try:
+            return self._encoder.encode(text, allowed, unknown, replacement)
+        except _bpe.UnknownCharacter as exc:
+            raise self._unknown_error(exc, [text]) from None
+
+    def encode_batch(
+        self,
+        texts: Sequence[str],
+        num_threads: int | None = None,
+        *,
+        allowed_special: str | Iterable[str] = "all",
+        on_unknown: str = "error",
+    ) -> list[list[int]]:
+        """:meth:`encode` for many texts on C++ threads (GIL released)."""
+        texts = _as_str_list(texts)
+        allowed = self._allowed_flags(allowed_special)
+        unknown, replacement = self._unknown_policy(on_unknown)
+        threads = _thread_count(num_threads, len(texts))
+        if self._pre is not None and self._pre.split is not None:
+            return self._encode_custom(texts, allowed, threads)
+        try:
+            return self._encoder.encode_batch(texts, allowed, unknown, replacement, threads)
+        except _bpe.UnknownCharacter as exc:
+            raise self._unknown_error(exc, texts) from None
+
+    def encode_to_array(
+        self,
+        texts: Sequence[str],
+        *,
+        prepend: int | None = None,
+        dtype: Any = np.uint16,
+        num_threads: int | None = None,
+        allowed_special: str | Iterable[str] = "all",
+        on_unknown: str = "error",
+    ) -> np.ndarray:
+        """All texts' ids concatenated in one 1-D array, each text preceded by ``prepend``
+        when given (the shard writer's end-of-text separator). GIL released while encoding."""
+        dtype = np.dtype(dtype)
+        if dtype not in (np.dtype(np.uint16), np.dtype(np.uint32)):
+            raise ConfigError(f"dtype must be uint16 or uint32, got {dtype}")
+        limit = np.iinfo(dtype).max + 1
+        if self.vocab_size > limit:
+            raise ConfigError(f"vocab_size {self.vocab_size} does not fit {dtype}; use uint32")
+        if prepend is not None and not 0 <= prepend < self.vocab_size:
+            raise ConfigError(f"prepend id {prepend} is outside the vocabulary (size {self.vocab_size})")
+        texts = _as_str_list(texts)
+        allowed = self._allowed_flags(allowed_special)
+        unknown, replacement = self._unknown_policy(on_unknown)
+        threads = _thread_count(num_threads, len(texts))
+        if self._pre is not None and self._pre.split is not None:
+            rows = self._encode_custom(texts, allowed, threads)
+            parts = [[prepend, *row] if prepend is not None else row for row in rows]
+            return np.fromiter((i for row in parts for i in row), dtype=dtype)
+        try:
+            return self._encoder.encode_into(
+                texts, allowed, unknown, replacement, threads,
+                -1 if prepend is None else prepend, lambda n: np.empty(n, dtype=dtype))
+        except _bpe.UnknownCharacter as exc:
+            raise self._unknown_error(exc, texts) from None
+
+    def decode_bytes(self, ids: Iterable[int] | np.ndarray) -> bytes:
+        """The concatenated bytes of ``ids`` (may end inside a UTF-8 character)."""
+        array = np.asarray(ids if isinstance(ids, np.ndarray) else list(ids))
+        if array.size == 0:
+            return b""
+        if array.ndim != 1 or not np.issubdtype(array.dtype, np.integer):
+            raise DataError(f"ids must be a flat sequence of integers, got array of {array.dtype} shape {array.shape}")
+        if array.min() < 0 or array.max() >= self.vocab_size:
+            bad = int(array[(array < 0) | (array >= self.vocab_size)][0])
+            raise DataError(f"token id {bad} is outside the vocabulary (size {self.vocab_size})")
+        return self._encoder.decode_bytes(np.ascontiguousarray(array, dtype=np.uint32))
+
+    def decode(self, ids: Iterable[int] | np.ndarray) -> str:
+        """Text of ``ids``; bytes that do not form UTF-8 become U+FFFD (as tiktoken does)."""
+        return self.decode_bytes(ids).decode("utf-8", errors="replace")
+
+    # ----------------------------------------------------------------- internals
+    def _build_token_table(self) -> list[bytes]:
+        table: dict[int, bytes] = {}
+
+        def put(token_id: int, token: bytes, what: str) -> None:
+            if token_id in table:
+                raise DataError(f"token id {token_id} is assigned twice ({what})")
+            table[token_id] = token
+
+        for token, token_id in self._base:
+            put(token_id, token, "base token")
+        for a, b, t in self._merge_ids:
+            if a not in table or b not in table:
+                raise DataError(f"merge ({a}, {b}) -> {t} uses an id that is not defined before it")
+            put(t, table[a] + table[b], "merge result")
+        for name, token_id in self._special_tokens.items():
+            put(token_id, name.encode("utf-8"), f"special token {name!r}")
+        if sorted(table) != list(range(len(table))):
+            hole = next(i for i in range(len(table) + 1) if i not in table)
+            raise DataError(f"token ids must be 0..{len(table) - 1} without gaps; id {hole} is missing")
+        return [table[i] for i in range(len(table))]
+
+    def _build_encoder(self) -> Any:
+        splitter = _bpe.SPLIT_WORDS if self._pre is None else self._pre.splitter
+        encoder = _bpe.Encoder(splitter)
+        for token_id, token in enumerate(self._token_bytes):
+            encoder.add_token(token_id, token)
+        for name, token_id in sorted(self._special_tokens.items(), key=lambda item: item[1]):
+            encoder.add_special(token_id, name.encode("utf-8"))
+        if self._mode == "words":
+            for token, token_id in self._base:
+                encoder.set_char_id(ord(token.decode("utf-8")), token_id)
+            for char in self._do_not_merge:
+                encoder.add_no_merge(ord(char))
+            for rank, (a, b, t) in enumerate(self._merge_ids):
+                encoder.add_merge(a, b, rank, t)
+            return encoder
+        for token, token_id in self._base:
+            encoder.set_byte_id(token[0], token_id)
+        self._add_bytes_rules(encoder)
+        encoder.index_whole_tokens()
+        return encoder
+
+    def _add_bytes_rules(self, encoder: Any) -> None:
+        """tiktoken's rule: a pair merges when its concatenated bytes form a token, at the rank
+        of the merge that made that token. So every split of a merged token is a rule."""
+        ids_of = {token: token_id for token, token_id in self._base}
+        rank_of: dict[bytes, int] = {}
+        for rank, (_, _, t) in enumerate(self._merge_ids):
+            token = self._token_bytes[t]
+            ids_of.setdefault(token, t)
+            rank_of.setdefault(token, rank)
+        for token, rank in rank_of.items():
+            t = ids_of[token]
+            for cut in range(1, len(token)):
+                left, right = ids_of.get(token[:cut]), ids_of.get(token[cut:])
+                if left is not None and right is not None:
+                    encoder.add_merge(left, right, rank, t)
+
+    def _allowed_flags(self, allowed_special: str | Iterable[str]) -> list[bool]:
+        names = [name for name, _ in sorted(self._special_tokens.items(), key=lambda item: item[1])]
+        if allowed_special == "all":
+            return [True] * len(names)
+        if allowed_special == "none":
+            return [False] * len(names)
+        if isinstance(allowed_special, str):
+            raise ConfigError(f"allowed_special must be 'all', 'none' or a set of names, got {allowed_special!r}")
+        wanted = set(allowed_special)
+        unknown = wanted - set(names)
+        if unknown:
+            raise ConfigError(f"unknown special tokens in allowed_special: {sorted(unknown)}; this tokenizer has {names}")
+        return [name in wanted for name in names]
+
+    def _unknown_policy(self, on_unknown: str) -> tuple[int, int]:
+        if on_unknown == "error":
+            return _bpe.UNKNOWN_ERROR, 0
+        if on_unknown == "skip":
+            return _bpe.UNKNOWN_SKIP, 0
+        if isinstance(on_unknown, str) and len(on_unknown) == 1:
+            if self._mode == "words" and on_unknown not in self.alphabet:
+                raise ConfigError(f"replacement {on_unknown!r} is not in the tokenizer's alphabet")
+            return _bpe.UNKNOWN_REPLACE, ord(on_unknown)
+        raise ConfigError(f"on_unknown must be 'error', 'skip' or one replacement character, got {on_unknown!r}")
+
+    def _unknown_error(self, exc: Exception, texts: Sequence[str]) -> DataError:
+        index, byte_offset, cp = exc.args
+        text = _bpe.utf8_safe(texts[index])
+        offset = len(text.encode("utf-8")[:byte_offset].decode("utf-8", errors="replace"))
+        where = f"text {index}, offset {offset}" if len(texts) > 1 else f"offset {offset}"
+        return DataError(
+            f"character {chr(cp)!r} (U+{cp:04X}) at {where} is not in the tokenizer's alphabet; "
+            "pass on_unknown='skip' or on_unknown='<a known character>' to encode anyway"
+        )
+
+    def _encode_custom(self, texts: list[str], allowed: list[bool], threads: int) -> list[list[int]]:
+        """Custom patterns: split at special tokens and by the regex in Python, merge in C++."""
+        assert self._pre is not None and self._pre.split is not None
+        names = [name for name, _ in sorted(self._special_tokens.items(), key=lambda item: item[1])]
+        active = {name: self._special_tokens[name] for name, ok in zip(names, allowed) if ok}
+        results = []
+        for text in texts:
+            pieces: list[str] = []
+            layout: list[int | None] = []
+            for segment, special in split_at_specials(_bpe.utf8_safe(text), active):
+                if special is not None:
+                    layout.append(special)
+                    continue
+                found = self._pre.split(segment)
+                pieces.extend(found)
+                layout.extend([None] * len(found))
+            encoded = iter(self._encoder.encode_batch(pieces, [], _bpe.UNKNOWN_ERROR, 0, threads))
+            ids: list[int] = []
+            for item in layout:
+                if item is None:
+                    ids.extend(next(encoded))
+                else:
+                    ids.append(item)
+            results.append(ids)
+        return results
+
+
+def split_at_specials(text: str, specials: Mapping[str, int]) -> list[tuple[str, int | None]]:
+    """``text`` cut at the given special tokens: (ordinary text, None) and (name, id) items."""
+    if not specials:
+        return [(text, None)] if text else []
+    import re
+
+    names = sorted(specials, key=len, reverse=True)
+    pattern = re.compile("|".join(re.escape(name) for name in names))
+    out: list[tuple[str, int | None]] = []
+    pos = 0
+    for match in pattern.finditer(text):
+        if match.start() > pos:
+            out.append((text[pos : match.start()], None))
+        out.append((match.group(), specials[match.group()]))
+        pos = match.end()
+    if pos < len(text):
+        out.append((text[pos:], None))
+    return out
+
+
+def _special_ids(
+    special_tokens: Mapping[str, int] | Sequence[str] | None, ids_of: Mapping[bytes, int], next_id: int
+) -> dict[str, int]:
+    if special_tokens is None:
+        return {}
+    if isinstance(special_tokens, Mapping):
+        return {str(name): int(token_id) for name, token_id in special_tokens.items()}
+    if isinstance(special_tokens, str):
+        raise ConfigError("special_tokens must be a sequence of names or a {name: id} mapping, not one str")
+    specials = {}
+    for name in special_tokens:
+        token_id = ids_of.get(name.encode("utf-8"))
+        if token_id is None:
+            token_id, next_id = next_id, next_id + 1
+        specials[name] = token_id
+    return specials
+
+
+def _as_str_list(texts: Sequence[str]) -> list[str]:
+    if isinstance(texts, str):
+        raise TypeError("expected a sequence of str, got one str (wrap it in a list)")
+    return texts if isinstance(texts, list) else list(texts)
+
+
+def _thread_count(num_threads: int | None, jobs: int) -> int:
+    if num_threads is None:
+        num_threads = os.cpu_count() or 1
+    if num_threads < 1:
+        raise ConfigError(f"num_threads must be >= 1, got {num_threads}")
+    return max(1, min(num_threads, jobs))

@@ -1,0 +1,49 @@
+"""Pre-tokenisation patterns: the named ones run on compiled scanners, others on ``regex``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from tinygpt import _bpe
+from tinygpt.errors import ConfigError
+
+# tiktoken's spellings (r50k / cl100k); the compiled scanners implement exactly these.
+GPT2_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s"""
+GPT4_PATTERN = (
+    r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+"""
+    r"""|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
+)
+NAMED_PATTERNS = {"gpt2": GPT2_PATTERN, "gpt4": GPT4_PATTERN}
+_SPLITTERS = {"gpt2": _bpe.SPLIT_GPT2, "gpt4": _bpe.SPLIT_GPT4}
+
+
+@dataclass(frozen=True)
+class PreTokenizer:
+    """How bytes-mode text is cut into pieces before BPE.
+
+    ``splitter`` is the compiled scanner's code; for a custom pattern it is ``SPLIT_WHOLE`` and
+    ``split`` (the ``regex`` module's findall) cuts the text in Python first.
+    """
+
+    pattern: str
+    splitter: int
+    split: Callable[[str], list[str]] | None = None
+
+
+def resolve_pattern(pattern: str) -> PreTokenizer:
+    """``"gpt2"``, ``"gpt4"`` (or their exact regex text) or any regex the ``regex`` module accepts."""
+    for name, text in NAMED_PATTERNS.items():
+        if pattern in (name, text):
+            return PreTokenizer(name, _SPLITTERS[name])
+    if not isinstance(pattern, str) or not pattern:
+        raise ConfigError(f"pattern must be 'gpt2', 'gpt4' or a regex string, got {pattern!r}")
+    try:
+        import regex
+    except ImportError as exc:  # pragma: no cover - regex ships with the dev extra
+        raise ConfigError("custom pre-tokenisation patterns need the 'regex' package") from exc
+    try:
+        compiled = regex.compile(pattern)
+    except regex.error as exc:
+        raise ConfigError(f"invalid pre-tokenisation pattern {pattern!r}: {exc}") from exc
+    return PreTokenizer(pattern, _bpe.SPLIT_WHOLE, compiled.findall)

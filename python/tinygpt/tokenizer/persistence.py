@@ -1,0 +1,114 @@
+"""Tokenizer files: one human-readable RON struct, written atomically.
+
+    (
+        format: "tinygpt-bpe",
+        version: 1,
+        mode: "words",                       // or "bytes"
+        pattern: None,                       // bytes mode: "gpt2", "gpt4" or a regex
+        special_tokens: {"<|endoftext|>": 2047},
+        do_not_merge: ['"', '\\n'],           // words mode
+        char_to_id: {'a': 0, ...},           // words mode, gpt-rs's names
+        id_to_char: {0: 'a', ...},           // words mode
+        byte_to_id: [..256 ids..],           // bytes mode: the id of each byte value
+        mergings: [(from: (3, 7), to: 64), ...],
+    )
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from tinygpt import ron
+from tinygpt.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    from tinygpt.tokenizer.bpe import BPETokenizer
+
+FORMAT = "tinygpt-bpe"
+VERSION = 1
+
+
+def tokenizer_to_ron(tok: BPETokenizer) -> dict[str, Any]:
+    data: dict[str, Any] = {"format": FORMAT, "version": VERSION, "mode": tok.mode, "pattern": tok.pattern}
+    data["special_tokens"] = ron.RonMap(tok.special_tokens)
+    if tok.mode == "words":
+        alphabet = tok.alphabet
+        data["do_not_merge"] = [ron.Char(c) for c in tok.do_not_merge]
+        data["char_to_id"] = ron.RonMap({ron.Char(c): i for i, c in enumerate(alphabet)})
+        data["id_to_char"] = ron.RonMap({i: ron.Char(c) for i, c in enumerate(alphabet)})
+    else:
+        ids_of = {token: token_id for token_id, token in tok.vocab.items() if len(token) == 1}
+        data["byte_to_id"] = [ids_of[bytes([b])] for b in range(256)]
+    data["mergings"] = [{"from": (a, b), "to": t} for a, b, t in tok.merge_ids]
+    return data
+
+
+def save_tokenizer(tok: BPETokenizer, path: str | os.PathLike[str]) -> None:
+    ron.dump(tokenizer_to_ron(tok), path)
+
+
+def load_tokenizer(cls: type[BPETokenizer], path: str | os.PathLike[str]) -> BPETokenizer:
+    data = ron.load(path)
+    try:
+        return tokenizer_from_ron(cls, data)
+    except (DataError, ConfigError) as exc:
+        raise DataError(f"{path}: {exc}") from None
+
+
+def tokenizer_from_ron(cls: type[BPETokenizer], data: Any) -> BPETokenizer:
+    """Rebuild a tokenizer from the parsed RON, checking every field (foreign files -> DataError)."""
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise DataError(f"not a tinygpt tokenizer file (expected a struct with format: {FORMAT!r})")
+    if data.get("version") != VERSION:
+        raise DataError(f"unsupported tokenizer file version {data.get('version')!r} (this tinygpt reads {VERSION})")
+    mode = _field(data, "mode", str)
+    specials = _field(data, "special_tokens", dict)
+    for name, token_id in specials.items():
+        if not isinstance(name, str) or not _is_id(token_id):
+            raise DataError(f"special_tokens: expected \"name\": id entries, got {name!r}: {token_id!r}")
+    merges = []
+    for number, entry in enumerate(_field(data, "mergings", list)):
+        pair = entry.get("from") if isinstance(entry, dict) else None
+        target = entry.get("to") if isinstance(entry, dict) else None
+        if not (isinstance(pair, tuple) and len(pair) == 2 and all(map(_is_id, pair)) and _is_id(target)):
+            raise DataError(f"mergings[{number}]: expected (from: (id, id), to: id), got {entry!r}")
+        merges.append((pair[0], pair[1], target))
+    if mode == "words":
+        id_to_char = _field(data, "id_to_char", dict)
+        char_to_id = _field(data, "char_to_id", dict)
+        base = []
+        for token_id, char in id_to_char.items():
+            if not _is_id(token_id) or not (isinstance(char, str) and len(char) == 1):
+                raise DataError(f"id_to_char: expected id: 'c' entries, got {token_id!r}: {char!r}")
+            if char_to_id.get(char) != token_id:
+                raise DataError(f"char_to_id and id_to_char disagree about {char!r}")
+            base.append((char.encode("utf-8"), token_id))
+        if len(char_to_id) != len(id_to_char):
+            raise DataError("char_to_id and id_to_char hold different numbers of characters")
+        do_not_merge = _field(data, "do_not_merge", list)
+        if not all(isinstance(c, str) and len(c) == 1 for c in do_not_merge):
+            raise DataError(f"do_not_merge: expected a list of characters, got {do_not_merge!r}")
+        return cls(mode="words", pattern=None, base=base, merges=merges, special_tokens=specials,
+                   do_not_merge=do_not_merge)
+    if mode == "bytes":
+        pattern = _field(data, "pattern", str)
+        byte_ids = _field(data, "byte_to_id", list)
+        if len(byte_ids) != 256 or not all(map(_is_id, byte_ids)):
+            raise DataError("byte_to_id: expected a list of 256 ids")
+        base = [(bytes([b]), token_id) for b, token_id in enumerate(byte_ids)]
+        return cls(mode="bytes", pattern=pattern, base=base, merges=merges, special_tokens=specials)
+    raise DataError(f"mode: expected \"bytes\" or \"words\", got {mode!r}")
+
+
+def _field(data: dict, name: str, kind: type) -> Any:
+    if name not in data:
+        raise DataError(f"missing field {name!r}")
+    value = data[name]
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise DataError(f"field {name!r}: expected {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**32
