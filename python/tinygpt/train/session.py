@@ -14,7 +14,7 @@ from tinygpt.atomic import atomic_write_text
 from tinygpt.errors import ConfigError
 from tinygpt.run import RunLayout, read_run_info, require_run, resolve_checkpoint
 from tinygpt.train.config import TrainConfig
-from tinygpt.train.data import TrainingData
+from tinygpt.train.data import TrainingData, micro_batch_size
 from tinygpt.train.distributed import DistContext, context_from_environment
 from tinygpt.train.loop import Trainer, TrainSummary
 from tinygpt.train.precision import autocast_dtype, precision_name
@@ -42,6 +42,7 @@ def train(
     dist = context_from_environment()
     target = dist.device(device)
     dtype = autocast_dtype(precision, target)
+    micro_batch_size(train_config, dist.world_size)
     layout = RunLayout.of(out_dir)
     _refuse_existing_run(layout)
     dist.start(target)
@@ -91,6 +92,7 @@ def resume(
     checkpoint_dir = resolve_checkpoint(run_dir, "last")
     model_config = GPTConfig.load(layout.transformer_config)
     config = train_config or TrainConfig.load(layout.train_config)
+    micro_batch_size(config, dist.world_size)
     dist.start(target)
     try:
         data = TrainingData.open(
