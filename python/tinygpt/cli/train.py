@@ -47,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from tinygpt.train import resume, train
+    from tinygpt.train.distributed import context_from_environment
 
     if args.threads is not None:
         torch.set_num_threads(args.threads)
@@ -61,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
         model_config = _model_config(args)
         summary = train(args.data, args.out, model_config, _train_config(args), seed=args.seed,
                         **options)
-    _report(summary)
+    if context_from_environment().is_main:
+        _report(summary)
     return 130 if summary.interrupted else 0
 
 
