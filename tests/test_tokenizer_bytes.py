@@ -91,6 +91,9 @@ def test_encode_to_array_concatenates_with_separator():
     assert tok.encode_to_array(texts, dtype=np.uint32).tolist() == [i for t in texts for i in tok.encode(t)]
     with pytest.raises(ConfigError):
         tok.encode_to_array(texts, dtype=np.int8)
+    # Inside a corpus the literal text "<|endoftext|>" is not a document boundary.
+    literal = tok.encode_to_array(["a" + ENDOFTEXT], prepend=tok.eot_id)
+    assert literal.tolist().count(tok.eot_id) == 1
 
 
 def test_invalid_training_arguments_fail_clearly():

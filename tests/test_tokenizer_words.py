@@ -95,3 +95,12 @@ def test_from_alphabet_merges_uses_gptrs_ids():
     assert tok.vocab == {0: b"a", 1: b"b", 2: b" ", 3: b"ab", 4: b" ab", 5: ENDOFTEXT.encode()}
     with pytest.raises(DataError, match="does not exist yet"):
         BPETokenizer.from_alphabet_merges(["a"], [(0, 1)])
+
+
+def test_merges_that_break_gptrs_rules_are_rejected():
+    """A merge list gpt-rs could not have produced (it joins across a word) is refused, since
+    word-by-word encoding would not reproduce it."""
+    with pytest.raises(DataError, match="word boundary"):
+        BPETokenizer.from_alphabet_merges(["a", " "], [(0, 1)])
+    with pytest.raises(DataError, match="do-not-merge"):
+        BPETokenizer.from_alphabet_merges(["a", '"'], [(0, 1)])

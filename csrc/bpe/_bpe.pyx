@@ -11,13 +11,15 @@ from libcpp cimport bool as cbool
 from libcpp.string cimport string
 from libcpp.vector cimport vector
 from cpython.bytes cimport PyBytes_FromStringAndSize
-from cpython.list cimport PyList_New, PyList_SET_ITEM
-from cpython.long cimport PyLong_FromUnsignedLong
-from cpython.ref cimport Py_INCREF
+from cpython.list cimport PyList_New
+from cpython.ref cimport PyObject
 
 
 cdef extern from "Python.h":
     const char* PyUnicode_AsUTF8AndSize(object text, Py_ssize_t* size) except NULL
+    PyObject* list_get_item "PyList_GET_ITEM"(PyObject* items, Py_ssize_t i) nogil
+    void list_set_item "PyList_SET_ITEM"(PyObject* items, Py_ssize_t i, PyObject* value) nogil
+    void incref "Py_INCREF"(PyObject* value) nogil
 
 
 cdef extern from "<string_view>" namespace "std" nogil:
@@ -53,6 +55,7 @@ cdef extern from "encoder.hpp" namespace "tgbpe" nogil:
         void add_no_merge(uint32_t cp)
         void index_whole_tokens()
         size_t special_count()
+        size_t vocab_size()
         void encode(string_view text, const EncodeOptions& options, vector[uint32_t]& out,
                     EncodeError& error) except +
         void encode_many(const vector[string_view]& texts, const EncodeOptions& options,
@@ -138,15 +141,21 @@ def pretokenize(int splitter, str text, no_merge=()):
             for i in range(pieces.size())]
 
 
-cdef list ids_to_list(const vector[uint32_t]& ids):
+cdef list ids_to_list(const vector[uint32_t]& ids, list int_objects):
+    """A list of ids built from shared int objects (``int_objects[i] is i``): no allocation per
+    id, which would otherwise cost as much as the encoding itself."""
     cdef Py_ssize_t n = <Py_ssize_t>ids.size()
-    cdef list out = PyList_New(n)
+    cdef size_t known = len(int_objects)
     cdef Py_ssize_t i
-    cdef object value
     for i in range(n):
-        value = PyLong_FromUnsignedLong(ids[i])
-        Py_INCREF(value)
-        PyList_SET_ITEM(out, i, value)
+        if ids[i] >= known:
+            raise ValueError(f"encoder produced id {ids[i]} outside its vocabulary of {known}")
+    cdef list out = PyList_New(n)
+    cdef PyObject* value
+    for i in range(n):
+        value = list_get_item(<PyObject*>int_objects, ids[i])
+        incref(value)
+        list_set_item(<PyObject*>out, i, value)
     return out
 
 
@@ -158,9 +167,16 @@ cdef class Encoder:
     """A configured encoder: tokens, merge rules, special tokens and the splitter."""
 
     cdef CEncoder* c
+    cdef list int_objects
 
     def __cinit__(self, int splitter):
         self.c = new CEncoder(splitter)
+        self.int_objects = []
+
+    cdef list ints(self):
+        if len(self.int_objects) != self.c.vocab_size():
+            self.int_objects = list(range(self.c.vocab_size()))
+        return self.int_objects
 
     def __dealloc__(self):
         del self.c
@@ -207,7 +223,7 @@ cdef class Encoder:
             self.c.encode(view, opts, out, error)
         if error.failed:
             raise_unknown(error)
-        return ids_to_list(out)
+        return ids_to_list(out, self.ints())
 
     cdef vector[vector[uint32_t]] encode_views(self, texts, allowed, int unknown,
                                                uint32_t replacement_cp, int num_threads) except *:
@@ -225,7 +241,8 @@ cdef class Encoder:
     def encode_batch(self, texts, allowed, int unknown, uint32_t replacement_cp, int num_threads):
         cdef vector[vector[uint32_t]] outs = self.encode_views(
             texts, allowed, unknown, replacement_cp, num_threads)
-        return [ids_to_list(outs[i]) for i in range(outs.size())]
+        cdef list ints = self.ints()
+        return [ids_to_list(outs[i], ints) for i in range(outs.size())]
 
     def encode_into(self, texts, allowed, int unknown, uint32_t replacement_cp, int num_threads,
                     int64_t prepend, out_factory):

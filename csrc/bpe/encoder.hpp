@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "merge_rules.hpp"
+#include "piece_cache.hpp"
 #include "pretokenize.hpp"
 
 namespace tgbpe {
@@ -49,6 +50,7 @@ struct EncodeError {
 class Encoder {
  public:
   static constexpr std::uint32_t kMissing = 0xFFFFFFFFu;
+  static constexpr std::size_t kTextsPerGrab = 8;
 
   explicit Encoder(int splitter) : splitter_(static_cast<Splitter>(splitter)) {
     byte_ids_.fill(kMissing);
@@ -82,6 +84,8 @@ class Encoder {
   }
 
   std::size_t special_count() const { return specials_.size(); }
+  // One past the largest token id; every id the encoder emits is below it.
+  std::size_t vocab_size() const { return token_bytes_.size(); }
   bool knows_char(std::uint32_t cp) const { return cp < char_ids_.size() && char_ids_[cp] != kMissing; }
 
   void encode(std::string_view text, const EncodeOptions& options, std::vector<std::uint32_t>& out,
@@ -105,13 +109,23 @@ class Encoder {
       try {
         Worker worker(*this, options);
         EncodeError local;
-        for (std::size_t i = next.fetch_add(1); i < texts.size() && !stop.load(std::memory_order_relaxed);
-             i = next.fetch_add(1)) {
-          worker.encode(texts[i], i, outs[i], local);
-          if (local.failed) {
-            std::lock_guard<std::mutex> lock(error_mutex);
-            if (!error.failed || local.text_index < error.text_index) error = local;
-            return;
+        // Ids go to a thread-local buffer first: threads writing neighbouring outs[i] headers
+        // on every push_back would share cache lines and serialise each other.
+        std::vector<std::uint32_t> ids;
+        while (!stop.load(std::memory_order_relaxed)) {
+          const std::size_t first = next.fetch_add(kTextsPerGrab);
+          if (first >= texts.size()) break;
+          const std::size_t last = std::min(texts.size(), first + kTextsPerGrab);
+          for (std::size_t i = first; i < last; ++i) {
+            ids.clear();
+            worker.encode(texts[i], i, ids, local);
+            if (local.failed) {
+              std::lock_guard<std::mutex> lock(error_mutex);
+              if (!error.failed || local.text_index < error.text_index) error = local;
+              stop = true;
+              return;
+            }
+            outs[i].assign(ids.begin(), ids.end());
           }
         }
       } catch (...) {
@@ -175,9 +189,10 @@ class Encoder {
     }
 
     void encode_piece(std::string_view piece, std::vector<std::uint32_t>& out) {
-      if (const auto hit = cache_.find(piece); hit != cache_.end()) {
-        out.insert(out.end(), arena_.begin() + hit->second.first,
-                   arena_.begin() + hit->second.first + hit->second.second);
+      const std::uint64_t hash = hash_bytes(piece.data(), piece.size());
+      std::uint32_t count = 0;
+      if (const std::uint32_t* ids = cache_.find(piece, hash, count)) {
+        out.insert(out.end(), ids, ids + count);
         return;
       }
       parts_.clear();
@@ -188,13 +203,7 @@ class Encoder {
         base_ids(piece);
         enc_.rules_.apply(parts_, scratch_);
       }
-      if (arena_.size() > kArenaLimit) {
-        arena_.clear();
-        cache_.clear();
-      }
-      cache_.emplace(piece, std::make_pair(static_cast<std::uint32_t>(arena_.size()),
-                                           static_cast<std::uint32_t>(parts_.size())));
-      arena_.insert(arena_.end(), parts_.begin(), parts_.end());
+      cache_.insert(piece, hash, parts_);
       out.insert(out.end(), parts_.begin(), parts_.end());
     }
 
@@ -239,12 +248,10 @@ class Encoder {
       return true;
     }
 
-    static constexpr std::size_t kArenaLimit = std::size_t{1} << 24;
-
     const Encoder& enc_;
     const EncodeOptions& options_;
-    std::unordered_map<std::string_view, std::pair<std::uint32_t, std::uint32_t>> cache_;
-    std::vector<std::uint32_t> arena_, parts_, scratch_;
+    PieceCache cache_;
+    std::vector<std::uint32_t> parts_, scratch_;
     // Rewritten texts outlive the call's cache entries; a deque never moves its elements.
     std::deque<std::string> rewritten_;
   };

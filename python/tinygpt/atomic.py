@@ -19,6 +19,8 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", **open_kwargs) 
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        # mkstemp creates 0600; give the file the permissions a plain open() would have.
+        os.chmod(tmp_name, 0o666 & ~_current_umask())
         with os.fdopen(fd, mode, **open_kwargs) as handle:
             yield handle
             handle.flush()
@@ -28,6 +30,12 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb", **open_kwargs) 
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:

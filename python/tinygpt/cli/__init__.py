@@ -12,10 +12,13 @@ from tinygpt.errors import TinyGPTError
 # Sub-command modules; each defines ``register(subparsers)`` which adds its parser
 # and sets ``func`` (taking the parsed namespace, returning an exit code).
 COMMANDS = (
+    "tokenize",
     "gptrs",
     "train",
     "eval",
     "plot",
+    "generate",
+    "repl",
 )
 
 

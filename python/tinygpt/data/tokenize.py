@@ -16,7 +16,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import Any, Iterable, Iterator, Protocol
 
 import numpy as np
 
@@ -37,8 +37,9 @@ from tinygpt.errors import ConfigError, DataError
 from tinygpt.sources import Corpus, open_corpus
 
 DEFAULT_SHARD_TOKENS = 100_000_000  # llm.c's shard size: 200 MB of uint16
-_BATCH_TEXT_BYTES = 4 << 20
+_BATCH_TEXT_BYTES = 2 << 20
 _BATCH_MAX_DOCUMENTS = 16384
+_IN_MEMORY_BYTES = 32 << 20  # corpora up to this size are read once, not twice
 
 
 class Tokenizer(Protocol):
@@ -50,7 +51,7 @@ class Tokenizer(Protocol):
     def fingerprint(self) -> str: ...
     def save(self, path: str | os.PathLike[str]) -> None: ...
     def encode_to_array(self, texts: list[str], *, prepend: int | None = None, dtype: Any = ...,
-                        num_threads: int | None = None) -> np.ndarray: ...
+                        num_threads: int | None = None, allowed_special: str = ...) -> np.ndarray: ...
 
 
 @dataclass
@@ -153,16 +154,17 @@ def tokenize_corpus(
     corpus = source if isinstance(source, Corpus) else open_corpus(source, text_column=text_column)
     out_dir = Path(out_dir)
     dtype = token_dtype(tokenizer.vocab_size)
+    fingerprint = tokenizer.fingerprint()
     manifest = _start_or_resume(
         Manifest(
             directory=out_dir,
-            tokenizer_fingerprint=tokenizer.fingerprint(),
+            tokenizer_fingerprint=fingerprint,
             vocab_size=tokenizer.vocab_size,
             eot_id=tokenizer.eot_id,
             dtype=dtype.name,
             split_rule=split,
             val_fraction=val_fraction,
-            job=_job(source, corpus, split, val_fraction, shard_tokens, part, tokenizer),
+            job=_job(corpus, split, val_fraction, shard_tokens, part, fingerprint),
             splits={name: SplitInfo() for name in SPLITS},
             part=part,
         )
@@ -170,14 +172,18 @@ def tokenize_corpus(
     kept = sum(len(info.shards) for info in manifest.splits.values())
     if manifest.complete:
         return TokenizeSummary(out_dir, manifest, time.perf_counter() - started, shards_kept=kept)
-    tokenizer.save(out_dir / TOKENIZER_NAME)
+    out_dir.mkdir(parents=True, exist_ok=True)
     run = _Run(manifest, tokenizer, dtype, shard_tokens, num_threads)
-    with TokenizeProgress(show_progress) as progress:
-        count = _count_documents(corpus, progress) if split == "tail" or part else None
+    # Serialising a large tokenizer is slow pure Python; it overlaps the encoding, which
+    # runs without the GIL, and must be done before the manifest says "complete".
+    with TokenizeProgress(show_progress) as progress, ThreadPoolExecutor(1) as saver:
+        saved = saver.submit(tokenizer.save, out_dir / TOKENIZER_NAME)
+        documents, count = _documents_and_count(corpus, progress, split == "tail" or part is not None)
         rule = SplitRule(split, val_fraction, count)
         first, stop = _part_range(part, count)
         progress.start("tokenizing", None if count is None else stop - first)
-        run.execute(_read_batches(corpus, rule, first, stop, manifest), progress)
+        run.execute(_read_batches(documents, rule, first, stop, manifest), progress)
+        saved.result()
     manifest.complete = True
     manifest.save()
     return TokenizeSummary(
@@ -211,8 +217,8 @@ def _check_part(part: tuple[int, int] | None) -> None:
         raise ConfigError(f"part must be (i, n) with 0 <= i < n, not {part!r}")
 
 
-def _job(source: Any, corpus: Corpus, split: str, val_fraction: float, shard_tokens: int,
-         part: tuple[int, int] | None, tokenizer: Tokenizer) -> dict[str, Any]:
+def _job(corpus: Corpus, split: str, val_fraction: float, shard_tokens: int,
+         part: tuple[int, int] | None, fingerprint: str) -> dict[str, Any]:
     """The settings that identify a job: a resume or a merge must match them exactly."""
     return {
         "files": [str(path.resolve()) for path in corpus.paths],
@@ -221,7 +227,7 @@ def _job(source: Any, corpus: Corpus, split: str, val_fraction: float, shard_tok
         "split_rule": split,
         "val_fraction": val_fraction,
         "shard_tokens": shard_tokens,
-        "tokenizer_fingerprint": tokenizer.fingerprint(),
+        "tokenizer_fingerprint": fingerprint,
         "part": list(part) if part else None,
     }
 
@@ -276,14 +282,24 @@ def _remove_stale_temp_files(directory: Path, part: tuple[int, int] | None) -> N
                 path.unlink(missing_ok=True)
 
 
-def _count_documents(corpus: Corpus, progress: TokenizeProgress) -> int:
-    """The tail split and --part need the document count; reading is cheap next to encoding."""
+def _documents_and_count(corpus: Corpus, progress: TokenizeProgress,
+                         need_count: bool) -> tuple[Iterable[str], int | None]:
+    """The documents to tokenize and, when the tail split or --part needs it, their count.
+
+    Counting takes a reading pass, cheap next to encoding; a small corpus is kept from that
+    pass rather than read twice.
+    """
+    if not need_count:
+        return corpus, None
+    if corpus.total_bytes <= _IN_MEMORY_BYTES:
+        documents = list(corpus)
+        return documents, len(documents)
     progress.start("counting documents", None)
     count = 0
     for batch in corpus.iter_batches(_BATCH_MAX_DOCUMENTS):
         count += len(batch)
         progress.advance(len(batch), 0)
-    return count
+    return corpus, count
 
 
 def _part_range(part: tuple[int, int] | None, count: int | None) -> tuple[int, float]:
@@ -303,13 +319,13 @@ class _Batch:
     documents: int = 0
 
 
-def _read_batches(corpus: Corpus, rule: SplitRule, first: int, stop: float,
+def _read_batches(documents: Iterable[str], rule: SplitRule, first: int, stop: float,
                   manifest: Manifest) -> Iterator[_Batch]:
     """Batches of this part's documents that earlier runs have not already written."""
     done = {name: info.input_documents for name, info in manifest.splits.items()}
     seen = {TRAIN: 0, VAL: 0}
     batch = _Batch()
-    for index, text in enumerate(corpus):
+    for index, text in enumerate(documents):
         if index < first:
             continue
         if index >= stop:
@@ -381,7 +397,8 @@ class _Run:
             return _Encoded(np.empty(0, self.dtype), np.zeros(len(texts), np.int64),
                             np.asarray(text_bytes, dtype=np.int64))
         tokens = self.tokenizer.encode_to_array(
-            nonempty, prepend=eot, dtype=self.dtype, num_threads=self.num_threads
+            nonempty, prepend=eot, dtype=self.dtype, num_threads=self.num_threads,
+            allowed_special="none",  # "<|endoftext|>" inside a story is text, not a boundary
         )
         starts = np.flatnonzero(tokens == eot)
         if starts.size != len(nonempty):

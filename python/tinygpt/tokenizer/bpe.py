@@ -61,6 +61,8 @@ class BPETokenizer:
         self._special_tokens = {str(name): int(token_id) for name, token_id in special_tokens.items()}
         self._do_not_merge = tuple(do_not_merge) if mode == "words" else ()
         self._token_bytes = self._build_token_table()
+        if mode == "words":
+            self._check_words_merges()
         self._encoder = self._build_encoder()
 
     # ----------------------------------------------------------------- construction
@@ -154,6 +156,8 @@ class BPETokenizer:
         chars = [str(c) for c in alphabet]
         if any(len(c) != 1 for c in chars) or len(set(chars)) != len(chars):
             raise DataError("alphabet must be distinct single characters")
+        if any("\ud800" <= c <= "\udfff" for c in chars):
+            raise DataError("alphabet holds a lone surrogate, which no UTF-8 text can contain")
         next_id = len(chars)
         merge_ids = []
         for number, (a, b) in enumerate(merges):
@@ -314,11 +318,15 @@ class BPETokenizer:
         prepend: int | None = None,
         dtype: Any = np.uint16,
         num_threads: int | None = None,
-        allowed_special: str | Iterable[str] = "all",
+        allowed_special: str | Iterable[str] = "none",
         on_unknown: str = "error",
     ) -> np.ndarray:
         """All texts' ids concatenated in one 1-D array, each text preceded by ``prepend``
-        when given (the shard writer's end-of-text separator). GIL released while encoding."""
+        when given (the shard writer's end-of-text separator). GIL released while encoding.
+
+        Special tokens written inside the texts are plain text by default here: in a corpus,
+        document boundaries (``prepend``) are the only end-of-text tokens.
+        """
         dtype = np.dtype(dtype)
         if dtype not in (np.dtype(np.uint16), np.dtype(np.uint32)):
             raise ConfigError(f"dtype must be uint16 or uint32, got {dtype}")
@@ -379,6 +387,18 @@ class BPETokenizer:
             hole = next(i for i in range(len(table) + 1) if i not in table)
             raise DataError(f"token ids must be 0..{len(table) - 1} without gaps; id {hole} is missing")
         return [table[i] for i in range(len(table))]
+
+    def _check_words_merges(self) -> None:
+        """Words-mode encoding cuts text into words and isolates do-not-merge characters; that
+        equals applying the merges to the whole text only if no merge breaks gpt-rs's rules."""
+        blocked = [c.encode("utf-8") for c in self._do_not_merge]
+        for number, (a, b, _) in enumerate(self._merge_ids):
+            first, second = self._token_bytes[a], self._token_bytes[b]
+            if second.startswith(b" "):
+                raise DataError(f"merge #{number} {(first, second)!r} joins across a word boundary "
+                                "(its second token starts with a space), which words mode never does")
+            if any(c in first or c in second for c in blocked):
+                raise DataError(f"merge #{number} {(first, second)!r} contains a do-not-merge character")
 
     def _build_encoder(self) -> Any:
         splitter = _bpe.SPLIT_WORDS if self._pre is None else self._pre.splitter

@@ -1,0 +1,80 @@
+"""What `tinygpt generate` and `tinygpt repl` share: loading a run and the sampling flags."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from tinygpt.errors import ConfigError
+
+if TYPE_CHECKING:
+    import torch
+
+    from tinygpt.generate import Sampling
+    from tinygpt.model import GPT
+    from tinygpt.tokenizer import BPETokenizer
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run", metavar="RUN", help="run directory written by `tinygpt train` or `quickstart`")
+    parser.add_argument(
+        "--checkpoint", default="best",
+        help="best | last | a step directory name (step_00001000) | a checkpoint path (default best)",
+    )
+    parser.add_argument("--device", default="auto", help="auto|cpu|cuda|cuda:N|mps (default auto)")
+
+
+def add_sampling_arguments(parser: argparse.ArgumentParser, *, token_count: int) -> None:
+    parser.add_argument("--token-count", type=int, default=token_count,
+                        help=f"maximum number of new tokens (default {token_count})")
+    parser.add_argument("--temperature", type=float, default=0.7, help="softmax temperature (default 0.7)")
+    parser.add_argument("--top-k", type=int, default=None, help="sample among the K most likely tokens")
+    parser.add_argument("--top-p", type=float, default=None, help="nucleus sampling: smallest set with mass P")
+    parser.add_argument("--greedy", action="store_true", help="always take the most likely token")
+    parser.add_argument("--seed", type=int, default=None, help="seed for reproducible samples")
+    parser.add_argument("--stop", action="append", default=[], metavar="TEXT",
+                        help="stop when TEXT is generated (repeatable); end-of-text always stops")
+
+
+def sampling_from_args(args: argparse.Namespace) -> Sampling:
+    from tinygpt.generate import Sampling
+
+    if args.token_count < 1:
+        raise ConfigError(f"--token-count must be >= 1, got {args.token_count}")
+    return Sampling(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, greedy=args.greedy)
+
+
+def seeded_generator(seed: int | None, device: torch.device) -> torch.Generator | None:
+    """A generator for ``seed`` on the model's device, or None to use torch's global one."""
+    if seed is None:
+        return None
+    import torch
+
+    return torch.Generator(device=device).manual_seed(seed)
+
+
+def load_model(args: argparse.Namespace) -> tuple[GPT, BPETokenizer]:
+    """``load_run`` plus a line on stderr saying what was loaded and its parameter count."""
+    from tinygpt.run import load_run, resolve_checkpoint
+
+    model, tokenizer = load_run(args.run, checkpoint=args.checkpoint, device=args.device)
+    checkpoint = resolve_checkpoint(args.run, args.checkpoint)
+    device = next(model.parameters()).device
+    print(
+        f"loaded {checkpoint}: {model.num_parameters():,} parameters, "
+        f"context {model.config.context_length}, vocabulary {tokenizer.vocab_size}, on {device}",
+        file=sys.stderr,
+    )
+    return model, tokenizer
+
+
+def check_prompt(text: str) -> str:
+    if not text:
+        raise ConfigError("the prompt is empty: give at least one character to continue from")
+    return text
+
+
+def encode_prompt(tokenizer: BPETokenizer, text: str) -> list[int]:
+    """User text as token ids; special-token names in it stay plain text (never control tokens)."""
+    return tokenizer.encode(check_prompt(text), allowed_special="none")

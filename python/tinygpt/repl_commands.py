@@ -1,0 +1,154 @@
+"""The REPL's slash commands: parsing their arguments and changing the session settings.
+
+Each command is a small function taking the session and its argument text; a bad value raises
+``CommandError`` with the reason, and the REPL answers with that reason and the command's usage.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+from tinygpt.errors import ConfigError, TinyGPTError
+from tinygpt.generate import Sampling
+
+if TYPE_CHECKING:
+    from tinygpt.repl import Repl
+
+
+class CommandError(TinyGPTError):
+    """A slash command with an unknown name or a bad value; the REPL shows help, not a traceback."""
+
+
+@dataclass
+class Settings:
+    """What the next answer is sampled with; the slash commands change it."""
+
+    sampling: Sampling = Sampling()
+    max_new_tokens: int = 200
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class Command:
+    usage: str
+    summary: str
+    run: Callable[[Repl, str], None]
+
+
+def _number(text: str, kind: type) -> int | float:
+    try:
+        return kind(text)
+    except ValueError:
+        raise CommandError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+
+
+def _optional(text: str, kind: type) -> int | float | None:
+    return None if text in ("off", "none") else _number(text, kind)
+
+
+def _resample(repl: Repl, **changes: object) -> None:
+    """Apply sampling changes, turning Sampling's validation errors into command errors."""
+    try:
+        repl.settings.sampling = dataclasses.replace(repl.settings.sampling, **changes)
+    except ConfigError as error:
+        raise CommandError(str(error)) from None
+    repl.say(f"sampling: {describe_sampling(repl.settings.sampling)}")
+
+
+def temperature(repl: Repl, arg: str) -> None:
+    _resample(repl, temperature=_number(arg, float), greedy=False)
+
+
+def top_k(repl: Repl, arg: str) -> None:
+    _resample(repl, top_k=_optional(arg, int))
+
+
+def top_p(repl: Repl, arg: str) -> None:
+    _resample(repl, top_p=_optional(arg, float))
+
+
+def greedy(repl: Repl, arg: str) -> None:
+    _resample(repl, greedy=not repl.settings.sampling.greedy)
+
+
+def tokens(repl: Repl, arg: str) -> None:
+    count = _number(arg, int)
+    if count < 1:
+        raise CommandError(f"the token count must be >= 1, got {count}")
+    repl.settings.max_new_tokens = count
+    repl.say(f"answers stop after {count} tokens")
+
+
+def seed(repl: Repl, arg: str) -> None:
+    repl.settings.seed = _optional(arg, int)
+    repl.say("each answer is sampled afresh" if repl.settings.seed is None
+             else f"each answer is sampled with seed {repl.settings.seed} (same prompt, same answer)")
+
+
+def tokens_view(repl: Repl, arg: str) -> None:
+    repl.show_last_tokens()
+
+
+def tokenize(repl: Repl, arg: str) -> None:
+    if not arg:
+        raise CommandError("give the text to tokenize")
+    repl.show_tokenization(arg)
+
+
+def info(repl: Repl, arg: str) -> None:
+    repl.show_info()
+
+
+def show_help(repl: Repl, arg: str) -> None:
+    repl.say(help_text())
+
+
+def quit_repl(repl: Repl, arg: str) -> None:
+    repl.running = False
+
+
+COMMANDS: dict[str, Command] = {
+    "temperature": Command("/temperature X", "softmax temperature, X > 0 (turns greedy off)", temperature),
+    "top_k": Command("/top_k N|off", "sample among the N most likely tokens", top_k),
+    "top_p": Command("/top_p P|off", "nucleus sampling: smallest set of tokens with mass P", top_p),
+    "tokens": Command("/tokens N", "maximum tokens per answer", tokens),
+    "seed": Command("/seed N|off", "sample every answer with this seed", seed),
+    "greedy": Command("/greedy", "toggle greedy decoding (always the most likely token)", greedy),
+    "tokens-view": Command("/tokens-view", "show the last answer with its token boundaries coloured", tokens_view),
+    "tokenize": Command("/tokenize TEXT", "table of the token ids and pieces of TEXT", tokenize),
+    "info": Command("/info", "model, parameters, device and tokenizer", info),
+    "help": Command("/help", "this list", show_help),
+    "quit": Command("/quit", "leave (Ctrl-D does too)", quit_repl),
+}
+
+
+def help_text() -> str:
+    width = max(len(c.usage) for c in COMMANDS.values())
+    lines = ["Type a prompt and press Enter to continue it; Ctrl-C stops an answer.", "Commands:"]
+    lines += [f"  {c.usage:<{width}}  {c.summary}" for c in COMMANDS.values()]
+    return "\n".join(lines)
+
+
+def describe_sampling(sampling: Sampling) -> str:
+    if sampling.greedy:
+        return "greedy"
+    parts = [f"temperature {sampling.temperature:g}"]
+    if sampling.top_k is not None:
+        parts.append(f"top_k {sampling.top_k}")
+    if sampling.top_p is not None:
+        parts.append(f"top_p {sampling.top_p:g}")
+    return ", ".join(parts)
+
+
+def run_command(repl: Repl, line: str) -> None:
+    """Execute ``/name argument``; unknown names raise CommandError listing the commands."""
+    name, _, arg = line[1:].strip().partition(" ")
+    command = COMMANDS.get(name)
+    if command is None:
+        raise CommandError(f"unknown command /{name}\n{help_text()}")
+    try:
+        command.run(repl, arg.strip())
+    except CommandError as error:
+        raise CommandError(f"{error}\nusage: {command.usage}  ({command.summary})") from None

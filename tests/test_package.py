@@ -1,0 +1,66 @@
+"""The installed package: both compiled extensions load, the public names resolve, the CLI runs."""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tinygpt.cli import COMMANDS, build_parser
+
+PUBLIC_NAMES = ("BPETokenizer", "GPTConfig", "GPT", "load_run")
+
+
+@pytest.mark.parametrize("module", ["tinygpt._bpe", "tinygpt._loader"])
+def test_compiled_extension_loads(module: str) -> None:
+    extension = importlib.import_module(module)
+    assert extension.__file__.endswith((".so", ".pyd")), extension.__file__
+
+
+@pytest.mark.parametrize("name", PUBLIC_NAMES)
+def test_public_name_resolves(name: str) -> None:
+    import tinygpt
+
+    assert getattr(tinygpt, name).__name__ == name
+
+
+def test_unknown_public_name_is_an_attribute_error() -> None:
+    import tinygpt
+
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        tinygpt.Nope  # noqa: B018
+
+
+def test_every_documented_command_is_registered() -> None:
+    documented = {"tokenize", "train", "generate", "repl", "quickstart", "eval"}
+    assert documented <= set(COMMANDS)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tinygpt", command, "--help"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"usage: tinygpt {command}" in result.stdout
+
+
+def test_console_script_is_installed() -> None:
+    script = shutil.which("tinygpt")
+    if script is None:
+        pytest.skip("the tinygpt console script is not on PATH in this environment")
+    result = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0
+    for command in COMMANDS:
+        assert command in result.stdout
+
+
+def test_missing_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args([])
+    assert exit_info.value.code == 2
+    assert "COMMAND" in capsys.readouterr().err
