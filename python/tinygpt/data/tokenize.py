@@ -16,7 +16,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import Any, Iterable, Iterator, Protocol
 
 import numpy as np
 
@@ -37,8 +37,9 @@ from tinygpt.errors import ConfigError, DataError
 from tinygpt.sources import Corpus, open_corpus
 
 DEFAULT_SHARD_TOKENS = 100_000_000  # llm.c's shard size: 200 MB of uint16
-_BATCH_TEXT_BYTES = 4 << 20
+_BATCH_TEXT_BYTES = 2 << 20
 _BATCH_MAX_DOCUMENTS = 16384
+_IN_MEMORY_BYTES = 32 << 20  # corpora up to this size are read once, not twice
 
 
 class Tokenizer(Protocol):
@@ -177,11 +178,11 @@ def tokenize_corpus(
     # runs without the GIL, and must be done before the manifest says "complete".
     with TokenizeProgress(show_progress) as progress, ThreadPoolExecutor(1) as saver:
         saved = saver.submit(tokenizer.save, out_dir / TOKENIZER_NAME)
-        count = _count_documents(corpus, progress) if split == "tail" or part else None
+        documents, count = _documents_and_count(corpus, progress, split == "tail" or part is not None)
         rule = SplitRule(split, val_fraction, count)
         first, stop = _part_range(part, count)
         progress.start("tokenizing", None if count is None else stop - first)
-        run.execute(_read_batches(corpus, rule, first, stop, manifest), progress)
+        run.execute(_read_batches(documents, rule, first, stop, manifest), progress)
         saved.result()
     manifest.complete = True
     manifest.save()
@@ -281,14 +282,24 @@ def _remove_stale_temp_files(directory: Path, part: tuple[int, int] | None) -> N
                 path.unlink(missing_ok=True)
 
 
-def _count_documents(corpus: Corpus, progress: TokenizeProgress) -> int:
-    """The tail split and --part need the document count; reading is cheap next to encoding."""
+def _documents_and_count(corpus: Corpus, progress: TokenizeProgress,
+                         need_count: bool) -> tuple[Iterable[str], int | None]:
+    """The documents to tokenize and, when the tail split or --part needs it, their count.
+
+    Counting takes a reading pass, cheap next to encoding; a small corpus is kept from that
+    pass rather than read twice.
+    """
+    if not need_count:
+        return corpus, None
+    if corpus.total_bytes <= _IN_MEMORY_BYTES:
+        documents = list(corpus)
+        return documents, len(documents)
     progress.start("counting documents", None)
     count = 0
     for batch in corpus.iter_batches(_BATCH_MAX_DOCUMENTS):
         count += len(batch)
         progress.advance(len(batch), 0)
-    return count
+    return corpus, count
 
 
 def _part_range(part: tuple[int, int] | None, count: int | None) -> tuple[int, float]:
@@ -308,13 +319,13 @@ class _Batch:
     documents: int = 0
 
 
-def _read_batches(corpus: Corpus, rule: SplitRule, first: int, stop: float,
+def _read_batches(documents: Iterable[str], rule: SplitRule, first: int, stop: float,
                   manifest: Manifest) -> Iterator[_Batch]:
     """Batches of this part's documents that earlier runs have not already written."""
     done = {name: info.input_documents for name, info in manifest.splits.items()}
     seen = {TRAIN: 0, VAL: 0}
     batch = _Batch()
-    for index, text in enumerate(corpus):
+    for index, text in enumerate(documents):
         if index < first:
             continue
         if index >= stop:
