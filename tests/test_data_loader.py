@@ -74,6 +74,23 @@ def test_document_sampling_reaches_every_valid_window(tmp_path):
     assert seen == expected
 
 
+def test_document_windows_are_drawn_uniformly_whatever_the_document_lengths(tmp_path):
+    """One long document (201 windows) among 100 one-window documents: every window is drawn,
+    each about equally often, so a long story weighs by its length, not as one document."""
+    long_document = list(range(1, 205))
+    short_documents = [list(range(1000 + 4 * i, 1004 + 4 * i)) for i in range(100)]
+    directory = write_shard_dir(tmp_path, {"train": [*short_documents[:50], long_document, *short_documents[50:]]},
+                                vocab_size=2000, documents_per_shard=13)
+    loader = TokenLoader(directory, 100, 4, seed=1)
+    counts: dict[tuple[int, ...], int] = {}
+    for _ in range(90):
+        x, y = next(loader)
+        for row in torch.cat([x, y[:, -1:]], dim=1).tolist():
+            counts[tuple(row)] = counts.get(tuple(row), 0) + 1
+    assert len(counts) == 201 + 100  # windows of 5 tokens: EOT + 204 tokens, and EOT + 4 tokens each
+    assert 5 <= min(counts.values()) and max(counts.values()) <= 70  # 9,000 draws: ~30 each
+
+
 def test_stream_windows_may_cross_documents_and_shards(tmp_path):
     """stream sampling: any window of the concatenated split, across shard boundaries (uint32)."""
     stream = np.arange(70_000, 70_000 + 300, dtype=np.int64)

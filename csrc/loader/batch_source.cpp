@@ -83,13 +83,24 @@ RandomWindows::RandomWindows(std::shared_ptr<const TokenStore> store, bool docum
                          " with its end-of-text token); use sampling=\"stream\" or a shorter "
                          "context");
     }
+    const std::size_t buckets = eligible_.size();
+    bucket_width_ = (window_count_ + buckets - 1) / buckets;
+    guide_.resize(buckets + 1);
+    std::size_t slot = 0;
+    for (std::size_t g = 0; g <= buckets; ++g) {
+        const std::uint64_t first = std::min<std::uint64_t>(g * bucket_width_, window_count_ - 1);
+        while (slot + 1 < buckets && starts_before_[slot + 1] <= first) ++slot;
+        guide_[g] = slot;
+    }
 }
 
 std::uint64_t RandomWindows::draw_start(std::uint64_t index) const {
     if (eligible_.empty()) return index;
+    const std::size_t bucket = static_cast<std::size_t>(index / bucket_width_);
+    const auto first = starts_before_.begin() + static_cast<std::ptrdiff_t>(guide_[bucket]);
+    const auto last = starts_before_.begin() + static_cast<std::ptrdiff_t>(guide_[bucket + 1]) + 1;
     const std::size_t slot = static_cast<std::size_t>(
-        std::upper_bound(starts_before_.begin(), starts_before_.end(), index) -
-        starts_before_.begin() - 1);
+        std::upper_bound(first, last, index) - starts_before_.begin() - 1);
     return store_->document_start(eligible_[slot]) + (index - starts_before_[slot]);
 }
 

@@ -45,6 +45,10 @@ private:
     // Document mode: eligible documents and the cumulative count of window starts before each.
     std::vector<std::size_t> eligible_;
     std::vector<std::uint64_t> starts_before_;
+    // Guide table: the windows [g * bucket_width_, (g + 1) * bucket_width_) lie in slots
+    // guide_[g] ..= guide_[g + 1], so a draw searches a few documents, not all of them.
+    std::uint64_t bucket_width_ = 1;
+    std::vector<std::size_t> guide_;
 };
 
 // One pass of consecutive windows (stride context_length) that predicts every token once:
