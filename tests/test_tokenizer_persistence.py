@@ -71,6 +71,9 @@ def test_fingerprint_differs_when_content_differs():
          " byte_to_id: [" + ", ".join(map(str, range(256))) + "], mergings: [])", "pattern"),
         ("(char_to_id: {'a': 0}, id_to_char: {0: 'a'}, mergings: [], encoded_data: [[0]])", "not a tinygpt"),
         ("[1, 2, 3", "expected"),
+        ('(format: "tinygpt-bpe", version: 1, mode: "words", pattern: None, special_tokens: {},'
+         " do_not_merge: [], char_to_id: {'\\u{d800}': 0}, id_to_char: {0: '\\u{d800}'}, mergings: [])",
+         "id_to_char|surrogate|d800"),
     ],
 )
 def test_corrupt_or_foreign_files_raise_data_error(tmp_path, content, message):

@@ -50,6 +50,7 @@ struct EncodeError {
 class Encoder {
  public:
   static constexpr std::uint32_t kMissing = 0xFFFFFFFFu;
+  static constexpr std::size_t kTextsPerGrab = 8;
 
   explicit Encoder(int splitter) : splitter_(static_cast<Splitter>(splitter)) {
     byte_ids_.fill(kMissing);
@@ -108,13 +109,23 @@ class Encoder {
       try {
         Worker worker(*this, options);
         EncodeError local;
-        for (std::size_t i = next.fetch_add(1); i < texts.size() && !stop.load(std::memory_order_relaxed);
-             i = next.fetch_add(1)) {
-          worker.encode(texts[i], i, outs[i], local);
-          if (local.failed) {
-            std::lock_guard<std::mutex> lock(error_mutex);
-            if (!error.failed || local.text_index < error.text_index) error = local;
-            return;
+        // Ids go to a thread-local buffer first: threads writing neighbouring outs[i] headers
+        // on every push_back would share cache lines and serialise each other.
+        std::vector<std::uint32_t> ids;
+        while (!stop.load(std::memory_order_relaxed)) {
+          const std::size_t first = next.fetch_add(kTextsPerGrab);
+          if (first >= texts.size()) break;
+          const std::size_t last = std::min(texts.size(), first + kTextsPerGrab);
+          for (std::size_t i = first; i < last; ++i) {
+            ids.clear();
+            worker.encode(texts[i], i, ids, local);
+            if (local.failed) {
+              std::lock_guard<std::mutex> lock(error_mutex);
+              if (!error.failed || local.text_index < error.text_index) error = local;
+              stop = true;
+              return;
+            }
+            outs[i].assign(ids.begin(), ids.end());
           }
         }
       } catch (...) {

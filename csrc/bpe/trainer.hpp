@@ -50,7 +50,9 @@ class Trainer {
     const std::vector<char> all_allowed(specials_.size(), 1);
     auto run = [&](std::size_t t) {
       try {
-        auto& local = locals[t];
+        // Counted in a map on this thread's own stack and moved out at the end, so that the
+        // threads never write to neighbouring memory.
+        std::unordered_map<std::string_view, std::int64_t> local;
         for (std::size_t i = next.fetch_add(1); i < texts.size(); i = next.fetch_add(1)) {
           const std::string_view text = texts[i];
           split_specials(
@@ -62,6 +64,7 @@ class Trainer {
               },
               [](std::size_t) {});
         }
+        locals[t] = std::move(local);
       } catch (...) {
         std::lock_guard<std::mutex> lock(failure_mutex);
         if (!failure) failure = std::current_exception();

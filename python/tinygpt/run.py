@@ -173,20 +173,12 @@ def load_run(
     require_run(layout)
     directory = resolve_checkpoint(run, checkpoint)
 
-    import safetensors.torch
-
     from tinygpt.model import GPT, GPTConfig
     from tinygpt.tokenizer import BPETokenizer
+    from tinygpt.train.checkpoint import load_weights
     from tinygpt.train.device import select_device
 
-    target = select_device(str(device))
     model = GPT(GPTConfig.load(layout.transformer_config))
-    weights = safetensors.torch.load_file(directory / MODEL_FILE)
-    try:
-        model.load_state_dict(weights)
-    except RuntimeError as error:
-        raise RunError(
-            f"{directory / MODEL_FILE} does not match {layout.transformer_config}: {error}"
-        ) from error
-    model.to(target).eval()
+    load_weights(model, directory)
+    model.to(select_device(str(device))).eval()
     return model, BPETokenizer.load(layout.tokenizer)

@@ -14,6 +14,9 @@ from tinygpt.errors import TinyGPTError
 COMMANDS = (
     "tokenize",
     "gptrs",
+    "train",
+    "eval",
+    "plot",
     "generate",
     "repl",
 )

@@ -156,6 +156,8 @@ class BPETokenizer:
         chars = [str(c) for c in alphabet]
         if any(len(c) != 1 for c in chars) or len(set(chars)) != len(chars):
             raise DataError("alphabet must be distinct single characters")
+        if any("\ud800" <= c <= "\udfff" for c in chars):
+            raise DataError("alphabet holds a lone surrogate, which no UTF-8 text can contain")
         next_id = len(chars)
         merge_ids = []
         for number, (a, b) in enumerate(merges):

@@ -79,7 +79,7 @@ def tokenizer_from_ron(cls: type[BPETokenizer], data: Any) -> BPETokenizer:
         char_to_id = _field(data, "char_to_id", dict)
         base = []
         for token_id, char in id_to_char.items():
-            if not _is_id(token_id) or not (isinstance(char, str) and len(char) == 1):
+            if not _is_id(token_id) or not (isinstance(char, str) and len(char) == 1) or "\ud800" <= char <= "\udfff":
                 raise DataError(f"id_to_char: expected id: 'c' entries, got {token_id!r}: {char!r}")
             if char_to_id.get(char) != token_id:
                 raise DataError(f"char_to_id and id_to_char disagree about {char!r}")

@@ -1,0 +1,41 @@
+"""`tinygpt eval RUN --data SRC`: held-out loss per token and bits per byte of SRC's text."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "eval",
+        help="held-out loss and bits per byte of a trained run",
+        description="Evaluate a `tinygpt train` run on SRC: a `tinygpt tokenize` directory (its "
+        "held-out split; the shards must come from the run's tokenizer) or a corpus (.txt, "
+        ".parquet, .jsonl, a directory, hf:owner/name), tokenized with the run's tokenizer. "
+        "Every token is predicted exactly once; bits per byte divide the total loss by the "
+        "UTF-8 size of the text, so runs with different tokenizers compare.",
+    )
+    parser.add_argument("run", metavar="RUN", help="run directory")
+    parser.add_argument("--data", metavar="SRC", required=True, help="shard directory or corpus")
+    parser.add_argument("--checkpoint", default="best",
+                        help="best, last, a step directory name or a path (default best)")
+    parser.add_argument("--device", default="auto", help="auto|cpu|cuda|cuda:N|mps")
+    parser.add_argument("--batch-size", type=int, default=32, help="windows per forward pass")
+    parser.add_argument("--text-column", help="parquet column / jsonl field of the text")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tinygpt.evaluate import evaluate_run
+
+    result = evaluate_run(args.run, args.data, checkpoint=args.checkpoint, device=args.device,
+                          batch_size=args.batch_size, text_column=args.text_column)
+    if args.json:
+        print(json.dumps(result.to_dict()))
+        return 0
+    print(f"held-out loss  {result.loss:.4f} nats per token over {result.tokens:,} tokens")
+    if result.bits_per_byte is not None:
+        print(f"bits per byte  {result.bits_per_byte:.4f} ({result.text_bytes:,} bytes of text)")
+    return 0

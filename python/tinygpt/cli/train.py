@@ -1,0 +1,120 @@
+"""`tinygpt train`: train a GPT on token shards into a run directory, or resume one."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from tinygpt.cli.config_flags import add_config_flags, config_overrides
+from tinygpt.errors import ConfigError
+
+MODEL_PREFIX = "model_"
+TRAIN_PREFIX = "train_"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from tinygpt.model import GPTConfig
+    from tinygpt.train.config import TrainConfig
+
+    parser = subparsers.add_parser(
+        "train",
+        help="train a model on token shards (or resume a run)",
+        description="Train a GPT on the shards of `tinygpt tokenize` into a new run directory, "
+        "or continue one with --resume. Config files use gpt-rs's RON (or JSON); every field "
+        "can also be set, or overridden, with its flag. Under `torchrun --nproc_per_node N -m "
+        "tinygpt train ...` it trains with DistributedDataParallel.",
+    )
+    parser.add_argument("--data", metavar="SHARDS", help="a `tinygpt tokenize` output directory")
+    parser.add_argument("--out", metavar="RUN", help="new run directory to create")
+    parser.add_argument("--resume", metavar="RUN", help="continue RUN from its last checkpoint")
+    parser.add_argument("--transformer-config", metavar="X.ron", help="model config (.ron/.json)")
+    parser.add_argument("--train-config", metavar="Y.ron", help="training config (.ron/.json)")
+    parser.add_argument("--device", default="auto", help="auto|cpu|cuda|cuda:N|mps (default auto)")
+    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"),
+                        help="bf16 autocast where supported with auto (default auto)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the model")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--max-seconds", type=float, help="stop cleanly after this long")
+    parser.add_argument("--no-progress", action="store_true", help="no live display")
+    add_config_flags(parser, GPTConfig, "transformer config fields", prefix=MODEL_PREFIX)
+    add_config_flags(parser, TrainConfig, "train config fields", prefix=TRAIN_PREFIX)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from tinygpt.train import resume, train
+    from tinygpt.train.distributed import context_from_environment
+
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    options = dict(device=args.device, precision=args.precision, compile=args.compile,
+                   show_progress=not args.no_progress, max_seconds=args.max_seconds)
+    if args.resume:
+        summary = resume(args.resume, data_dir=args.data, train_config=_resumed_config(args),
+                         **options)
+    else:
+        if not args.data or not args.out:
+            raise ConfigError("--data SHARDS and --out RUN are required (or --resume RUN)")
+        model_config = _model_config(args)
+        summary = train(args.data, args.out, model_config, _train_config(args), seed=args.seed,
+                        **options)
+    if context_from_environment().is_main:
+        _report(summary)
+    return 130 if summary.interrupted else 0
+
+
+def _model_config(args: argparse.Namespace) -> Any:
+    from tinygpt.data import read_manifest
+    from tinygpt.model import GPTConfig
+
+    overrides = config_overrides(args, GPTConfig, prefix=MODEL_PREFIX)
+    if args.transformer_config:
+        base = GPTConfig.load(args.transformer_config).to_dict()
+    else:
+        # Without a config file the vocabulary follows the tokenizer of the shards.
+        base = {**GPTConfig().to_dict(), "vocab_size": read_manifest(args.data).vocab_size}
+    return GPTConfig.from_dict({**base, **overrides}, source="transformer config")
+
+
+def _train_config(args: argparse.Namespace) -> Any:
+    from tinygpt.train.config import TrainConfig
+
+    overrides = config_overrides(args, TrainConfig, prefix=TRAIN_PREFIX)
+    if args.train_config:
+        return TrainConfig.load(args.train_config).replace(**overrides)
+    return TrainConfig.from_dict(overrides, source="train config flags")
+
+
+def _resumed_config(args: argparse.Namespace) -> Any:
+    """A resumed run keeps its model; training fields may change (e.g. more iterations)."""
+    from tinygpt.model import GPTConfig
+    from tinygpt.run import RunLayout
+    from tinygpt.train.config import TrainConfig
+
+    if args.out or args.transformer_config or config_overrides(args, GPTConfig, prefix=MODEL_PREFIX):
+        raise ConfigError("--resume continues a run as it is: drop --out and the model flags")
+    overrides = config_overrides(args, TrainConfig, prefix=TRAIN_PREFIX)
+    if args.train_config:
+        return TrainConfig.load(args.train_config).replace(**overrides)
+    if not overrides:
+        return None
+    return TrainConfig.load(RunLayout.of(args.resume).train_config).replace(**overrides)
+
+
+def _report(summary: Any) -> None:
+    lines = [f"run {summary.run_dir}: {summary.steps} steps, {summary.tokens_seen:,} tokens, "
+             f"{summary.tokens_per_second:,.0f} tokens/s"]
+    if summary.val_loss is not None:
+        lines.append(f"last held-out estimate {summary.val_loss:.4f}")
+    if summary.held_out is not None:
+        bits = summary.held_out.bits_per_byte
+        lines.append(f"held-out loss {summary.held_out.loss:.4f} per token"
+                     + ("" if bits is None else f", {bits:.4f} bits per byte"))
+    lines.append(f"checkpoints: best {summary.best_checkpoint}, last {summary.last_checkpoint}")
+    if summary.interrupted:
+        lines.append(f"interrupted; continue with `tinygpt train --resume {summary.run_dir}`")
+    print("\n".join(lines), file=sys.stderr if summary.interrupted else sys.stdout)

@@ -1,0 +1,161 @@
+"""Held-out loss: per token (nats) and in bits per byte of text, so runs with different
+tokenizers compare; used at the end of training and by `tinygpt eval`."""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import asdict, dataclass
+from typing import Callable, Iterable, Iterator, Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from tinygpt.train.precision import autocast
+
+IGNORE_INDEX = -1
+
+
+@dataclass(frozen=True)
+class HeldOutLoss:
+    """Mean loss per predicted token and, when the text size is known, bits per byte."""
+
+    loss: float
+    tokens: int
+    text_bytes: int | None
+
+    @property
+    def bits_per_byte(self) -> float | None:
+        if not self.text_bytes:
+            return None
+        return self.tokens * self.loss / math.log(2) / self.text_bytes
+
+    def to_dict(self) -> dict[str, float | int | None]:
+        return {**asdict(self), "bits_per_byte": self.bits_per_byte}
+
+
+def token_losses(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                 dtype: torch.dtype | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sum of next-token losses (nats, float32) and the number of targets; targets equal to
+    IGNORE_INDEX (padding) are skipped."""
+    with autocast(x.device, dtype):
+        logits = model(x)
+    total = F.cross_entropy(logits.float().flatten(0, 1), y.flatten(), ignore_index=IGNORE_INDEX,
+                            reduction="sum")
+    return total, (y != IGNORE_INDEX).sum()
+
+
+@torch.no_grad()
+def mean_batch_loss(model: nn.Module, batches: Iterator[tuple[torch.Tensor, torch.Tensor]],
+                    iterations: int, device: torch.device,
+                    dtype: torch.dtype | None = None) -> torch.Tensor:
+    """Mean over ``iterations`` batches of the mean token loss: gpt-rs's periodic estimate.
+    Returns a device tensor so callers decide when to synchronise."""
+    was_training = model.training
+    model.eval()
+    total = torch.zeros((), device=device)
+    for _ in range(iterations):
+        x, y = next(batches)
+        loss, count = token_losses(model, x.to(device, non_blocking=True),
+                                   y.to(device, non_blocking=True), dtype)
+        total += loss / count
+    model.train(was_training)
+    return total / iterations
+
+
+@torch.no_grad()
+def held_out_loss(
+    model: nn.Module,
+    windows: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    device: torch.device,
+    *,
+    text_bytes: int | None,
+    dtype: torch.dtype | None = None,
+    all_reduce_sum: Callable[[torch.Tensor], torch.Tensor] = lambda t: t,
+) -> HeldOutLoss:
+    """Exact loss over every window of ``windows`` (under torchrun, this rank's share of them;
+    ``all_reduce_sum`` adds the ranks' totals)."""
+    was_training = model.training
+    model.eval()
+    sums = torch.zeros(2, dtype=torch.float64, device=device)
+    for x, y in windows:
+        loss, count = token_losses(model, x.to(device), y.to(device), dtype)
+        sums[0] += loss.double()
+        sums[1] += count
+    model.train(was_training)
+    total_loss, tokens = all_reduce_sum(sums).tolist()
+    if tokens == 0:
+        return HeldOutLoss(loss=float("nan"), tokens=0, text_bytes=text_bytes)
+    return HeldOutLoss(loss=total_loss / tokens, tokens=int(tokens), text_bytes=text_bytes)
+
+
+def document_windows(documents: Iterable[Sequence[int]], context_length: int,
+                     batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Batches of windows that sweep each document on its own (as the loader's document-mode
+    ``iter_eval`` does): every token after a document's first is a target exactly once, with
+    context from its own document only; short windows are padded with IGNORE_INDEX targets."""
+    rows: list[tuple[Sequence[int], Sequence[int]]] = []
+    for tokens in documents:
+        for start in range(0, len(tokens) - 1, context_length):
+            piece = tokens[start : start + context_length + 1]
+            rows.append((piece[:-1], piece[1:]))
+            if len(rows) == batch_size:
+                yield _pad(rows, context_length)
+                rows = []
+    if rows:
+        yield _pad(rows, context_length)
+
+
+def _pad(rows: list[tuple[Sequence[int], Sequence[int]]],
+         context_length: int) -> tuple[torch.Tensor, torch.Tensor]:
+    x = torch.zeros(len(rows), context_length, dtype=torch.int64)
+    y = torch.full((len(rows), context_length), IGNORE_INDEX, dtype=torch.int64)
+    for row, (inputs, targets) in enumerate(rows):
+        x[row, : len(inputs)] = torch.as_tensor(inputs, dtype=torch.int64)
+        y[row, : len(targets)] = torch.as_tensor(targets, dtype=torch.int64)
+    return x, y
+
+
+def evaluate_run(
+    run: str | os.PathLike[str],
+    data: str | os.PathLike[str],
+    *,
+    checkpoint: str = "best",
+    device: str = "auto",
+    batch_size: int = 32,
+    text_column: str | None = None,
+) -> HeldOutLoss:
+    """Held-out loss of a trained run on ``data``: a `tinygpt tokenize` directory (its held-out
+    split) or any corpus `tinygpt.sources.open_corpus` reads (all of it, tokenized here and
+    streamed, each document swept on its own as in the shards' held-out pass)."""
+    from tinygpt.run import RunLayout, load_run
+    from tinygpt.train.config import TrainConfig
+
+    model, tokenizer = load_run(run, checkpoint, device=device)
+    target = next(model.parameters()).device
+    context = model.config.context_length
+    if os.path.isfile(os.path.join(data, "manifest.json")):
+        from tinygpt.data import TokenLoader
+        from tinygpt.train.compatibility import check_shards_match_tokenizer
+
+        sampling = TrainConfig.load(RunLayout.of(run).train_config).sampling
+        loader = TokenLoader(data, batch_size, context, split="val", sampling=sampling)
+        check_shards_match_tokenizer(loader.manifest, tokenizer, data)
+        return held_out_loss(model, loader.iter_eval(), target,
+                             text_bytes=loader.manifest.split("val").text_bytes)
+    from tinygpt.sources import open_corpus
+
+    text_bytes = 0
+    prefix = [] if tokenizer.eot_id is None else [tokenizer.eot_id]
+
+    def encoded() -> Iterator[list[int]]:
+        nonlocal text_bytes
+        for documents in open_corpus(data, text_column=text_column).iter_batches(256):
+            text_bytes += sum(len(document.encode("utf-8")) for document in documents)
+            for tokens in tokenizer.encode_batch(documents):
+                yield prefix + tokens
+
+    result = held_out_loss(model, document_windows(encoded(), context, batch_size), target,
+                           text_bytes=None)
+    return HeldOutLoss(loss=result.loss, tokens=result.tokens, text_bytes=text_bytes)

@@ -1,0 +1,202 @@
+"""`TrainConfig`: gpt-rs's `train_config.ron` (either schedule) plus tinygpt's own knobs.
+
+gpt-rs's files load as they are: the constant schedule has ``learning_rate``, the
+warmup-cosine variant ``min_learning_rate``, ``max_learning_rate`` and ``warmup_iterations``.
+``schedule`` names the schedule explicitly; when absent it is inferred from those fields.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tinygpt.errors import ConfigError
+
+SCHEDULES = ("constant", "warmup_cosine")
+SAMPLINGS = ("document", "stream")
+DEFAULT_LEARNING_RATE = 2e-4  # gpt-rs's train_config.ron
+_CONSTANT_FIELDS = ("learning_rate",)
+_COSINE_FIELDS = ("min_learning_rate", "max_learning_rate", "warmup_iterations")
+# The fields every gpt-rs train_config.ron has; a file missing one is probably a typo.
+REQUIRED_FIELDS = frozenset(
+    {"training_iterations", "evaluation_interval", "evaluation_iterations", "contexts_per_batch"}
+)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyper-parameters of one training run (defaults: gpt-rs's constant-LR config, 2e-4).
+
+    ``contexts_per_batch`` is the global batch of one optimizer step; it is split over
+    ``grad_accumulation`` micro-batches and, under torchrun, over the processes, so the
+    optimisation is the same whatever the hardware.
+    """
+
+    training_iterations: int = 60000
+    evaluation_interval: int = 500
+    evaluation_iterations: int = 5
+    contexts_per_batch: int = 64
+    learning_rate: float | None = None
+    min_learning_rate: float | None = None
+    max_learning_rate: float | None = None
+    warmup_iterations: int | None = None
+    schedule: str | None = None
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0
+    grad_accumulation: int = 1
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.999
+    checkpoints_kept: int = 3
+    sampling: str = "document"
+    log_interval: int = 10
+
+    def __post_init__(self) -> None:
+        for name in ("training_iterations", "evaluation_interval", "evaluation_iterations",
+                     "contexts_per_batch", "grad_accumulation", "checkpoints_kept", "log_interval"):
+            _require_int(self, name, minimum=1)
+        for name in ("weight_decay", "grad_clip"):
+            _require_float(self, name, minimum=0.0)
+        for name in ("adam_beta1", "adam_beta2"):
+            value = _require_float(self, name, minimum=0.0)
+            if value >= 1.0:
+                raise ConfigError(f"train config: {name} must be below 1, got {value}")
+        if self.sampling not in SAMPLINGS:
+            raise ConfigError(
+                f"train config: sampling must be one of {', '.join(SAMPLINGS)}, got {self.sampling!r}"
+            )
+        object.__setattr__(self, "schedule", self._resolve_schedule())
+        if self.contexts_per_batch % self.grad_accumulation:
+            raise ConfigError(
+                f"train config: contexts_per_batch ({self.contexts_per_batch}) must be a multiple "
+                f"of grad_accumulation ({self.grad_accumulation})"
+            )
+
+    def _resolve_schedule(self) -> str:
+        constant_given = [f for f in _CONSTANT_FIELDS if getattr(self, f) is not None]
+        cosine_given = [f for f in _COSINE_FIELDS if getattr(self, f) is not None]
+        schedule = self.schedule
+        if schedule is None:
+            schedule = "warmup_cosine" if cosine_given and not constant_given else "constant"
+        if schedule not in SCHEDULES:
+            raise ConfigError(
+                f"train config: schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}"
+            )
+        needed, other = ((_CONSTANT_FIELDS, cosine_given) if schedule == "constant"
+                         else (_COSINE_FIELDS, constant_given))
+        if schedule == "constant" and self.learning_rate is None:
+            object.__setattr__(self, "learning_rate", DEFAULT_LEARNING_RATE)
+        missing = [f for f in needed if getattr(self, f) is None]
+        if missing:
+            raise ConfigError(
+                f"train config: the {schedule} schedule needs {', '.join(missing)}"
+            )
+        if other:
+            raise ConfigError(
+                f"train config: {', '.join(other)} do not belong to the {schedule} schedule"
+            )
+        for name in needed:
+            if name == "warmup_iterations":
+                _require_int(self, name, minimum=0)
+            elif _require_float(self, name, minimum=0.0) == 0.0 and name != "min_learning_rate":
+                raise ConfigError(f"train config: {name} must be positive")
+        if schedule == "warmup_cosine" and self.warmup_iterations > self.training_iterations:
+            raise ConfigError(
+                f"train config: warmup_iterations ({self.warmup_iterations}) exceeds "
+                f"training_iterations ({self.training_iterations})"
+            )
+        return schedule
+
+    @property
+    def peak_learning_rate(self) -> float:
+        return self.learning_rate if self.schedule == "constant" else self.max_learning_rate
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, source: str = "train config") -> TrainConfig:
+        """Build from a mapping, rejecting unknown fields by name (typos must not pass)."""
+        unknown = sorted(set(data) - set(cls.field_names()))
+        if unknown:
+            raise ConfigError(
+                f"{source}: unknown field(s) {', '.join(unknown)}; "
+                f"known fields: {', '.join(cls.field_names())}"
+            )
+        try:
+            return cls(**data)
+        except ConfigError as error:
+            raise ConfigError(f"{source}: {str(error).removeprefix('train config: ')}") from None
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> TrainConfig:
+        """Read a `.ron` (gpt-rs's format) or `.json` train config; missing fields are errors."""
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"train config {path} does not exist")
+        optional = {f: None for f in cls.field_names() if f not in REQUIRED_FIELDS}
+        if path.suffix == ".json":
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except ValueError as error:
+                raise ConfigError(f"{path}: not valid JSON ({error})") from error
+            if not isinstance(data, dict):
+                raise ConfigError(f"{path}: expected a JSON object of train config fields")
+            missing = sorted(REQUIRED_FIELDS - set(data))
+            if missing:
+                raise ConfigError(f"{path}: missing field(s) {', '.join(missing)}")
+        else:
+            from tinygpt.ron import load_struct
+
+            data = load_struct(path, required=set(REQUIRED_FIELDS), optional=optional,
+                               what="train config")
+        given = {k: v for k, v in data.items() if v is not None or k not in optional}
+        if not set(given) & {*_CONSTANT_FIELDS, *_COSINE_FIELDS}:
+            raise ConfigError(
+                f"{path}: missing field learning_rate (or min_learning_rate, max_learning_rate "
+                "and warmup_iterations for the warmup-cosine schedule)"
+            )
+        return cls.from_dict(given, source=str(path))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field; the unused schedule's learning-rate fields are left out."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write `.json` or (any other suffix) gpt-rs-style RON, atomically."""
+        path = Path(path)
+        if path.suffix == ".json":
+            from tinygpt.atomic import atomic_write_text
+
+            atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
+        else:
+            from tinygpt.ron import dump
+
+            dump(self.to_dict(), path)
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with ``changes``; switching schedule drops the old schedule's fields."""
+        merged = {**self.to_dict(), **changes}
+        if changes.get("schedule") not in (None, self.schedule):
+            old_fields = _CONSTANT_FIELDS if self.schedule == "constant" else _COSINE_FIELDS
+            merged = {k: v for k, v in merged.items() if k not in old_fields or k in changes}
+        return TrainConfig.from_dict(merged)
+
+def _require_int(config: TrainConfig, name: str, *, minimum: int) -> int:
+    value = getattr(config, name)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"train config: {name} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def _require_float(config: TrainConfig, name: str, *, minimum: float) -> float:
+    value = getattr(config, name)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or value < minimum:
+        raise ConfigError(f"train config: {name} must be a number >= {minimum}, got {value!r}")
+    return float(value)

@@ -1,0 +1,52 @@
+"""metrics.jsonl: one JSON object per line, appended as training goes.
+
+Record kinds: "train" (mean loss since the previous record, learning rate, tokens/s),
+"eval" (mean loss over evaluation_iterations batches of each split) and "held_out" (exact
+loss over every held-out token, bits per byte).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import IO, Any
+
+from tinygpt.atomic import atomic_write_text
+from tinygpt.run import RunError
+
+
+class MetricsLog:
+    """Appends records; on resume it first drops records past the resumed step, so the file
+    reads as one uninterrupted run."""
+
+    def __init__(self, path: Path, *, resume_step: int | None = None) -> None:
+        self.path = path
+        if resume_step is not None and path.is_file():
+            kept = [r for r in read_metrics(path) if r.get("step", 0) <= resume_step]
+            atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in kept))
+        self._handle: IO[str] | None = None
+
+    def write(self, kind: str, step: int, **values: Any) -> None:
+        if self._handle is None:
+            self._handle = self.path.open("a", encoding="utf-8")
+        self._handle.write(json.dumps({"kind": kind, "step": step, **values}) + "\n")
+        self._handle.flush()
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+def read_metrics(path: Path) -> list[dict[str, Any]]:
+    """Every record of a metrics.jsonl, in order."""
+    records = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except ValueError as error:
+                raise RunError(f"{path}:{number}: not a JSON record ({error})") from None
+    return records

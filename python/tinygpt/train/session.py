@@ -1,0 +1,150 @@
+"""Starting a run (a new run directory) or resuming one; both end in `Trainer.run`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from tinygpt.atomic import atomic_write_text
+from tinygpt.errors import ConfigError
+from tinygpt.run import RunLayout, read_run_info, require_run, resolve_checkpoint
+from tinygpt.train.config import TrainConfig
+from tinygpt.train.data import TrainingData, micro_batch_size
+from tinygpt.train.distributed import DistContext, context_from_environment
+from tinygpt.train.loop import Trainer, TrainSummary
+from tinygpt.train.precision import autocast_dtype, precision_name
+
+
+def train(
+    data_dir: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    model_config: Any,
+    train_config: TrainConfig,
+    *,
+    device: str = "auto",
+    precision: str = "auto",
+    seed: int = 0,
+    show_progress: bool = True,
+    max_seconds: float | None = None,
+    compile: bool = False,
+) -> TrainSummary:
+    """Train a new model on the shards in ``data_dir`` (a `tinygpt tokenize` output) into the
+    new run directory ``out_dir``, which receives the tokenizer and both configs.
+
+    ``max_seconds`` stops cleanly after that much training time, with a checkpoint. Under
+    torchrun every process calls this; only rank 0 writes.
+    """
+    dist = context_from_environment()
+    target = dist.device(device)
+    dtype = autocast_dtype(precision, target)
+    micro_batch_size(train_config, dist.world_size)
+    layout = RunLayout.of(out_dir)
+    _refuse_existing_run(layout)
+    dist.start(target)
+    try:
+        data = TrainingData.open(
+            data_dir, vocab_size=model_config.vocab_size,
+            context_length=model_config.context_length, config=train_config, seed=seed,
+            dist=dist, pin_memory=target.type == "cuda",
+        )
+        trainer = Trainer(layout=layout, model_config=model_config, train_config=train_config,
+                          data=data, device=target, dtype=dtype, dist=dist, seed=seed,
+                          compile=compile)
+        if dist.is_main:
+            _create_run(layout, data, model_config, train_config, seed=seed, device=str(target),
+                        precision=precision_name(dtype), dist=dist)
+        dist.barrier()
+        return trainer.run(show_progress=show_progress, max_seconds=max_seconds)
+    finally:
+        dist.stop()
+
+
+def resume(
+    run_dir: str | os.PathLike[str],
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    train_config: TrainConfig | None = None,
+    device: str = "auto",
+    precision: str = "auto",
+    show_progress: bool = True,
+    max_seconds: float | None = None,
+    compile: bool = False,
+) -> TrainSummary:
+    """Continue a run from its last checkpoint exactly as if it had never stopped.
+
+    ``data_dir`` defaults to the shards the run was started on; ``train_config`` (e.g. more
+    training_iterations) replaces the run's own and is saved into it.
+    """
+    from tinygpt.model import GPTConfig
+    from tinygpt.tokenizer import BPETokenizer
+
+    dist = context_from_environment()
+    target = dist.device(device)
+    dtype = autocast_dtype(precision, target)
+    layout = RunLayout.of(run_dir)
+    require_run(layout)
+    info = read_run_info(run_dir)
+    checkpoint_dir = resolve_checkpoint(run_dir, "last")
+    model_config = GPTConfig.load(layout.transformer_config)
+    config = train_config or TrainConfig.load(layout.train_config)
+    micro_batch_size(config, dist.world_size)
+    dist.start(target)
+    try:
+        data = TrainingData.open(
+            data_dir or info["data"], vocab_size=model_config.vocab_size,
+            context_length=model_config.context_length, config=config, seed=info["seed"],
+            dist=dist, pin_memory=target.type == "cuda",
+            tokenizer=BPETokenizer.load(layout.tokenizer),
+        )
+        trainer = Trainer(layout=layout, model_config=model_config, train_config=config,
+                          data=data, device=target, dtype=dtype, dist=dist, seed=info["seed"],
+                          compile=compile)
+        trainer.restore(checkpoint_dir)
+        if dist.is_main and train_config is not None:
+            config.save(layout.train_config)
+        return trainer.run(show_progress=show_progress, max_seconds=max_seconds)
+    finally:
+        dist.stop()
+
+
+def _refuse_existing_run(layout: RunLayout) -> None:
+    if layout.info.exists():
+        raise ConfigError(
+            f"{layout.root} already holds a run; continue it with --resume {layout.root} "
+            "or choose a new --out"
+        )
+    if layout.root.is_dir() and any(layout.root.iterdir()):
+        raise ConfigError(f"{layout.root} exists and is not empty; choose a new --out")
+
+
+def _create_run(layout: RunLayout, data: TrainingData, model_config: Any,
+                train_config: TrainConfig, *, seed: int, device: str, precision: str,
+                dist: DistContext) -> None:
+    """Make the run self-contained: tokenizer and configs copied in, provenance in run.json."""
+    layout.root.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(data.tokenizer_path, layout.tokenizer)
+    model_config.save(layout.transformer_config)
+    train_config.save(layout.train_config)
+    info = {
+        "data": str(Path(data.directory).resolve()),
+        "tokenizer_fingerprint": data.tokenizer.fingerprint(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "tinygpt_version": _version(),
+        "seed": seed,
+        "device": device,
+        "precision": precision,
+        "world_size": dist.world_size,
+    }
+    atomic_write_text(layout.info, json.dumps(info, indent=2) + "\n")
+
+
+def _version() -> str:
+    try:
+        return metadata.version("tinygpt")
+    except metadata.PackageNotFoundError:
+        return "unknown"
