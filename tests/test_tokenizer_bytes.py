@@ -108,6 +108,8 @@ def test_invalid_training_arguments_fail_clearly():
         BPETokenizer.train(["x"], 300, pattern="(", show_progress=False)
     with pytest.raises(ConfigError, match="distinct"):
         BPETokenizer.train(["x"], 300, special_tokens=("a", "a"), show_progress=False)
+    with pytest.raises(ConfigError, match="num_threads"):
+        BPETokenizer.train(["x"], 300, num_threads=0, show_progress=False)
 
 
 def test_decode_rejects_unknown_ids():
