@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 from typing import Callable
 
-import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -30,6 +29,10 @@ from tinygpt.model import GPT, GPTConfig  # noqa: E402
 
 FULL = os.environ.get("TINYGPT_BENCH_FULL") == "1"
 REPEATS = 3 if FULL else 1
+# Both sides run with the same intra-op thread count; TINYGPT_BENCH_THREADS pins it (on a busy
+# shared machine one thread avoids OpenMP threads waiting on each other).
+if os.environ.get("TINYGPT_BENCH_THREADS"):
+    torch.set_num_threads(int(os.environ["TINYGPT_BENCH_THREADS"]))
 
 
 @torch.no_grad()
@@ -77,12 +80,13 @@ def compare(benchmark, peer_run: Callable[[], list[int]], ours_run: Callable[[],
     ratio = peer_seconds / ours_seconds
     benchmark.extra_info.update(
         tokens=count,
+        threads=torch.get_num_threads(),
         gptrs_tokens_per_s=round(count / peer_seconds, 1),
         tinygpt_tokens_per_s=round(count / ours_seconds, 1),
         speedup=round(ratio, 2),
     )
     print(
-        f"\n{count} tokens: gpt-rs loop {count / peer_seconds:.0f} tok/s, "
+        f"\n{count} tokens, {torch.get_num_threads()} thread(s): gpt-rs loop {count / peer_seconds:.0f} tok/s, "
         f"tinygpt {count / ours_seconds:.0f} tok/s, speed-up {ratio:.2f}x"
     )
     return ratio

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from generation_run import make_generation_run
+from generation_run import make_generation_run, one_cpu_thread  # noqa: F401 (autouse)
 
 from tinygpt.cli import main
 from tinygpt.generate import Sampling, TextStream, generate_texts
@@ -98,3 +98,14 @@ def test_characters_outside_a_words_alphabet_are_a_clear_error(tmp_path, capsys)
     run = make_generation_run(tmp_path / "words", mode="words")
     code, _, err = generate(capsys, str(run), "--input", "Once ☃", "--device", "cpu")
     assert code == 2 and "'☃' (U+2603) at offset 5 is not in the tokenizer's alphabet" in err
+
+
+def test_threads_flag(run_dir, capsys):
+    """--threads pins CPU threads; auto uses one for small models; bad values are clear errors."""
+    code, _, err = generate(capsys, str(run_dir), "--input", "Once", "--token-count", "2", "--device", "cpu",
+                            "--threads", "2")
+    assert code == 0 and "2 thread(s)" in err
+    code, _, err = generate(capsys, str(run_dir), "--input", "Once", "--token-count", "2", "--device", "cpu")
+    assert code == 0 and "1 thread(s)" in err
+    code, _, err = generate(capsys, str(run_dir), "--input", "Once", "--device", "cpu", "--threads", "many")
+    assert code == 2 and "--threads must be a positive integer or auto, got 'many'" in err

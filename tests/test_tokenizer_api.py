@@ -114,3 +114,14 @@ def test_array_dtypes_and_limits(tok):
     assert big.encode_to_array(["\U00031000\U00020000"], dtype=np.uint32).tolist() == [0x11000, 0]
     with pytest.raises(DataError, match="surrogate"):
         BPETokenizer.from_alphabet_merges(["a", "\ud800"], [])
+
+
+def test_compiled_encoder_refuses_unknown_replacement():
+    """Called directly, the compiled encoder reports a replacement outside the alphabet as an
+    unknown character instead of indexing past its tables."""
+    from tinygpt import _bpe
+
+    words = BPETokenizer.train(["abc"], 5, mode="words", special_tokens=(), show_progress=False)
+    with pytest.raises(_bpe.UnknownCharacter):
+        words._encoder.encode("axb", [], _bpe.UNKNOWN_REPLACE, ord("Q"))
+    assert words.encode("axb", on_unknown="c") == words.encode("acb")

@@ -57,6 +57,9 @@ def test_custom_pattern_training_matches_reference(stories):
     tok = BPETokenizer.train(stories[:50], 256 + 40, pattern=custom, special_tokens=(), show_progress=False)
     assert tok.pattern == custom
     assert tok.merges == naive_bytes_train(stories[:50], 40, custom)
+    grouped = BPETokenizer.train(stories[:50], 256 + 40, pattern=r"(\p{L}+)|\s+|[^\s\p{L}]+", special_tokens=(),
+                                 show_progress=False)
+    assert grouped.merges == tok.merges  # capture groups do not change what a piece is
 
 
 def test_training_from_a_path_streams_the_corpus(tinystories_txt, tinystories_parquet):
@@ -105,6 +108,8 @@ def test_invalid_training_arguments_fail_clearly():
         BPETokenizer.train(["x"], 300, pattern="(", show_progress=False)
     with pytest.raises(ConfigError, match="distinct"):
         BPETokenizer.train(["x"], 300, special_tokens=("a", "a"), show_progress=False)
+    with pytest.raises(ConfigError, match="num_threads"):
+        BPETokenizer.train(["x"], 300, num_threads=0, show_progress=False)
 
 
 def test_decode_rejects_unknown_ids():
@@ -117,3 +122,26 @@ def test_decode_rejects_unknown_ids():
         tok.decode([-1])
     assert tok.decode([]) == ""
     assert tok.decode(np.array([97, 98], dtype=np.int64)) == "ab"
+
+
+def test_read_ahead_keeps_order_passes_errors_and_stops_early():
+    """The corpus read-ahead thread yields items in order, re-raises the reader's error in the
+    caller, and ends when the caller stops early (no hang, no stray thread)."""
+    import threading
+
+    from tinygpt.errors import DataError
+    from tinygpt.tokenizer.training import read_ahead
+
+    assert list(read_ahead(iter(range(50)))) == list(range(50))
+
+    def failing():
+        yield 1
+        raise DataError("corpus.txt:3: broken")
+
+    with pytest.raises(DataError, match="broken"):
+        list(read_ahead(failing()))
+    before = threading.active_count()
+    for item in read_ahead(iter(range(10**6)), depth=1):
+        if item == 3:
+            break
+    assert threading.active_count() == before

@@ -44,6 +44,14 @@ def test_tinystories_ids_equal_tiktoken(pair, tinystories_txt):
     assert ours.encode_batch(stories, num_threads=2) == theirs.encode_batch(stories, allowed_special="all")
 
 
+def test_other_shared_text_equals_tiktoken(pair, shared_data):
+    """The rest of ../shared/data's text (README, GPT-2's own vocab and merges files) too."""
+    ours, theirs = pair
+    for path in [shared_data / "README.md", shared_data / "gpt2" / "merges.txt", shared_data / "gpt2" / "vocab.json"]:
+        text = path.read_text(encoding="utf-8")
+        assert ours.encode(text, allowed_special="none") == theirs.encode_ordinary(text), path
+
+
 # Characters that stress the pre-tokeniser: letters and digits of many scripts, combining
 # marks, emoji, CJK, every kind of whitespace, apostrophes and contractions, lone surrogates.
 TRICKY = list(" \t\n\r\x0b\x0c\x1c\x1d\x85\xa0\u1680\u2000\u200b\u2028\u2029\u202f\u3000'\"!?.,-_0123456789")

@@ -159,6 +159,23 @@ cdef list ids_to_list(const vector[uint32_t]& ids, list int_objects):
     return out
 
 
+ctypedef fused token_id_t:
+    uint16_t
+    uint32_t
+
+
+cdef void concatenate(const vector[vector[uint32_t]]& outs, int64_t prepend,
+                      token_id_t[::1] out) noexcept nogil:
+    cdef size_t i, j, pos = 0
+    for i in range(outs.size()):
+        if prepend >= 0:
+            out[pos] = <token_id_t>prepend
+            pos += 1
+        for j in range(outs[i].size()):
+            out[pos] = <token_id_t>outs[i][j]
+            pos += 1
+
+
 cdef raise_unknown(const EncodeError& error):
     raise UnknownCharacter(error.text_index, error.byte_offset, error.cp)
 
@@ -246,11 +263,12 @@ cdef class Encoder:
 
     def encode_into(self, texts, allowed, int unknown, uint32_t replacement_cp, int num_threads,
                     int64_t prepend, out_factory):
-        """Concatenated ids (each text preceded by `prepend` when >= 0) in out_factory(n)."""
+        """Concatenated ids (each text preceded by `prepend` when >= 0) in out_factory(n), a
+        uint16 or uint32 array the caller has checked is wide enough for the vocabulary."""
         cdef vector[vector[uint32_t]] outs = self.encode_views(
             texts, allowed, unknown, replacement_cp, num_threads)
         cdef size_t total = 0
-        cdef size_t i, j, pos = 0
+        cdef size_t i
         for i in range(outs.size()):
             total += outs[i].size() + (1 if prepend >= 0 else 0)
         array = out_factory(total)
@@ -259,23 +277,11 @@ cdef class Encoder:
         if array.dtype.itemsize == 2:
             out16 = array
             with nogil:
-                for i in range(outs.size()):
-                    if prepend >= 0:
-                        out16[pos] = <uint16_t>prepend
-                        pos += 1
-                    for j in range(outs[i].size()):
-                        out16[pos] = <uint16_t>outs[i][j]
-                        pos += 1
+                concatenate(outs, prepend, out16)
         else:
             out32 = array
             with nogil:
-                for i in range(outs.size()):
-                    if prepend >= 0:
-                        out32[pos] = <uint32_t>prepend
-                        pos += 1
-                    for j in range(outs[i].size()):
-                        out32[pos] = outs[i][j]
-                        pos += 1
+                concatenate(outs, prepend, out32)
         return array
 
     def decode_bytes(self, const uint32_t[::1] ids):

@@ -232,7 +232,9 @@ class Encoder {
       for (const unsigned char* p = begin; p < end;) {
         const CodePoint c = decode_utf8(p, end);
         const bool known = enc_.knows_char(c.cp);
-        if (!known && options_.unknown == UnknownPolicy::kError) {
+        const bool replaceable = options_.unknown == UnknownPolicy::kSkip ||
+                                 (options_.unknown == UnknownPolicy::kReplace && enc_.knows_char(options_.replacement_cp));
+        if (!known && !replaceable) {
           error = EncodeError{true, index, offset + static_cast<std::size_t>(p - begin), c.cp};
           return false;
         }

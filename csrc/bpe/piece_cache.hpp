@@ -33,6 +33,13 @@ inline std::uint64_t hash_bytes(const char* p, std::size_t n) {
   return h;
 }
 
+// hash_bytes as a hasher for std::unordered_map keyed by strings or string views.
+struct BytesHash {
+  std::size_t operator()(std::string_view s) const {
+    return static_cast<std::size_t>(hash_bytes(s.data(), s.size()));
+  }
+};
+
 class PieceCache {
  public:
   PieceCache() { reset(); }

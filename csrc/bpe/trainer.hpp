@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "merge_rules.hpp"
+#include "piece_cache.hpp"
 #include "pretokenize.hpp"
 
 namespace tgbpe {
@@ -43,7 +44,7 @@ class Trainer {
   void count(const std::vector<std::string_view>& texts, int num_threads) {
     const std::size_t threads = std::max<std::size_t>(
         1, std::min<std::size_t>(static_cast<std::size_t>(std::max(num_threads, 1)), texts.size()));
-    std::vector<std::unordered_map<std::string_view, std::int64_t>> locals(threads);
+    std::vector<std::unordered_map<std::string_view, std::int64_t, BytesHash>> locals(threads);
     std::atomic<std::size_t> next{0};
     std::exception_ptr failure;
     std::mutex failure_mutex;
@@ -52,7 +53,7 @@ class Trainer {
       try {
         // Counted in a map on this thread's own stack and moved out at the end, so that the
         // threads never write to neighbouring memory.
-        std::unordered_map<std::string_view, std::int64_t> local;
+        std::unordered_map<std::string_view, std::int64_t, BytesHash> local;
         for (std::size_t i = next.fetch_add(1); i < texts.size(); i = next.fetch_add(1)) {
           const std::string_view text = texts[i];
           split_specials(
@@ -275,7 +276,7 @@ class Trainer {
   bool words_mode_;
   std::vector<std::string> specials_;
   std::vector<std::uint32_t> no_merge_;
-  std::unordered_map<std::string, std::int64_t> counts_;
+  std::unordered_map<std::string, std::int64_t, BytesHash> counts_;
 
   std::vector<std::string> tokens_;
   std::vector<std::uint32_t> char_ids_;

@@ -4,9 +4,11 @@ then run the incremental merge loop, with a progress bar on stderr."""
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, TypeVar, Union
 
 from tinygpt import _bpe
 from tinygpt.errors import ConfigError, DataError
@@ -16,6 +18,7 @@ from tinygpt.tokenizer.progress import progress_bar
 if TYPE_CHECKING:
     from tinygpt.tokenizer.bpe import BPETokenizer
 
+T = TypeVar("T")
 Source = Union[str, "os.PathLike[str]", Iterable[str]]
 
 # Texts are handed to the counter in batches of about this many bytes: big enough to keep the
@@ -52,6 +55,8 @@ def train_tokenizer(
         raise ConfigError(f"vocab_size must be a positive integer, got {vocab_size!r}")
     if mode == "bytes" and vocab_size < 256 + len(specials):
         raise ConfigError(f"vocab_size {vocab_size} is below 256 bytes + {len(specials)} special tokens")
+    if num_threads is not None and (not isinstance(num_threads, int) or num_threads < 1):
+        raise ConfigError(f"num_threads must be a positive integer, got {num_threads!r}")
     threads = num_threads or os.cpu_count() or 1
 
     trainer = _bpe.Trainer(_bpe.SPLIT_WORDS if pre is None else pre.splitter, pre is None)
@@ -61,8 +66,11 @@ def train_tokenizer(
         trainer.add_no_merge(ord(char))
 
     documents, total_bytes = _documents(source, text_column)
+    batches = _batches(documents)
+    if isinstance(source, (str, os.PathLike)):
+        batches = read_ahead(batches)  # our own reader: safe to run on another thread
     with progress_bar("counting pre-tokens", total_bytes, unit="bytes", enabled=show_progress) as advance:
-        for batch, size in _batches(documents):
+        for batch, size in batches:
             if pre is not None and pre.split is not None:
                 _count_with_regex(trainer, batch, pre.split, specials)
             else:
@@ -128,6 +136,49 @@ def _batches(documents: Iterable[str]) -> Iterator[tuple[list[str], int]]:
             batch, size = [], 0
     if batch:
         yield batch, size
+
+
+def read_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """``items``, produced up to ``depth`` ahead on a background thread.
+
+    Reading and decoding a corpus is Python work that holds the GIL; counting is C++ that
+    releases it, so the next batch is read while this one is counted.
+    """
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    finished = object()
+
+    def offer(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not offer(item):
+                    return
+            offer(finished)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            offer(exc)
+
+    worker = threading.Thread(target=produce, name="tinygpt-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is finished:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _count_with_regex(trainer, batch: list[str], split, specials: list[str]) -> None:
