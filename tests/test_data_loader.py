@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import numpy as np
@@ -130,6 +131,29 @@ def test_held_batches_are_never_overwritten(shard_dir):
     for x, y in held:
         x2, y2 = next(replay)
         assert torch.equal(x, x2) and torch.equal(y, y2)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX-only")
+def test_a_forked_child_gets_its_own_batch_thread(shard_dir, tmp_path):
+    """After fork() the parent's prefetch thread does not exist in the child: the child must
+    carry on with a thread of its own (same batches), not wait forever."""
+    loader = TokenLoader(shard_dir, 4, 8, seed=4)
+    next(loader)
+    result = tmp_path / "child.npy"
+    pid = os.fork()
+    if pid == 0:
+        try:
+            batches = [next(loader)[0].numpy() for _ in range(5)]  # more than were prefetched
+            np.save(result, np.stack(batches))
+        finally:
+            os._exit(0)
+    deadline = time.monotonic() + 20
+    while os.waitpid(pid, os.WNOHANG) == (0, 0):
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            pytest.fail("the forked child hung waiting for a batch")
+        time.sleep(0.05)
+    assert np.array_equal(np.load(result), np.stack([next(loader)[0].numpy() for _ in range(5)]))
 
 
 def test_ranks_get_disjoint_interleaved_streams(shard_dir):
