@@ -1,7 +1,8 @@
-"""A tiny run directory in `tinygpt train`'s layout (tinygpt.run), for generation and REPL tests.
+"""Helpers for the generation and REPL tests: a tiny run directory, a one-thread fixture.
 
-Random weights, a small tokenizer trained here: enough to exercise loading, sampling and
-decoding end to end in well under a second.
+The run follows `tinygpt train`'s layout (tinygpt.run): random weights and a small tokenizer
+trained here, enough to exercise loading, sampling and decoding end to end in well under a
+second.
 """
 
 from __future__ import annotations
@@ -9,12 +10,23 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import torch
 from safetensors.torch import save_file
 
 from tinygpt.model import GPT, GPTConfig
 from tinygpt.run import CheckpointIndex, RunLayout, checkpoint_name
 from tinygpt.tokenizer import BPETokenizer
+
+@pytest.fixture(autouse=True)
+def one_cpu_thread():
+    """Tiny models gain nothing from threads, and on a busy machine waiting threads made these
+    tests 10x slower; the CLI also pins threads (--threads auto), which must not leak out."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
 
 STORIES = [
     "Once upon a time there was a little cat. The cat liked to play in the sun.",

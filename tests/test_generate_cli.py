@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 import pytest
-import torch
-from generation_run import make_generation_run
+from generation_run import make_generation_run, one_cpu_thread  # noqa: F401 (autouse)
 
 from tinygpt.cli import main
 from tinygpt.generate import Sampling, TextStream, generate_texts
 from tinygpt.run import load_run
-
-
-@pytest.fixture(autouse=True)
-def restore_torch_threads():
-    """The CLI pins torch's CPU threads (--threads auto); keep that out of other tests."""
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
@@ -111,10 +102,10 @@ def test_characters_outside_a_words_alphabet_are_a_clear_error(tmp_path, capsys)
 
 def test_threads_flag(run_dir, capsys):
     """--threads pins CPU threads; auto uses one for small models; bad values are clear errors."""
-    code, _, err = generate(capsys, str(run_dir), "--input", "Once", "--token-count", "2", "--device", "cpu")
-    assert code == 0 and "1 thread(s)" in err
     code, _, err = generate(capsys, str(run_dir), "--input", "Once", "--token-count", "2", "--device", "cpu",
                             "--threads", "2")
     assert code == 0 and "2 thread(s)" in err
+    code, _, err = generate(capsys, str(run_dir), "--input", "Once", "--token-count", "2", "--device", "cpu")
+    assert code == 0 and "1 thread(s)" in err
     code, _, err = generate(capsys, str(run_dir), "--input", "Once", "--device", "cpu", "--threads", "many")
     assert code == 2 and "--threads must be a positive integer or auto, got 'many'" in err

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from generation_run import one_cpu_thread  # noqa: F401 (autouse)
 from gptrs_reference import randomize
 
 from tinygpt.errors import ConfigError
-from tinygpt.generate import Sampling, sample_tokens
+from tinygpt.generate import Sampling, WindowedDecoder, sample_tokens
 from tinygpt.model import GPT, GPTConfig
 
 CONFIG = GPTConfig(vocab_size=40, embedding_size=24, context_length=8, head_count=3, block_count=2)
@@ -127,3 +128,15 @@ def test_bad_sampling_options_are_config_errors(options, message):
 def test_empty_prompt_is_rejected(model):
     with pytest.raises(ConfigError, match="non-empty"):
         model.generate(torch.zeros(1, 0, dtype=torch.long), 3)
+
+
+def test_decoder_keeps_only_the_window(model):
+    """A long generation holds context_length ids, not the whole text (constant cost per token)."""
+    decoder = WindowedDecoder(model, 1, torch.device("cpu"))
+    text = torch.randint(0, CONFIG.vocab_size, (1, 40))
+    decoder.append(text[:, :3])
+    for position in range(3, 40):
+        logits = decoder.append(text[:, position : position + 1])
+        assert decoder.window.shape[1] == min(position + 1, CONFIG.context_length)
+    expected = model(text[:, -CONFIG.context_length :])[:, -1]
+    torch.testing.assert_close(logits, expected)

@@ -7,6 +7,7 @@ import json
 import pytest
 import torch
 import torch.nn as nn
+from generation_run import one_cpu_thread  # noqa: F401 (autouse)
 from gptrs_reference import GptRsModel, randomize
 from safetensors.torch import load_file, save_file
 

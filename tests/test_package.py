@@ -6,6 +6,7 @@ import importlib
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -50,7 +51,8 @@ def test_every_command_has_help(command: str) -> None:
 
 
 def test_console_script_is_installed() -> None:
-    script = shutil.which("tinygpt")
+    # pip puts console scripts beside the interpreter of the environment it installs into.
+    script = shutil.which("tinygpt", path=str(Path(sys.executable).parent)) or shutil.which("tinygpt")
     if script is None:
         pytest.skip("the tinygpt console script is not on PATH in this environment")
     result = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=120)
@@ -64,3 +66,12 @@ def test_missing_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
         build_parser().parse_args([])
     assert exit_info.value.code == 2
     assert "COMMAND" in capsys.readouterr().err
+
+
+def test_cibuildwheel_smoke_script_passes() -> None:
+    """The script cibuildwheel runs against every wheel must pass here too, so it cannot rot."""
+    script = Path(__file__).with_name("smoke_wheel.py")
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "smoke test passed" in result.stdout

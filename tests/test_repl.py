@@ -8,8 +8,7 @@ import sys
 
 import pexpect
 import pytest
-import torch
-from generation_run import make_generation_run
+from generation_run import make_generation_run, one_cpu_thread  # noqa: F401 (autouse)
 
 from tinygpt.cli import main
 from tinygpt.tokenizer import BPETokenizer
@@ -17,14 +16,6 @@ from tinygpt.tokenizer import BPETokenizer
 PROMPT = "› "
 ANSI_CYAN_BOLD = "\x1b[1;36m"
 ANSI_GREEN = "\x1b[32m"
-
-
-@pytest.fixture(autouse=True)
-def restore_torch_threads():
-    """The CLI pins torch's CPU threads (--threads auto); keep that out of other tests."""
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -57,6 +57,9 @@ def test_custom_pattern_training_matches_reference(stories):
     tok = BPETokenizer.train(stories[:50], 256 + 40, pattern=custom, special_tokens=(), show_progress=False)
     assert tok.pattern == custom
     assert tok.merges == naive_bytes_train(stories[:50], 40, custom)
+    grouped = BPETokenizer.train(stories[:50], 256 + 40, pattern=r"(\p{L}+)|\s+|[^\s\p{L}]+", special_tokens=(),
+                                 show_progress=False)
+    assert grouped.merges == tok.merges  # capture groups do not change what a piece is
 
 
 def test_training_from_a_path_streams_the_corpus(tinystories_txt, tinystories_parquet):
@@ -105,6 +108,8 @@ def test_invalid_training_arguments_fail_clearly():
         BPETokenizer.train(["x"], 300, pattern="(", show_progress=False)
     with pytest.raises(ConfigError, match="distinct"):
         BPETokenizer.train(["x"], 300, special_tokens=("a", "a"), show_progress=False)
+    with pytest.raises(ConfigError, match="num_threads"):
+        BPETokenizer.train(["x"], 300, num_threads=0, show_progress=False)
 
 
 def test_decode_rejects_unknown_ids():

@@ -100,3 +100,30 @@ def test_any_words_alphabet_round_trips(tmp_path_factory, texts):
     path = tmp_path_factory.mktemp("t") / "t.ron"
     tok.save(path)
     assert BPETokenizer.load(path) == tok
+
+
+@pytest.fixture(scope="module")
+def saved_text(tmp_path_factory) -> dict[str, str]:
+    folder = tmp_path_factory.mktemp("saved")
+    texts = {}
+    for mode, size in (("words", 45), ("bytes", 270)):
+        BPETokenizer.train(CORPUS, size, mode=mode, show_progress=False).save(folder / f"{mode}.ron")
+        texts[mode] = (folder / f"{mode}.ron").read_text(encoding="utf-8")
+    return texts
+
+
+@settings(max_examples=150, deadline=None)
+@given(mode=st.sampled_from(["words", "bytes"]), data=st.data())
+def test_mutated_files_load_or_raise_data_error(tmp_path_factory, saved_text, mode, data):
+    """Any edit of a valid file (a character replaced, text cut or inserted) either still loads
+    or raises DataError: never another exception, never a crash."""
+    text = saved_text[mode]
+    start = data.draw(st.integers(0, len(text) - 1))
+    end = data.draw(st.integers(start, min(len(text), start + 8)))
+    insert = data.draw(st.sampled_from(["", "9", "-1", "'", '"', "(", ")", "]", "{", ",", "99999999999", "x", "None"]))
+    path = tmp_path_factory.mktemp("m") / "t.ron"
+    path.write_text(text[:start] + insert + text[end:], encoding="utf-8")
+    try:
+        BPETokenizer.load(path)
+    except DataError:
+        pass

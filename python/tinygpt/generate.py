@@ -68,7 +68,10 @@ def _nucleus(probs: torch.Tensor, top_p: float) -> torch.Tensor:
 
 
 class WindowedDecoder:
-    """Next-token logits for a growing sequence, conditioned on its last ``context_length`` ids."""
+    """Next-token logits for a growing sequence, conditioned on its last ``context_length`` ids.
+
+    Only that window is kept, so a long generation costs the same per token throughout.
+    """
 
     def __init__(self, model: GPT, batch_size: int, device: torch.device):
         from tinygpt.model import KVCache
@@ -77,17 +80,18 @@ class WindowedDecoder:
         self.context_length = model.config.context_length
         dtype = next(model.parameters()).dtype
         self.cache = KVCache(model.config, batch_size, device=device, dtype=dtype)
+        self.window = torch.empty(batch_size, 0, dtype=torch.long, device=device)
+        self.slid = False
 
-    def next_logits(self, tokens: torch.Tensor) -> torch.Tensor:
-        """Logits (B, vocab) for the token after ``tokens`` (B, n)."""
-        length = tokens.shape[1]
-        if length > self.context_length:
-            # The window slid: every position changed, so nothing cached is valid (module doc).
-            self.cache.reset()
-            return self.model(tokens[:, -self.context_length :], last_only=True)[:, -1]
-        if self.cache.length != length - 1:
-            self.cache.reset()
-        new = tokens[:, self.cache.length :]
+    def append(self, new: torch.Tensor) -> torch.Tensor:
+        """Add ids ``new`` (B, k); return the logits (B, vocab) for the token after them."""
+        self.window = torch.cat([self.window, new], dim=1)
+        if self.window.shape[1] > self.context_length:
+            self.window = self.window[:, -self.context_length :]
+            self.slid = True
+        if self.slid:
+            # Every position changed, so nothing cached is valid (module doc): rebuild the window.
+            return self.model(self.window, last_only=True)[:, -1]
         return self.model(new, cache=self.cache, last_only=True)[:, -1]
 
 
@@ -114,13 +118,18 @@ def sample_tokens(
     model.eval()
     try:
         decoder = WindowedDecoder(model, prompt.shape[0], prompt.device)
-        tokens = prompt
-        stops = torch.tensor(sorted(stop_ids), dtype=prompt.dtype, device=prompt.device)
+        stops = torch.tensor(sorted(stop_ids), dtype=torch.long, device=prompt.device)
         finished = torch.zeros(prompt.shape[0], dtype=torch.bool, device=prompt.device)
-        for _ in range(max_new_tokens):
-            chosen = sampling.choose(decoder.next_logits(tokens), generator).to(prompt.dtype)
-            tokens = torch.cat([tokens, chosen[:, None]], dim=1)
+        logits = decoder.append(prompt.long())
+        for step in range(max_new_tokens):
+            chosen = sampling.choose(logits, generator)
             yield chosen
+            if len(stops):
+                finished |= torch.isin(chosen, stops)
+                if bool(finished.all()):
+                    return
+            if step + 1 < max_new_tokens:
+                logits = decoder.append(chosen[:, None])
             if len(stops):
                 finished |= torch.isin(chosen, stops)
                 if bool(finished.all()):

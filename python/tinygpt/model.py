@@ -159,17 +159,19 @@ class KVCache:
     """
 
     def __init__(self, config: GPTConfig, batch_size: int, *, device: torch.device, dtype: torch.dtype):
-        shape = (config.block_count, 2, batch_size, config.head_count, config.context_length, config.head_size)
-        self._store = torch.empty(shape, device=device, dtype=dtype)
+        shape = (batch_size, config.head_count, config.context_length, config.head_size)
+        self._keys = [torch.empty(shape, device=device, dtype=dtype) for _ in range(config.block_count)]
+        self._values = [torch.empty(shape, device=device, dtype=dtype) for _ in range(config.block_count)]
         self.capacity = config.context_length
         self.length = 0
 
     def append(self, layer: int, keys: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Store this layer's new keys/values (B, H, T, D); return all of them so far."""
-        end = self.length + keys.shape[2]
-        self._store[layer, 0, :, :, self.length : end] = keys
-        self._store[layer, 1, :, :, self.length : end] = values
-        return self._store[layer, 0, :, :, :end], self._store[layer, 1, :, :, :end]
+        steps = keys.shape[2]
+        self._keys[layer].narrow(2, self.length, steps).copy_(keys)
+        self._values[layer].narrow(2, self.length, steps).copy_(values)
+        end = self.length + steps
+        return self._keys[layer].narrow(2, 0, end), self._values[layer].narrow(2, 0, end)
 
     def advance(self, count: int) -> None:
         self.length += count

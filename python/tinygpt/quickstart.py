@@ -13,7 +13,7 @@ import torch
 from rich.console import Console
 
 from tinygpt.data import tokenize_corpus
-from tinygpt.generate import generate_text
+from tinygpt.generate import Sampling, generate_texts
 from tinygpt.model import GPTConfig
 from tinygpt.run import load_run
 from tinygpt.sources import embedded_corpus_path
@@ -64,11 +64,16 @@ def run_quickstart(plan: QuickstartPlan, console: Console) -> str:
 
     console.rule(f"3/4 model: training for {plan.train_seconds:.0f} s on {plan.device}")
     run_dir = plan.out / "run"
-    train(shards, run_dir, plan.model_config(), plan.train_config(), device=plan.device,
-          seed=plan.seed, max_seconds=plan.train_seconds)
+    summary = train(shards, run_dir, plan.model_config(), plan.train_config(),
+                    device=plan.device, seed=plan.seed, max_seconds=plan.train_seconds)
+    console.print(f"{summary.steps} steps, {summary.tokens_per_second:,.0f} tokens/s, "
+                  f"held-out loss {summary.val_loss:.3f}" if summary.val_loss is not None
+                  else f"{summary.steps} steps, {summary.tokens_per_second:,.0f} tokens/s")
 
     console.rule("4/4 story")
     model, tokenizer = load_run(run_dir, checkpoint="last", device=plan.device)
-    generator = torch.Generator(device=plan.device).manual_seed(plan.seed)
-    return generate_text(model, tokenizer, plan.prompt, max_new_tokens=plan.token_count,
-                         temperature=0.7, generator=generator)
+    generator = torch.Generator(device=next(model.parameters()).device).manual_seed(plan.seed)
+    prompt_ids = tokenizer.encode(plan.prompt, allowed_special="none")
+    (continuation,) = generate_texts(model, tokenizer, [prompt_ids], plan.token_count,
+                                     Sampling(temperature=0.7), generator=generator)
+    return plan.prompt + continuation

@@ -32,6 +32,7 @@ HISTORY_LENGTH = 1000
 PROMPT_STYLE = "bold cyan"
 ANSWER_STYLE = "green"
 TOKEN_STYLES = ("black on bright_cyan", "black on bright_yellow")
+FINISH_REASONS = {"length": "token limit", "end_of_text": "end of text", "stop": "stop string"}
 
 
 def history_path() -> Path:
@@ -139,11 +140,14 @@ class Repl:
                                   "interrupted" if interrupted else stream.finish_reason))
 
     def _status(self, count: int, elapsed: float, first_token: float | None, reason: str | None) -> str:
-        parts = [f"{count} tokens", f"{count / elapsed:.1f} tokens/s" if elapsed > 0 else "",
-                 f"first token {first_token * 1e3:.0f} ms" if first_token else "",
-                 describe_sampling(self.settings.sampling), {"length": "token limit", "end_of_text": "end of text",
-                                                             "stop": "stop string"}.get(reason or "", reason or "")]
-        return " · ".join(p for p in parts if p)
+        parts = [
+            f"{count} tokens",
+            f"{count / elapsed:.1f} tokens/s" if elapsed > 0 else "",
+            f"first token {first_token * 1e3:.0f} ms" if first_token else "",
+            describe_sampling(self.settings.sampling),
+            FINISH_REASONS.get(reason, reason or ""),
+        ]
+        return " · ".join(part for part in parts if part)
 
     # ---------------------------------------------------------------- views
     def _piece(self, token: int) -> str:
@@ -203,14 +207,12 @@ class Repl:
         try:
             while self.running:
                 try:
-                    line = input(prompt)
-                except KeyboardInterrupt:
+                    self.handle(input(prompt), interactive=True)
+                except KeyboardInterrupt:  # at the prompt, or before an answer started streaming
                     self.console.print()
-                    continue
                 except EOFError:
                     self.console.print()
                     break
-                self.handle(line, interactive=True)
         finally:
             history.save()
 

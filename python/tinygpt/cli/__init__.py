@@ -19,6 +19,7 @@ COMMANDS = (
     "plot",
     "generate",
     "repl",
+    "quickstart",
 )
 
 

@@ -277,8 +277,11 @@ class BPETokenizer:
         ``"error"`` (a DataError naming the character and its offset), ``"skip"``, or a
         single alphabet character to put in its place.
 
-        >>> tok.encode("hello world")  # doctest: +SKIP
-        [31373, 995]
+        >>> tok = BPETokenizer.train(["hello world"] * 5, 265, show_progress=False)
+        >>> tok.encode("hello<|endoftext|>")[-1] == tok.eot_id
+        True
+        >>> tok.eot_id in tok.encode("hello<|endoftext|>", allowed_special="none")
+        False
         """
         if not isinstance(text, str):
             raise TypeError(f"encode expects str, got {type(text).__name__}")

@@ -23,7 +23,8 @@ class PreTokenizer:
     """How bytes-mode text is cut into pieces before BPE.
 
     ``splitter`` is the compiled scanner's code; for a custom pattern it is ``SPLIT_WHOLE`` and
-    ``split`` (the ``regex`` module's findall) cuts the text in Python first.
+    ``split`` (the whole matches of the ``regex`` module, capture groups or not) cuts the text
+    in Python first.
     """
 
     pattern: str
@@ -46,4 +47,4 @@ def resolve_pattern(pattern: str) -> PreTokenizer:
         compiled = regex.compile(pattern)
     except regex.error as exc:
         raise ConfigError(f"invalid pre-tokenisation pattern {pattern!r}: {exc}") from exc
-    return PreTokenizer(pattern, _bpe.SPLIT_WHOLE, compiled.findall)
+    return PreTokenizer(pattern, _bpe.SPLIT_WHOLE, lambda text: [m.group() for m in compiled.finditer(text)])

@@ -55,6 +55,8 @@ def train_tokenizer(
         raise ConfigError(f"vocab_size must be a positive integer, got {vocab_size!r}")
     if mode == "bytes" and vocab_size < 256 + len(specials):
         raise ConfigError(f"vocab_size {vocab_size} is below 256 bytes + {len(specials)} special tokens")
+    if num_threads is not None and (not isinstance(num_threads, int) or num_threads < 1):
+        raise ConfigError(f"num_threads must be a positive integer, got {num_threads!r}")
     threads = num_threads or os.cpu_count() or 1
 
     trainer = _bpe.Trainer(_bpe.SPLIT_WORDS if pre is None else pre.splitter, pre is None)
