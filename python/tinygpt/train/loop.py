@@ -25,7 +25,7 @@ from tinygpt.train.distributed import DistContext
 from tinygpt.train.interrupt import stop_on_interrupt
 from tinygpt.train.metrics import MetricsLog
 from tinygpt.train.optim import build_optimizer, set_learning_rate
-from tinygpt.train.precision import autocast
+from tinygpt.train.precision import autocast, precision_name
 from tinygpt.train.rng import capture_rng_state, restore_rng_state, seed_everything
 from tinygpt.train.schedule import schedule_for
 
@@ -108,6 +108,11 @@ class Trainer:
         interrupted = stopped_early = False
         try:
             with stop_on_interrupt() as stop_requested, display:
+                display.message(
+                    f"{self.raw_model.num_parameters():,} parameters, {self.device}, "
+                    f"{precision_name(self.dtype)}, {self.dist.world_size} process(es), "
+                    f"steps {start_step}-{total}, {self.tokens_per_step:,} tokens/step"
+                )
                 while self.step < total:
                     learning_rate = self.schedule(self.step)
                     window.add(self._train_step(batches["train"], learning_rate))
