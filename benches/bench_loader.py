@@ -105,7 +105,7 @@ def test_loader_share_of_a_cpu_training_step(benchmark, tmp_path):
         loss.backward()
         optimizer.step()
 
-    steps = 50 if FULL else 2
+    steps = 20 if FULL else 2
     train_on(*next(loader))
     loading = 0.0
     start = time.perf_counter()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import numpy as np
@@ -74,6 +75,23 @@ def test_document_sampling_reaches_every_valid_window(tmp_path):
     assert seen == expected
 
 
+def test_document_windows_are_drawn_uniformly_whatever_the_document_lengths(tmp_path):
+    """One long document (201 windows) among 100 one-window documents: every window is drawn,
+    each about equally often, so a long story weighs by its length, not as one document."""
+    long_document = list(range(1, 205))
+    short_documents = [list(range(1000 + 4 * i, 1004 + 4 * i)) for i in range(100)]
+    directory = write_shard_dir(tmp_path, {"train": [*short_documents[:50], long_document, *short_documents[50:]]},
+                                vocab_size=2000, documents_per_shard=13)
+    loader = TokenLoader(directory, 100, 4, seed=1)
+    counts: dict[tuple[int, ...], int] = {}
+    for _ in range(90):
+        x, y = next(loader)
+        for row in torch.cat([x, y[:, -1:]], dim=1).tolist():
+            counts[tuple(row)] = counts.get(tuple(row), 0) + 1
+    assert len(counts) == 201 + 100  # windows of 5 tokens: EOT + 204 tokens, and EOT + 4 tokens each
+    assert 5 <= min(counts.values()) and max(counts.values()) <= 70  # 9,000 draws: ~30 each
+
+
 def test_stream_windows_may_cross_documents_and_shards(tmp_path):
     """stream sampling: any window of the concatenated split, across shard boundaries (uint32)."""
     stream = np.arange(70_000, 70_000 + 300, dtype=np.int64)
@@ -113,6 +131,29 @@ def test_held_batches_are_never_overwritten(shard_dir):
     for x, y in held:
         x2, y2 = next(replay)
         assert torch.equal(x, x2) and torch.equal(y, y2)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX-only")
+def test_a_forked_child_gets_its_own_batch_thread(shard_dir, tmp_path):
+    """After fork() the parent's prefetch thread does not exist in the child: the child must
+    carry on with a thread of its own (same batches), not wait forever."""
+    loader = TokenLoader(shard_dir, 4, 8, seed=4)
+    next(loader)
+    result = tmp_path / "child.npy"
+    pid = os.fork()
+    if pid == 0:
+        try:
+            batches = [next(loader)[0].numpy() for _ in range(5)]  # more than were prefetched
+            np.save(result, np.stack(batches))
+        finally:
+            os._exit(0)
+    deadline = time.monotonic() + 20
+    while os.waitpid(pid, os.WNOHANG) == (0, 0):
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            pytest.fail("the forked child hung waiting for a batch")
+        time.sleep(0.05)
+    assert np.array_equal(np.load(result), np.stack([next(loader)[0].numpy() for _ in range(5)]))
 
 
 def test_ranks_get_disjoint_interleaved_streams(shard_dir):

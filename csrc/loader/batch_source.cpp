@@ -72,25 +72,37 @@ RandomWindows::RandomWindows(std::shared_ptr<const TokenStore> store, bool docum
         const std::uint64_t length = store_->document_end(k) - store_->document_start(k);
         longest = std::max(longest, length);
         if (length < window) continue;
-        eligible_.push_back(k);
-        starts_before_.push_back(window_count_);
+        slots_.push_back(Slot{window_count_, store_->document_start(k)});
         window_count_ += length - window + 1;
     }
-    if (eligible_.empty()) {
+    if (slots_.empty()) {
         throw ShardError("no document of the split holds a window of context_length + 1 = " +
                          std::to_string(window) + " tokens (the longest holds " +
                          std::to_string(longest) +
                          " with its end-of-text token); use sampling=\"stream\" or a shorter "
                          "context");
     }
+    const std::size_t buckets = slots_.size();
+    bucket_width_ = (window_count_ + buckets - 1) / buckets;
+    guide_.resize(buckets + 1);
+    std::size_t slot = 0;
+    for (std::size_t g = 0; g <= buckets; ++g) {
+        const std::uint64_t first = std::min<std::uint64_t>(g * bucket_width_, window_count_ - 1);
+        while (slot + 1 < buckets && slots_[slot + 1].windows_before <= first) ++slot;
+        guide_[g] = slot;
+    }
 }
 
 std::uint64_t RandomWindows::draw_start(std::uint64_t index) const {
-    if (eligible_.empty()) return index;
-    const std::size_t slot = static_cast<std::size_t>(
-        std::upper_bound(starts_before_.begin(), starts_before_.end(), index) -
-        starts_before_.begin() - 1);
-    return store_->document_start(eligible_[slot]) + (index - starts_before_[slot]);
+    if (slots_.empty()) return index;
+    const std::size_t bucket = static_cast<std::size_t>(index / bucket_width_);
+    const auto first = slots_.begin() + static_cast<std::ptrdiff_t>(guide_[bucket]);
+    const auto last = slots_.begin() + static_cast<std::ptrdiff_t>(guide_[bucket + 1]) + 1;
+    const auto after = std::upper_bound(first, last, index, [](std::uint64_t value, const Slot& slot) {
+        return value < slot.windows_before;
+    });
+    const Slot& slot = *(after - 1);
+    return slot.first_token + (index - slot.windows_before);
 }
 
 std::size_t RandomWindows::next(std::int64_t* x, std::int64_t* y) {

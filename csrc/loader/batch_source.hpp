@@ -42,9 +42,16 @@ private:
     std::uint64_t world_size_;
     std::uint64_t batch_;
     std::uint64_t window_count_;  // number of distinct valid window starts
-    // Document mode: eligible documents and the cumulative count of window starts before each.
-    std::vector<std::size_t> eligible_;
-    std::vector<std::uint64_t> starts_before_;
+    // Document mode: one slot per document long enough for a window, in stream order.
+    struct Slot {
+        std::uint64_t windows_before;  // window starts in all earlier slots
+        std::uint64_t first_token;     // stream position of the document's end-of-text token
+    };
+    std::vector<Slot> slots_;
+    // Guide table: the windows [g * bucket_width_, (g + 1) * bucket_width_) lie in slots
+    // guide_[g] ..= guide_[g + 1], so a draw searches a few documents, not all of them.
+    std::uint64_t bucket_width_ = 1;
+    std::vector<std::size_t> guide_;
 };
 
 // One pass of consecutive windows (stride context_length) that predicts every token once:

@@ -8,6 +8,7 @@ end-of-text tokens and fills batches on a background thread; this class states t
 from __future__ import annotations
 
 import os
+import weakref
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -20,6 +21,22 @@ from tinygpt.errors import ConfigError, DataError
 SAMPLING_MODES = ("document", "stream")
 _STATE_VERSION = 1
 _SEED_MASK = 2**64 - 1
+
+_LIVE_LOADERS: weakref.WeakSet[TokenLoader] = weakref.WeakSet()
+# Batch streams inherited through fork(): their C++ thread exists only in the parent, so they
+# must never be waited on or destroyed in the child; they are parked here instead.
+_INHERITED_STREAMS: list[Any] = []
+
+
+def _restart_streams_after_fork() -> None:
+    for loader in _LIVE_LOADERS:
+        if loader._stream is not None:
+            _INHERITED_STREAMS.append(loader._stream)
+            loader._stream = None  # the child's next batch starts its own thread
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_restart_streams_after_fork)
 
 
 class TokenLoader:
@@ -83,6 +100,7 @@ class TokenLoader:
         )
         self._batches = 0  # batches handed out: the resume point
         self._stream: Any = None  # started at the first batch, so eval-only loaders cost nothing
+        _LIVE_LOADERS.add(self)
 
     @property
     def tokenizer_path(self) -> Path:

@@ -4,6 +4,7 @@ a clean stop on Ctrl-C or a time budget, and the exact held-out loss at the end.
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -89,6 +90,10 @@ class Trainer:
         if len(ranks) == self.dist.world_size:
             restore_rng_state(ranks[self.dist.rank]["rng"], self.device)
             self.data.load_state_dict(ranks[self.dist.rank]["loaders"])
+        elif self.dist.is_main:
+            print(f"resuming {len(ranks)} process(es)' run with {self.dist.world_size}: weights "
+                  "and optimizer continue, the data streams and random state start afresh "
+                  "(not an exact resume)", file=sys.stderr)
 
     def run(self, *, show_progress: bool, max_seconds: float | None) -> TrainSummary:
         total = self.config.training_iterations
