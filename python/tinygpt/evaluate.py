@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 import torch
@@ -135,7 +136,7 @@ def evaluate_run(
     model, tokenizer = load_run(run, checkpoint, device=device)
     target = next(model.parameters()).device
     context = model.config.context_length
-    if os.path.isfile(os.path.join(data, "manifest.json")):
+    if Path(data).is_dir() and any(Path(data).glob("manifest*.json")):
         from tinygpt.data import TokenLoader
         from tinygpt.train.compatibility import check_shards_match_tokenizer
 
