@@ -36,7 +36,7 @@ def plot_run(run: str | os.PathLike[str], out: str | os.PathLike[str] | None = N
           linestyle="none")
     axes.set_xlabel("step")
     axes.set_ylabel("loss (nats per token)")
-    axes.set_title(f"tinygpt run {layout.root.name}")
+    axes.set_title(f"{layout.root.resolve().name}: loss against steps")
     axes.grid(alpha=0.3)
     axes.legend()
     target = Path(out) if out is not None else layout.root / "loss.png"
