@@ -140,3 +140,8 @@ def test_decoder_keeps_only_the_window(model):
         assert decoder.window.shape[1] == min(position + 1, CONFIG.context_length)
     expected = model(text[:, -CONFIG.context_length :])[:, -1]
     torch.testing.assert_close(logits, expected)
+
+
+def test_tiny_temperature_is_greedy_not_nan():
+    logits = torch.tensor([[1000.0, 999.0, -5.0]])
+    assert int(Sampling(temperature=1e-30).choose(logits, torch.Generator().manual_seed(0))) == 0

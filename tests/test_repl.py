@@ -14,6 +14,7 @@ from tinygpt.cli import main
 from tinygpt.tokenizer import BPETokenizer
 
 PROMPT = "› "
+needs_pty = pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals (pexpect.spawn) are POSIX-only")
 ANSI_CYAN_BOLD = "\x1b[1;36m"
 ANSI_GREEN = "\x1b[32m"
 
@@ -32,6 +33,7 @@ def spawn_repl(run, history, *extra: str) -> pexpect.spawn:
     )
 
 
+@needs_pty
 def test_terminal_session_commands_colours_and_history(words_run, tmp_path):
     """Prompts stream in colour with a status line; commands answer; bad ones get help; history persists."""
     history = tmp_path / "history"
@@ -83,6 +85,7 @@ def test_terminal_session_commands_colours_and_history(words_run, tmp_path):
     assert again.exitstatus == 0
 
 
+@needs_pty
 def test_ctrl_c_stops_a_long_answer_and_returns_to_the_prompt(words_run, tmp_path):
     """Ctrl-C mid-generation keeps the session alive; Ctrl-C at the prompt is harmless; Ctrl-D exits."""
     repl = spawn_repl(words_run, tmp_path / "history", "--token-count", "10000000")

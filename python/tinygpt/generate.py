@@ -49,7 +49,9 @@ class Sampling:
         """Next ids (B,) from logits (B, vocab)."""
         if self.greedy:
             return logits.argmax(dim=-1)
-        logits = logits.float() / self.temperature
+        # Shift so the best logit is 0: a tiny temperature then gives -inf, never inf - inf = NaN.
+        logits = logits.float()
+        logits = (logits - logits.amax(dim=-1, keepdim=True)) / self.temperature
         if self.top_k is not None and self.top_k < logits.shape[-1]:
             kth_best = logits.topk(self.top_k, dim=-1).values[:, -1:]
             logits = logits.masked_fill(logits < kth_best, -math.inf)

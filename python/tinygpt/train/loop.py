@@ -4,6 +4,7 @@ a clean stop on Ctrl-C or a time budget, and the exact held-out loss at the end.
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -24,7 +25,7 @@ from tinygpt.train.distributed import DistContext
 from tinygpt.train.interrupt import stop_on_interrupt
 from tinygpt.train.metrics import MetricsLog
 from tinygpt.train.optim import build_optimizer, set_learning_rate
-from tinygpt.train.precision import autocast
+from tinygpt.train.precision import autocast, precision_name
 from tinygpt.train.rng import capture_rng_state, restore_rng_state, seed_everything
 from tinygpt.train.schedule import schedule_for
 
@@ -89,6 +90,10 @@ class Trainer:
         if len(ranks) == self.dist.world_size:
             restore_rng_state(ranks[self.dist.rank]["rng"], self.device)
             self.data.load_state_dict(ranks[self.dist.rank]["loaders"])
+        elif self.dist.is_main:
+            print(f"resuming {len(ranks)} process(es)' run with {self.dist.world_size}: weights "
+                  "and optimizer continue, the data streams and random state start afresh "
+                  "(not an exact resume)", file=sys.stderr)
 
     def run(self, *, show_progress: bool, max_seconds: float | None) -> TrainSummary:
         total = self.config.training_iterations
@@ -103,6 +108,11 @@ class Trainer:
         interrupted = stopped_early = False
         try:
             with stop_on_interrupt() as stop_requested, display:
+                display.message(
+                    f"{self.raw_model.num_parameters():,} parameters, {self.device}, "
+                    f"{precision_name(self.dtype)}, {self.dist.world_size} process(es), "
+                    f"steps {start_step}-{total}, {self.tokens_per_step:,} tokens/step"
+                )
                 while self.step < total:
                     learning_rate = self.schedule(self.step)
                     window.add(self._train_step(batches["train"], learning_rate))
