@@ -25,7 +25,7 @@ from tinygpt.train.distributed import DistContext
 from tinygpt.train.interrupt import stop_on_interrupt
 from tinygpt.train.metrics import MetricsLog
 from tinygpt.train.optim import build_optimizer, set_learning_rate
-from tinygpt.train.precision import autocast
+from tinygpt.train.precision import autocast, precision_name
 from tinygpt.train.rng import capture_rng_state, restore_rng_state, seed_everything
 from tinygpt.train.schedule import schedule_for
 
@@ -108,6 +108,11 @@ class Trainer:
         interrupted = stopped_early = False
         try:
             with stop_on_interrupt() as stop_requested, display:
+                display.message(
+                    f"{self.raw_model.num_parameters():,} parameters, {self.device}, "
+                    f"{precision_name(self.dtype)}, {self.dist.world_size} process(es), "
+                    f"steps {start_step}-{total}, {self.tokens_per_step:,} tokens/step"
+                )
                 while self.step < total:
                     learning_rate = self.schedule(self.step)
                     window.add(self._train_step(batches["train"], learning_rate))
@@ -158,10 +163,11 @@ class Trainer:
             x, y = next(batches)
             x = x.to(self.device, non_blocking=True)
             y = y.to(self.device, non_blocking=True)
-            with self._gradient_sync(micro == accumulation - 1), autocast(self.device, self.dtype):
-                logits = self.model(x)
-                loss = F.cross_entropy(logits.flatten(0, 1), y.flatten()) / accumulation
-            loss.backward()
+            with self._gradient_sync(micro == accumulation - 1):
+                with autocast(self.device, self.dtype):
+                    logits = self.model(x)
+                    loss = F.cross_entropy(logits.flatten(0, 1), y.flatten()) / accumulation
+                loss.backward()
             step_loss += loss.detach()
         if self.config.grad_clip > 0:
             nn.utils.clip_grad_norm_(self.raw_model.parameters(), self.config.grad_clip)
