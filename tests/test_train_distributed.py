@@ -1,5 +1,6 @@
 """torchrun: two CPU processes (gloo) train exactly like one process with the same global
-batch (here split into two accumulated micro-batches, so both see the same windows)."""
+batch (split into accumulated micro-batches, so both see the same windows), with and without
+gradient accumulation inside each process."""
 
 from __future__ import annotations
 
@@ -30,12 +31,17 @@ def tinygpt_train(*launcher: str, args: list[str], cwd) -> None:
 
 
 @pytest.mark.slow
-def test_two_process_ddp_matches_one_process_with_the_same_global_batch(tmp_path):
+@pytest.mark.parametrize("accumulation", [1, 2])
+def test_two_process_ddp_matches_one_process_with_the_same_global_batch(tmp_path, accumulation):
+    """Rank r of 2 draws the loader's global batches 2b + r, so 2 processes x `accumulation`
+    micro-batches see the same windows as 1 process x 2 * `accumulation` micro-batches."""
     shards = make_shards(tmp_path / "shards")
     common = ["--data", str(shards), *FLAGS]
     tinygpt_train("-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                  args=[*common, "--out", "ddp"], cwd=tmp_path)
-    tinygpt_train(args=[*common, "--grad-accumulation", "2", "--out", "single"], cwd=tmp_path)
+                  args=[*common, "--grad-accumulation", str(accumulation), "--out", "ddp"],
+                  cwd=tmp_path)
+    tinygpt_train(args=[*common, "--grad-accumulation", str(2 * accumulation), "--out", "single"],
+                  cwd=tmp_path)
 
     ddp = metric_values(tmp_path / "ddp", "train", "loss")
     single = metric_values(tmp_path / "single", "train", "loss")

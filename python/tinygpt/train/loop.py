@@ -163,10 +163,11 @@ class Trainer:
             x, y = next(batches)
             x = x.to(self.device, non_blocking=True)
             y = y.to(self.device, non_blocking=True)
-            with self._gradient_sync(micro == accumulation - 1), autocast(self.device, self.dtype):
-                logits = self.model(x)
-                loss = F.cross_entropy(logits.flatten(0, 1), y.flatten()) / accumulation
-            loss.backward()
+            with self._gradient_sync(micro == accumulation - 1):
+                with autocast(self.device, self.dtype):
+                    logits = self.model(x)
+                    loss = F.cross_entropy(logits.flatten(0, 1), y.flatten()) / accumulation
+                loss.backward()
             step_loss += loss.detach()
         if self.config.grad_clip > 0:
             nn.utils.clip_grad_norm_(self.raw_model.parameters(), self.config.grad_clip)
