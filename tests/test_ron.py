@@ -322,7 +322,7 @@ def _general_writer():
     return mock.patch.object(ron, "_column_layout", return_value=None)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(laid_out_records)
 def test_record_lists_and_records_are_written_exactly_as_the_general_writer_writes_lists(laid_out):
     layout, records = laid_out
@@ -343,7 +343,7 @@ def test_records_around_the_line_width_break_exactly_where_the_general_writer_br
                 assert fast == ron.dumps(value)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(record_lists)
 def test_record_lists_are_read_exactly_as_the_full_parser_reads_them(records):
     pretty = ron.dumps({"mergings": records})
