@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         f'tinygpt generate {run_dir} --input "Once upon a time" --token-count 256',
         f"tinygpt repl {run_dir}",
         f"tinygpt train --resume {run_dir}",
-        f"tinygpt tokenize --data hf:flpelerin/tinystories-10k --vocab-size 2048 --out shards",
+        "tinygpt tokenize --data hf:flpelerin/tinystories-10k --vocab-size 2048 --out shards",
         "tinygpt train --data shards --out run-tinystories",
     ):
         out.print(f"  {line}", style="bold cyan", highlight=False, soft_wrap=True)

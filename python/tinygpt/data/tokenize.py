@@ -21,14 +21,12 @@ from typing import Any, Iterable, Iterator, Protocol
 import numpy as np
 
 from tinygpt.data.manifest import (
-    MANIFEST_NAME,
     SPLITS,
     TOKENIZER_NAME,
     Manifest,
     ShardInfo,
     SplitInfo,
     load_manifest_file,
-    part_manifest_name,
 )
 from tinygpt.data.progress import TokenizeProgress
 from tinygpt.data.shards import MAX_SHARD_TOKENS, ShardBuilder, read_header, token_dtype
