@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -29,10 +30,19 @@ from tinygpt.model import GPT, GPTConfig  # noqa: E402
 
 FULL = os.environ.get("TINYGPT_BENCH_FULL") == "1"
 REPEATS = 3 if FULL else 1
-# Both sides run with the same intra-op thread count; TINYGPT_BENCH_THREADS pins it (on a busy
-# shared machine one thread avoids OpenMP threads waiting on each other).
-if os.environ.get("TINYGPT_BENCH_THREADS"):
-    torch.set_num_threads(int(os.environ["TINYGPT_BENCH_THREADS"]))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def pinned_threads():
+    """Both sides run with the same intra-op thread count: TINYGPT_BENCH_THREADS when set, and
+    one thread in quick mode, where OpenMP threads waiting for a busy core made single short
+    runs take minutes. Restored afterwards, so no other test module inherits it."""
+    threads = os.environ.get("TINYGPT_BENCH_THREADS") or (None if FULL else "1")
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(int(threads))
+    yield
+    torch.set_num_threads(before)
 
 
 @torch.no_grad()

@@ -13,28 +13,18 @@ from __future__ import annotations
 import json
 import os
 import random
-import time
 from pathlib import Path
-from typing import Callable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from timing import best_seconds
 from tinygpt import ron
 from tinygpt.sources import open_corpus
 
 FULL = os.environ.get("TINYGPT_BENCH_FULL") == "1"
 FULL_BYTES = 256 << 20
-
-
-def best_seconds(run: Callable[[], object], rounds: int) -> float:
-    best = float("inf")
-    for _ in range(rounds):
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def report(benchmark, name: str, ours: float, peer: float, megabytes: float) -> None:

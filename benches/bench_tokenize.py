@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 import os
 import random
-import resource
 import shutil
 import subprocess
 import sys
@@ -27,6 +26,7 @@ import numpy as np
 import pytest
 import tiktoken
 
+from timing import best_seconds
 from tinygpt import BPETokenizer
 from tinygpt.data import read_manifest, tokenize_corpus
 from tinygpt.data.shards import encode_header
@@ -85,15 +85,6 @@ class WithoutTokenizerFile:
 
     def save(self, path: Path) -> None:
         pass
-
-
-def best_seconds(run, rounds: int) -> float:
-    best = float("inf")
-    for _ in range(rounds):
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def test_tokenize_vs_tiktoken_on_the_tinystories_sample(benchmark, gpt2, tinystories_txt, tmp_path):

@@ -18,12 +18,11 @@ import random
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
+from timing import best_seconds
 from tinygpt.sources import open_corpus
 from tinygpt.tokenizer import GPT2_PATTERN, BPETokenizer, read_gpt2_vocab_merges
 
@@ -31,15 +30,6 @@ FULL = os.environ.get("TINYGPT_BENCH_FULL") == "1"
 ENDOFTEXT = "<|endoftext|>"
 ROUNDS = 5 if FULL else 2
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-
-def best_seconds(run: Callable[[], object], rounds: int = ROUNDS) -> float:
-    best = float("inf")
-    for _ in range(rounds):
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def report(benchmark, name: str, ours: float, peer: float, peer_name: str, **extra) -> float:
@@ -72,8 +62,8 @@ def test_encode_one_thread_vs_tiktoken(benchmark, gpt2_pair, tinystories_txt):
     text = tinystories_txt.read_text(encoding="utf-8")
     mb = len(text.encode("utf-8")) / 1e6
     assert ours.encode(text, allowed_special="none") == theirs.encode_ordinary(text)
-    t_ours = best_seconds(lambda: ours.encode(text, allowed_special="none"))
-    t_peer = best_seconds(lambda: theirs.encode_ordinary(text))
+    t_ours = best_seconds(lambda: ours.encode(text, allowed_special="none"), ROUNDS)
+    t_peer = best_seconds(lambda: theirs.encode_ordinary(text), ROUNDS)
     report(benchmark, "encode, 1 thread", t_ours, t_peer, "tiktoken encode_ordinary 1 thread",
            ours_mb_s=round(mb / t_ours, 1), peer_mb_s=round(mb / t_peer, 1))
     benchmark.pedantic(lambda: ours.encode(text, allowed_special="none"), rounds=1, iterations=1)
@@ -83,10 +73,10 @@ def test_encode_batch_two_threads_vs_tiktoken_one_thread(benchmark, gpt2_pair, s
     ours, theirs = gpt2_pair
     mb = sum(len(s.encode("utf-8")) for s in stories) / 1e6
     assert ours.encode_batch(stories, num_threads=2) == [theirs.encode_ordinary(s) for s in stories]
-    t_ours = best_seconds(lambda: ours.encode_batch(stories, num_threads=2, allowed_special="none"))
-    t_array = best_seconds(lambda: ours.encode_to_array(stories, num_threads=2, allowed_special="none"))
-    t_peer = best_seconds(lambda: [theirs.encode_ordinary(s) for s in stories])
-    t_peer_batch = best_seconds(lambda: theirs.encode_ordinary_batch(stories, num_threads=2))
+    t_ours = best_seconds(lambda: ours.encode_batch(stories, num_threads=2, allowed_special="none"), ROUNDS)
+    t_array = best_seconds(lambda: ours.encode_to_array(stories, num_threads=2, allowed_special="none"), ROUNDS)
+    t_peer = best_seconds(lambda: [theirs.encode_ordinary(s) for s in stories], ROUNDS)
+    t_peer_batch = best_seconds(lambda: theirs.encode_ordinary_batch(stories, num_threads=2), ROUNDS)
     report(benchmark, "encode_batch, 2 threads", t_ours, t_peer, "tiktoken encode_ordinary 1 thread",
            ours_mb_s=round(mb / t_ours, 1), peer_mb_s=round(mb / t_peer, 1),
            encode_to_array_ratio=round(t_peer / t_array, 2),
@@ -107,7 +97,7 @@ def test_train_bytes_vs_rustbpe(benchmark, stories):
         return tok
 
     assert train_ours(stories).vocab_size == peer().vocab_size == 8192
-    report(benchmark, "train bytes 8192", best_seconds(lambda: train_ours(stories)), best_seconds(peer),
+    report(benchmark, "train bytes 8192", best_seconds(lambda: train_ours(stories), ROUNDS), best_seconds(peer, ROUNDS),
            "rustbpe")
     benchmark.pedantic(lambda: train_ours(stories), rounds=1, iterations=1)
 
@@ -128,7 +118,7 @@ def test_train_bytes_vs_hf_tokenizers(benchmark, stories):
         return tok
 
     assert peer().get_vocab_size() == 8192
-    report(benchmark, "train bytes 8192", best_seconds(lambda: train_ours(stories)), best_seconds(peer, 1),
+    report(benchmark, "train bytes 8192", best_seconds(lambda: train_ours(stories), ROUNDS), best_seconds(peer, 1),
            "HF tokenizers")
     benchmark.pedantic(lambda: train_ours(stories), rounds=1, iterations=1)
 
@@ -139,11 +129,11 @@ def test_train_words_vs_naive_reference(benchmark, stories):
     def ours(texts: list[str], vocab_size: int) -> BPETokenizer:
         return BPETokenizer.train(texts, vocab_size, mode="words", special_tokens=(), show_progress=False)
 
-    whole = best_seconds(lambda: ours(stories, 2048))
+    whole = best_seconds(lambda: ours(stories, 2048), ROUNDS)
     subset = stories[: 200 if FULL else 60]
     vocab = len(set("".join(subset))) + (200 if FULL else 60)
     assert [(a, b) for a, b, _ in ours(subset, vocab).merge_ids] == naive_words_train(subset, vocab)[1]
-    report(benchmark, f"train words on {len(subset)} stories to {vocab}", best_seconds(lambda: ours(subset, vocab)),
+    report(benchmark, f"train words on {len(subset)} stories to {vocab}", best_seconds(lambda: ours(subset, vocab), ROUNDS),
            best_seconds(lambda: naive_words_train(subset, vocab), 1), "naive gpt-rs algorithm",
            whole_sample_2048_s=round(whole, 3))
     benchmark.pedantic(lambda: ours(stories, 2048), rounds=1, iterations=1)

@@ -27,6 +27,17 @@ def test_tokenize_prints_a_summary_and_shows_progress(tmp_path, tinystories_parq
     assert next(TokenLoader(tmp_path, 4, 32))[0].shape == (4, 32)
 
 
+def test_an_empty_document_in_a_txt_corpus_is_counted_in_the_summary(tmp_path, tokenizer_file, capsys):
+    corpus = tmp_path / "stories.txt"
+    corpus.write_text("One story.\n<|endoftext|>\n<|endoftext|>\nAnother story.\n<|endoftext|>\n", encoding="utf-8")
+    code = main(["tokenize", "--data", str(corpus), "--tokenizer", str(tokenizer_file), "--out", str(tmp_path / "out"),
+                 "--val-fraction", "0", "--no-progress"])
+    assert code == 0
+    assert "skipped 1 empty document(s)" in capsys.readouterr().out
+    manifest = read_manifest(tmp_path / "out")
+    assert (manifest.split("train").documents, manifest.split("train").empty_documents) == (2, 1)
+
+
 def test_vocab_size_trains_the_tokenizer_into_the_output(tmp_path, tinystories_txt, capsys):
     code = main(["tokenize", "--data", str(tinystories_txt), "--vocab-size", "320", "--mode", "words",
                  "--out", str(tmp_path), "--no-progress"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import string
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 
 from tinygpt import ron
 from tinygpt.errors import ConfigError, DataError
-from tinygpt.ron import Char, Ident, RonError, RonMap
+from tinygpt.ron import Char, Ident, Records, RonError, RonMap
 
 # ron's PrettyConfig output for gpt-rs's TransformerConfig.
 TRANSFORMER_CONFIG = """(
@@ -280,6 +281,137 @@ def test_arbitrary_text_parses_or_raises_ron_error(source):
         ron.loads(source)
     except RonError:
         pass
+
+
+# ------------------------------------------- long lists of int records (the fast paths)
+
+def _records_like(layout):
+    """Values laid out as ``layout``: ``int``, a tuple of layouts, or a dict of them (a struct).
+    Mostly ids, sometimes ints too long for the reader's fast path or for one line."""
+    if layout is int:
+        return st.integers(0, 60_000) | st.integers(-(10**30), 10**30)
+    if isinstance(layout, tuple):
+        return st.tuples(*map(_records_like, layout))
+    keys = list(layout)
+    return st.tuples(*(_records_like(layout[key]) for key in keys)).map(lambda values: dict(zip(keys, values)))
+
+
+layouts = st.recursive(
+    st.just(int),
+    lambda inner: st.lists(inner, min_size=1, max_size=3).map(tuple)
+    | st.dictionaries(identifiers, inner, min_size=1, max_size=3),
+    max_leaves=6,
+)
+laid_out_records = layouts.flatmap(
+    lambda layout: st.tuples(st.just(layout), st.lists(_records_like(layout), max_size=30))
+)
+record_lists = laid_out_records.map(lambda pair: pair[1])
+
+
+def _columns(layout, records):
+    """The ron.Records layout holding ``records`` column by column."""
+    if layout is int:
+        return list(records)
+    if isinstance(layout, tuple):
+        return tuple(_columns(part, [record[i] for record in records]) for i, part in enumerate(layout))
+    return {key: _columns(part, [record[key] for record in records]) for key, part in layout.items()}
+
+
+def _general_writer():
+    """Switch off the writer's fast path for lists of records."""
+    return mock.patch.object(ron, "_column_layout", return_value=None)
+
+
+@settings(max_examples=100, deadline=None)
+@given(laid_out_records)
+def test_record_lists_and_records_are_written_exactly_as_the_general_writer_writes_lists(laid_out):
+    layout, records = laid_out
+    value = {"mergings": records, "nested": [records]}
+    held_by_columns = {"mergings": Records(_columns(layout, records)), "nested": [records]}
+    fast = [ron.dumps(v, pretty=pretty) for v in (value, held_by_columns) for pretty in (True, False)]
+    with _general_writer():
+        assert fast == [ron.dumps(value), ron.dumps(value, pretty=False)] * 2
+
+
+def test_records_around_the_line_width_break_exactly_where_the_general_writer_breaks_them():
+    for digits in range(40, 100):
+        big = 10**digits
+        for record in ({"from": (big, 1), "to": 2}, ((big, 1), 2), {"a": ((big,), 1)}, (big, 1)):
+            value = {"mergings": [record, record], "nested": [[record, record]]}
+            fast = ron.dumps(value)
+            with _general_writer():
+                assert fast == ron.dumps(value)
+
+
+@settings(max_examples=100, deadline=None)
+@given(record_lists)
+def test_record_lists_are_read_exactly_as_the_full_parser_reads_them(records):
+    pretty = ron.dumps({"mergings": records})
+    texts = [pretty, ron.dumps(records, pretty=False), pretty.replace(",", " ,\t\r\n ")]
+    for text in texts:
+        fast = ron.loads(text)
+        with mock.patch.object(ron, "_record_regex", return_value=None):
+            assert _same(ron.loads(text), fast)
+    assert _same(records, ron.loads(pretty)["mergings"])
+
+
+def test_records_stand_for_the_list_of_their_rows():
+    merges = Records({"from": ([3, 5], [7, 9]), "to": [64, 65]})
+    assert len(merges) == 2 and list(merges) == [{"from": (3, 7), "to": 64}, {"from": (5, 9), "to": 65}]
+    assert merges[-1] == {"from": (5, 9), "to": 65} and merges[:1] == [{"from": (3, 7), "to": 64}]
+    with pytest.raises(IndexError):
+        merges[2]
+    assert ron.loads(ron.dumps({"m": merges}))["m"] == list(merges)
+    assert ron.dumps(Records(([1], [2]))) == "[(1, 2)]" and ron.dumps(Records(([],))) == "[]"
+
+
+@pytest.mark.parametrize(
+    ("layout", "error", "message"),
+    [
+        ({"from": ([1], [2]), "to": [3, 4]}, ValueError, "one length"),
+        ([1, "2"], TypeError, "only ints"),
+        ([1, True], TypeError, "only ints"),
+        ((1, 2), TypeError, "layout"),
+        ((), TypeError, "layout"),
+        ({"two words": [1]}, TypeError, "layout"),
+        (RonMap({"a": [1]}), TypeError, "layout"),
+    ],
+)
+def test_records_reject_layouts_that_are_not_int_columns(layout, error, message):
+    with pytest.raises(error, match=message):
+        Records(layout)
+
+
+def test_gptrs_merges_read_with_the_writers_and_other_spellings():
+    merges = [{"from": (a, a + 1), "to": 100 + a} for a in range(5)]
+    spellings = [
+        "[(from:(0,1),to:100),(from:(1,2),to:101),(from:(2,3),to:102),(from:(3,4),to:103),(from:(4,5),to:104)]",
+        "[(from: (0, 1), to: 100), (from: (1, 2,), to: 101,), (from: (2, 3), to: 102),\n"
+        " (from: (3, 4), to: 103), /* last */ (from: (4, 5), to: 104), ]",
+        "[(from: (0, 1), to: 100), (from: (1, 2), to: 101), Merge(from: (2, 3), to: 102),"
+        " (from: (0x3, 4), to: 103), (from: (4, 5), to: 104)]",
+    ]
+    for text in spellings:
+        assert ron.loads(text) == merges
+
+
+def test_a_list_of_records_that_changes_shape_is_read_item_by_item():
+    assert ron.loads("[(1, 2), (3, 4), (5, 6, 7), (8, 9), (a: 1)]") == [(1, 2), (3, 4), (5, 6, 7), (8, 9), {"a": 1}]
+    assert ron.loads("[(1, 2), (3, 4), (5, 99999999999999999999999)]")[2] == (5, 99999999999999999999999)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column", "message"),
+    [
+        ("[(from: (0, 1), to: 2),\n (from: (0, 1), to: 2),\n (from: (0 1), to: 2),\n]", 3, 12, "expected ','"),
+        ("[(from: (0, 1), to: 2),\n (from: (0, 1), to: 2)\n (from: (0, 1), to: 2),\n]", 3, 2, "expected ','"),
+        ("[(from: (0, 1), to: 2),\n (from: (0, 1), to: 2),\n (from: (0, 1), to: 2),", 3, 24, "end of input"),
+    ],
+)
+def test_malformed_records_late_in_a_long_list_report_their_line_and_column(text, line, column, message):
+    with pytest.raises(RonError, match=re.escape(message)) as caught:
+        ron.loads(text)
+    assert (caught.value.line, caught.value.column) == (line, column)
 
 
 # ------------------------------------------------------------------ files and load_struct

@@ -22,7 +22,8 @@ STORIES = ["Once upon a time, a cat sat.\nIt was happy.", "Tom said, \"Hi!\"", "
 
 
 def write_txt(path: Path, documents: list[str], newline: str = "\n") -> Path:
-    path.write_bytes(f"{newline}<|endoftext|>{newline}".join(documents).encode() + newline.encode())
+    text = f"{newline}<|endoftext|>{newline}".join(documents) + newline if documents else ""
+    path.write_bytes(text.encode())
     return path
 
 
@@ -48,14 +49,36 @@ def test_txt_without_separator_is_one_document(tmp_path):
     assert list(open_corpus(path)) == ["line one\nline two"]
 
 
-def test_txt_separator_must_be_a_whole_line_and_empty_documents_are_skipped(tmp_path):
+def test_txt_separator_must_be_a_whole_line_and_empty_documents_are_kept(tmp_path):
     path = tmp_path / "a.txt"
     path.write_text(
         "<|endoftext|>\nfirst says <|endoftext|> inline\n<|endoftext|>\n\n<|endoftext|>\n"
         "<|endoftext|> \nsecond\n<|endoftext|>",
         encoding="utf-8",
     )
-    assert list(open_corpus(path)) == ["first says <|endoftext|> inline", "<|endoftext|> \nsecond"]
+    assert list(open_corpus(path)) == ["first says <|endoftext|> inline", "", "<|endoftext|> \nsecond"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", []),
+        ("\n", [""]),
+        ("<|endoftext|>\n", []),
+        ("a\n<|endoftext|>\nb\n<|endoftext|>\n", ["a", "b"]),
+        ("<|endoftext|>\na\n<|endoftext|>\nb\n", ["a", "b"]),
+        ("a\n<|endoftext|>\n<|endoftext|>\nb\n", ["a", "", "b"]),
+        ("<|endoftext|>\n<|endoftext|>\na\n<|endoftext|>\n<|endoftext|>", ["", "a", ""]),
+        ("a\r\n<|endoftext|>\r\n<|endoftext|>\r\nb", ["a", "", "b"]),
+        ("a\n<|endoftext|>\n\n", ["a", ""]),
+    ],
+)
+def test_txt_separators_that_frame_the_file_make_no_document_and_two_in_a_row_an_empty_one(
+    tmp_path, text, expected
+):
+    path = tmp_path / "a.txt"
+    path.write_bytes(text.encode())
+    assert list(open_corpus(path)) == expected
 
 
 def test_txt_with_windows_line_endings(tmp_path):
@@ -64,7 +87,7 @@ def test_txt_with_windows_line_endings(tmp_path):
 
 
 documents = st.lists(
-    st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=30).filter(
+    st.text(st.characters(exclude_categories=("Cs",)), max_size=30).filter(
         lambda text: text.strip("\r\n") == text and "<|endoftext|>" not in text
     ),
     max_size=8,

@@ -97,6 +97,15 @@ def test_from_vocab_merges_rejects_inconsistent_vocabularies():
     assert tok.encode("ab" + ENDOFTEXT) == [256, 257]
 
 
+@pytest.mark.parametrize(("mode", "vocab_size"), [("bytes", 290), ("words", 45)])
+def test_empty_documents_in_a_txt_corpus_do_not_change_training(tmp_path, mode, vocab_size):
+    """The .txt reader yields empty documents (for tokenize to count); training ignores them."""
+    path = tmp_path / "stories.txt"
+    path.write_text("\n<|endoftext|>\n".join(["", CORPUS[0], "", "", CORPUS[1], ""]) + "\n", encoding="utf-8")
+    from_file = BPETokenizer.train(path, vocab_size, mode=mode, show_progress=False)
+    assert from_file == BPETokenizer.train(CORPUS[:2], vocab_size, mode=mode, show_progress=False)
+
+
 def test_train_rejects_bad_sources():
     with pytest.raises(DataError, match="expected str"):
         BPETokenizer.train(["ok", 3], 300, show_progress=False)

@@ -176,6 +176,20 @@ def test_cli_export_then_import_writes_shards_with_the_files_ids(tmp_path, capsy
     assert manifest.split("train").tokens + manifest.split("val").tokens == expected_tokens
 
 
+def test_cli_export_keeps_an_empty_story_as_gptrs_would_and_says_so(tmp_path, capsys):
+    corpus = tmp_path / "stories.txt"
+    corpus.write_text(f"{STORIES[0]}\n<|endoftext|>\n<|endoftext|>\n{STORIES[1]}\n", encoding="utf-8")
+    tokenizer = trained()
+    tokenizer.save(tmp_path / "tokenizer.ron")
+    dataset = tmp_path / "dataset.ron"
+    assert main(["gptrs", "export", str(tmp_path / "tokenizer.ron"), "--data", str(corpus),
+                 "--out", str(dataset), "--no-progress"]) == 0
+    assert "wrote 3 stories (1 of them empty)" in capsys.readouterr().out
+    assert read_gptrs_dataset(dataset).stories == [tokenizer.encode(STORIES[0]), [], tokenizer.encode(STORIES[1])]
+    assert main(["gptrs", "import", str(dataset), "--out", str(tmp_path / "shards"), "--no-progress"]) == 0
+    assert "skipped 1 empty document(s)" in capsys.readouterr().out
+
+
 def test_cli_import_of_a_bad_file_exits_with_a_message(tmp_path, capsys):
     path = tmp_path / "dataset.ron"
     path.write_text("(char_to_id: {}", encoding="utf-8")

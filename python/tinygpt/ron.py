@@ -23,6 +23,8 @@ RON                        Python
 
 Comments (``//`` and nested ``/* */``), trailing commas and ``#![enable(...)]`` headers are
 accepted. Writing a plain ``dict`` gives a struct when every key is an identifier, else a map.
+Long lists of int records (a tokenizer's merges) are read and written a column at a time;
+:class:`Records` writes such a list from its columns without building it.
 
 >>> loads("(vocab_size: 2048, learning_rate: 2e-4)")
 {'vocab_size': 2048, 'learning_rate': 0.0002}
@@ -37,8 +39,10 @@ import math
 import numbers
 import os
 import re
+from collections.abc import Iterator, Mapping, Sequence
+from operator import itemgetter
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from tinygpt.atomic import atomic_write_text
 from tinygpt.errors import ConfigError, DataError
@@ -46,6 +50,7 @@ from tinygpt.errors import ConfigError, DataError
 __all__ = [
     "Char",
     "Ident",
+    "Records",
     "RonError",
     "RonMap",
     "dump",
@@ -99,6 +104,63 @@ class Ident(str):
 
     def __repr__(self) -> str:
         return f"Ident({str.__repr__(self)})"
+
+
+class Records(Sequence):
+    """A list of records (ints in tuples and structs, all laid out alike) held column by column.
+
+    ``Records({"from": (firsts, seconds), "to": targets})`` stands for the list
+    ``[{"from": (firsts[i], seconds[i]), "to": targets[i]}, ...]``: the layout is one record
+    with a ``list`` of ints in place of each int. It is written exactly as that list, without
+    building it (a tokenizer's 50,000 merges as dicts are slow to build, and so many live
+    objects set off full garbage collections); reading the text back gives the list.
+    """
+
+    def __init__(self, layout: Any) -> None:
+        self.layout = layout
+        self.columns = _layout_columns(layout, 0)
+        lengths = set(map(len, self.columns))
+        if len(lengths) != 1:
+            raise ValueError(f"Records columns must all have one length, got lengths {sorted(lengths)}")
+        self._length = lengths.pop()
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._length))]
+        if not -self._length <= index < self._length:
+            raise IndexError(f"record {index} of {self._length}")
+        return _record_at(self.layout, index)
+
+    def __repr__(self) -> str:
+        return f"Records({self.layout!r})"
+
+
+def _layout_columns(layout: Any, depth: int) -> list[list[int]]:
+    """The int columns of a Records layout, in writing order."""
+    if type(layout) is list:
+        if not set(map(type, layout)) <= {int}:
+            raise TypeError(f"a Records column holds only ints, got {layout[:8]!r}...")
+        return [layout]
+    if type(layout) is tuple and layout:
+        parts: Any = layout
+    elif type(layout) is dict and _is_struct(layout):
+        parts = layout.values()
+    else:
+        raise TypeError(f"a Records layout is a list of ints or a tuple or struct of layouts, not {layout!r}")
+    if depth >= MAX_DEPTH:
+        raise ValueError(f"Records layout nests deeper than {MAX_DEPTH} levels")
+    return [column for part in parts for column in _layout_columns(part, depth + 1)]
+
+
+def _record_at(layout: Any, index: int) -> Any:
+    if type(layout) is list:
+        return layout[index]
+    if type(layout) is tuple:
+        return tuple(_record_at(part, index) for part in layout)
+    return {key: _record_at(part, index) for key, part in layout.items()}
 
 
 # ----------------------------------------------------------------------------------- reading
@@ -267,6 +329,33 @@ class _Parser:
             item, pos = self.value(pos)
             items.append(item)
             pos = self.separator(pos, "]", "list")
+            if len(items) == 1:
+                pos = self.records_like(item, pos, items)
+
+    def records_like(self, example: Any, pos: int, items: list) -> int:
+        """Append the items from ``pos`` on when they are all laid out like ``example``, a
+        record of ints (a tokenizer's 50,000 ``(from: (3, 7), to: 64)`` merges), and return
+        the position after them; else leave ``pos`` and ``items`` alone.
+
+        One C-level ``re.split`` replaces the recursive descent: splitting the rest of the list
+        on ``record,`` must leave nothing between records, and its groups are the ints, column
+        by column. Only the plain spelling the writer uses (ASCII spacing, no comments or
+        names) is taken; the caller parses what follows as usual, so any other spelling,
+        malformed input included, still gets the full parser and its line:column errors.
+        """
+        layout = _record_regex(example)
+        if layout is None:
+            return pos
+        end = self.text.find("]", pos)  # records hold no "]": a "]" first ends the list or a comment
+        region = self.text[pos:end if end >= 0 else len(self.text)]
+        record = re.compile(f"{_PLAIN_SPACE}{layout}{_PLAIN_SPACE},")
+        pieces = record.split(region)  # [gap, ints of record 1..., gap, ..., tail]
+        step = record.groups + 1
+        if any(pieces[0:-1:step]):
+            return pos
+        columns = [list(map(int, pieces[index::step])) for index in range(1, step)]
+        items.extend(_records(example, iter(columns)))
+        return pos + len(region) - len(pieces[-1])
 
     def separator(self, pos: int, closing: str, what: str) -> int:
         """After an item: consume ',' or stop before ``closing``."""
@@ -395,6 +484,39 @@ class _Parser:
         return chr(value)
 
 
+_PLAIN_SPACE = r"[ \t\r\n]*"
+
+
+def _record_regex(example: Any) -> str | None:
+    """A regex for the plain RON text of any value laid out like ``example`` (ints in tuples
+    and structs, with a group per int), or None when ``example`` holds anything else."""
+    if type(example) is int:
+        return "(-?[0-9]{1,18})"  # ids and counts; longer ints take the full parser
+    if type(example) is tuple and example:
+        labels, parts = [""] * len(example), [_record_regex(part) for part in example]
+    elif type(example) is dict:
+        labels = [f"{re.escape(key)}{_PLAIN_SPACE}:{_PLAIN_SPACE}" for key in example]
+        parts = [_record_regex(part) for part in example.values()]
+    else:
+        return None
+    if None in parts:
+        return None
+    fields = f"{_PLAIN_SPACE},{_PLAIN_SPACE}".join(label + part for label, part in zip(labels, parts))
+    return rf"\({_PLAIN_SPACE}{fields}{_PLAIN_SPACE},?{_PLAIN_SPACE}\)"
+
+
+def _records(example: Any, columns: Iterator[list[int]]) -> list:
+    """Values laid out like ``example``, built from the columns of their ints (in the order
+    _record_regex's groups list them)."""
+    if type(example) is int:
+        return next(columns)
+    if type(example) is tuple:
+        return list(zip(*[_records(part, columns) for part in example]))
+    keys = list(example)
+    fields = [_records(part, columns) for part in example.values()]
+    return [dict(zip(keys, values)) for values in zip(*fields)]
+
+
 def loads(text: str, *, source: str = "<string>") -> Any:
     """Parse one RON value from ``text``; ``source`` names it in error messages."""
     return _Parser(text, source).document()
@@ -487,7 +609,7 @@ def _scalar(value: Any) -> str | None:
         if math.isinf(number):
             return "inf" if number > 0 else "-inf"
         return repr(number)
-    if isinstance(value, (dict, list, tuple)):
+    if isinstance(value, (dict, list, tuple, Records)):
         return None
     raise TypeError(f"cannot write {type(value).__name__} as RON: {value!r}")
 
@@ -502,22 +624,88 @@ def _is_struct(value: dict) -> bool:
 
 def _brackets(value: list | tuple | dict) -> tuple[str, str, str]:
     """Opening, closing, and what a one-element container needs before closing (``(a,)``)."""
-    if isinstance(value, list):
+    if isinstance(value, (list, Records)):
         return "[", "]", ""
     if isinstance(value, tuple):
         return "(", ")", "," if len(value) == 1 else ""
     return ("(", ")", "") if _is_struct(value) else ("{", "}", "")
 
 
-def _entries(value: list | tuple | dict, colon: str, depth: int) -> list[tuple[str, Any]]:
-    """(prefix, item) pairs: the prefix is ``key:`` in structs and maps, empty in sequences."""
+def _entries(value: list | tuple | dict, colon: str, depth: int) -> Iterator[tuple[str, Any]]:
+    """(prefix, item) pairs: the prefix is ``key:`` in structs and maps, empty in sequences.
+
+    Lazy, so that ``_inline`` giving up on a long list after a few items has not built a pair
+    for every item (50,000 live tuples are enough to set off full garbage collections).
+    """
     if depth > MAX_DEPTH:
         raise ValueError(f"value nests deeper than {MAX_DEPTH} levels (a cycle?)")
     if not isinstance(value, dict):
-        return [("", item) for item in value]
+        return (("", item) for item in value)
     if _is_struct(value):
-        return [(key + colon, item) for key, item in value.items()]
-    return [(_compact(key, depth + 1) + colon, item) for key, item in value.items()]
+        return ((key + colon, item) for key, item in value.items())
+    return ((_compact(key, depth + 1) + colon, item) for key, item in value.items())
+
+
+def _as_records(value: Any, depth: int) -> Records | None:
+    """``value`` as Records when it is a list or tuple of records all laid out alike (a
+    tokenizer's 50,000 ``(from: (a, b), to: c)`` merges), else None.
+
+    The writer's fast path: a whole column at a time with C-level ``map``/``format`` instead of
+    one Python call per value, giving the text that writing item by item gives.
+    """
+    if isinstance(value, Records):
+        return value
+    if isinstance(value, dict):
+        return None
+    layout = _column_layout(value, depth)
+    return None if layout is None else Records(layout)
+
+
+def _column_layout(items: Sequence[Any], depth: int) -> Any:
+    """The Records layout of ``items``, or None when they differ or hold anything else."""
+    kinds = set(map(type, items))
+    if len(kinds) != 1 or depth >= MAX_DEPTH:
+        return None
+    kind = kinds.pop()
+    if kind is int:
+        return list(items)
+    if kind is tuple:
+        sizes = set(map(len, items))
+        if sizes == {0} or len(sizes) != 1:
+            return None
+        keys: Any = range(sizes.pop())
+    elif kind is dict:
+        key_orders = set(map(tuple, items))
+        if len(key_orders) != 1 or not _is_struct(items[0]):
+            return None
+        keys = key_orders.pop()
+    else:
+        return None
+    parts = [_column_layout(list(map(itemgetter(key), items)), depth + 1) for key in keys]
+    if any(part is None for part in parts):
+        return None
+    return tuple(parts) if kind is tuple else dict(zip(keys, parts))
+
+
+def _record_texts(records: Records, colon: str, comma: str) -> tuple[list[str], int]:
+    """The text of each record, and how deeply a record nests (0 for plain ints)."""
+    template, nesting = _template(records.layout, colon, comma)
+    return list(map(template.format, *records.columns)), nesting
+
+
+def _template(layout: Any, colon: str, comma: str) -> tuple[str, int]:
+    """A ``str.format`` template for one record of ``layout``, and how deeply it nests."""
+    if type(layout) is list:
+        return "{}", 0
+    if type(layout) is tuple:
+        prefixes, parts = [""] * len(layout), list(layout)
+        closing = "," * (len(layout) == 1) + ")"
+    else:
+        prefixes, parts = [key + colon for key in layout], list(layout.values())
+        closing = ")"
+    templates = [_template(part, colon, comma) for part in parts]
+    fields = comma.join(prefix + template for prefix, (template, _) in zip(prefixes, templates))
+    return "(" + fields + closing, 1 + max(nesting for _, nesting in templates)
 
 
 def _compact(value: Any, depth: int = 0) -> str:
@@ -525,7 +713,11 @@ def _compact(value: Any, depth: int = 0) -> str:
     if scalar is not None:
         return scalar
     opening, closing, trailing = _brackets(value)
-    parts = [prefix + _compact(item, depth + 1) for prefix, item in _entries(value, ":", depth)]
+    records = _as_records(value, depth + 1)
+    if records is not None:
+        parts = _record_texts(records, ":", ",")[0]
+    else:
+        parts = [prefix + _compact(item, depth + 1) for prefix, item in _entries(value, ":", depth)]
     return opening + ",".join(parts) + trailing + closing
 
 
@@ -555,7 +747,13 @@ def _pretty(value: Any, depth: int, out: list[str]) -> None:
         out.append(scalar)
         return
     opening, closing, trailing = _brackets(value)
-    if not isinstance(value, dict):
+    records = _as_records(value, depth + 1)
+    if records is not None:
+        lines, nesting = _record_texts(records, ": ", ", ")
+        if nesting == 0:  # plain ints
+            out.append(opening + ", ".join(lines) + trailing + closing)
+            return
+    elif not isinstance(value, dict):
         texts = [_scalar(item) for item in value]
         if None not in texts:
             out.append(opening + ", ".join(texts) + trailing + closing)
@@ -566,8 +764,15 @@ def _pretty(value: Any, depth: int, out: list[str]) -> None:
         out.append(one_line)
         return
     out.append(opening + "\n")
+    item_indent = indent + _INDENT
+    # _inline keeps an item of n nested levels on one line when len + 3 * n <= its budget (each
+    # open level reserves 3 characters), so then every record is one of these lines.
+    if records is not None and max(map(len, lines)) + 3 * nesting <= _LINE_WIDTH - len(item_indent):
+        out.extend(f"{item_indent}{line},\n" for line in lines)
+        out.append(indent + closing)
+        return
     for prefix, item in _entries(value, ": ", depth):
-        out.append(indent + _INDENT + prefix)
+        out.append(item_indent + prefix)
         _pretty(item, depth + 1, out)
         out.append(",\n")
     out.append(indent + closing)

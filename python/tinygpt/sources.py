@@ -3,14 +3,16 @@
 One function, :func:`open_corpus`, turns a spec into a :class:`Corpus`:
 
 - ``stories.parquet``: the first string column (or ``text_column``), read in record batches;
-- ``stories.txt``: documents separated by lines that are exactly ``<|endoftext|>``;
+- ``stories.txt``: documents separated by lines that are exactly ``<|endoftext|>`` (two such
+  lines in a row hold an empty document; one that opens or closes the file only frames it);
 - ``stories.jsonl``: one JSON object per line, the ``"text"`` field (or ``text_column``);
 - a directory: every such file below it, recursively, in sorted order;
 - ``hf:owner/name``: a Hugging Face dataset repository, downloaded once into the hub cache;
 - ``embedded``: the small corpus of stories shipped inside the package.
 
 Files are streamed (never read whole), so corpora larger than memory work. Problems come back
-as :class:`~tinygpt.errors.DataError` naming the file and the line or byte offset.
+as :class:`~tinygpt.errors.DataError` naming the file and the line or byte offset. Empty
+documents are yielded like any other, whatever the format, so that consumers can count them.
 
 >>> corpus = open_corpus("embedded")
 >>> first_story = next(iter(corpus))
@@ -38,7 +40,7 @@ EMBEDDED = "embedded"
 _CHUNK_BYTES = 8 << 20
 _PARQUET_BATCH_ROWS = 1024
 _SEPARATOR_LINE = re.compile(rb"^<\|endoftext\|>\r?\n", re.MULTILINE)
-_FINAL_SEPARATOR = re.compile(rb"(?:^|\n)<\|endoftext\|>\r?\Z")
+_FINAL_SEPARATOR = re.compile(rb"^<\|endoftext\|>\r?\Z", re.MULTILINE)
 _HF_REPO = re.compile(r"[\w.-]+/[\w.-]+")
 _LOCAL_HINT = "pass a local .parquet, .txt or .jsonl file (or a directory of them) instead"
 
@@ -133,7 +135,12 @@ def _reader(path: Path, text_column: str | None) -> Callable[[], Iterator[str]]:
 
 
 def _read_txt(path: Path) -> Iterator[str]:
-    """Documents between ``<|endoftext|>`` lines, found in large binary chunks."""
+    """Documents between ``<|endoftext|>`` lines, found in large binary chunks.
+
+    Each separator line ends the document before it, empty or not, except one that opens the
+    file; after the last separator only a non-empty rest is a document. So files that put a
+    separator after every document, or before every one, hold no spurious empty document.
+    """
     pending = bytearray()
     pending_offset = 0  # file offset of pending[0]
     scanned = 0  # pending[:scanned] holds no complete separator line
@@ -142,16 +149,18 @@ def _read_txt(path: Path) -> Iterator[str]:
             pending += chunk
             start = 0
             for separator in _SEPARATOR_LINE.finditer(pending, max(0, scanned)):
-                if document := _decode_document(pending, start, separator.start(), pending_offset, path):
-                    yield document
+                if pending_offset + separator.start() > 0:
+                    yield _decode_document(pending, start, separator.start(), pending_offset, path)
                 start = separator.end()
             del pending[:start]
             pending_offset += start
             scanned = len(pending) - len(DOCUMENT_SEPARATOR) - 2
     final = _FINAL_SEPARATOR.search(pending)
-    end = final.start() if final is not None else len(pending)
-    if document := _decode_document(pending, 0, end, pending_offset, path):
-        yield document
+    if final is not None:
+        if pending_offset + final.start() > 0:
+            yield _decode_document(pending, 0, final.start(), pending_offset, path)
+    elif pending:
+        yield _decode_document(pending, 0, len(pending), pending_offset, path)
 
 
 def _decode_document(buffer: bytearray, start: int, end: int, offset: int, path: Path) -> str:

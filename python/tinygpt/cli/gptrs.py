@@ -100,17 +100,25 @@ def run_export(args: argparse.Namespace) -> int:
         raise DataError(f"--max-stories must be at least 1, got {args.max_stories}")
     tokenizer = BPETokenizer.load(args.tokenizer)
     corpus = open_corpus(args.data, text_column=args.text_column)
-    stories: Iterable[str] = itertools.islice(corpus, args.max_stories)
     with TokenizeProgress(enabled=not args.no_progress) as progress:
         progress.start("encoding stories", args.max_stories)
-        count = export_gptrs_dataset(tokenizer, _counted(stories, progress), args.out)
-    print(f"wrote {count:,} stories and a {tokenizer.vocab_size - len(tokenizer.special_tokens):,}-token "
+        stories = _CountedStories(itertools.islice(corpus, args.max_stories), progress)
+        count = export_gptrs_dataset(tokenizer, stories, args.out)
+    # gpt-rs gets an empty story as [], as it encodes one itself; say how many there were.
+    empty = f" ({stories.empty:,} of them empty)" if stories.empty else ""
+    print(f"wrote {count:,} stories{empty} and a {tokenizer.vocab_size - len(tokenizer.special_tokens):,}-token "
           f"vocabulary to {args.out}")
     return 0
 
 
-def _counted(stories: Iterable[str], progress: TokenizeProgress) -> Iterator[str]:
-    """Pass the stories through, advancing the bar by each one read."""
-    for story in stories:
-        progress.advance(1, len(story.encode("utf-8")))
-        yield story
+class _CountedStories:
+    """The stories passed through, advancing the bar by each one read and counting empty ones."""
+
+    def __init__(self, stories: Iterable[str], progress: TokenizeProgress) -> None:
+        self.stories, self.progress, self.empty = stories, progress, 0
+
+    def __iter__(self) -> Iterator[str]:
+        for story in self.stories:
+            self.empty += not story
+            self.progress.advance(1, len(story.encode("utf-8")))
+            yield story

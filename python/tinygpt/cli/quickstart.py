@@ -29,6 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--vocab-size", type=int, default=defaults.vocab_size,
                         help="tokenizer vocabulary size (default: %(default)s)")
     parser.add_argument("--device", default="cpu", help="auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument("--threads", type=int, default=defaults.threads,
+                        help="torch CPU threads (default: %(default)s; a model this small gains "
+                             "little from more, and loses much when the cores are busy)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--prompt", default=defaults.prompt, help="start of the story to generate")
     parser.set_defaults(func=run)
@@ -42,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         seed=args.seed,
         prompt=args.prompt,
+        threads=args.threads,
     )
     console = Console(stderr=True)
     started = time.perf_counter()
@@ -57,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         f'tinygpt generate {run_dir} --input "Once upon a time" --token-count 256',
         f"tinygpt repl {run_dir}",
         f"tinygpt train --resume {run_dir}",
-        f"tinygpt tokenize --data hf:flpelerin/tinystories-10k --vocab-size 2048 --out shards",
+        "tinygpt tokenize --data hf:flpelerin/tinystories-10k --vocab-size 2048 --out shards",
         "tinygpt train --data shards --out run-tinystories",
     ):
         out.print(f"  {line}", style="bold cyan", highlight=False, soft_wrap=True)

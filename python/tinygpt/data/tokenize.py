@@ -21,14 +21,12 @@ from typing import Any, Iterable, Iterator, Protocol
 import numpy as np
 
 from tinygpt.data.manifest import (
-    MANIFEST_NAME,
     SPLITS,
     TOKENIZER_NAME,
     Manifest,
     ShardInfo,
     SplitInfo,
     load_manifest_file,
-    part_manifest_name,
 )
 from tinygpt.data.progress import TokenizeProgress
 from tinygpt.data.shards import MAX_SHARD_TOKENS, ShardBuilder, read_header, token_dtype
@@ -174,7 +172,7 @@ def tokenize_corpus(
         return TokenizeSummary(out_dir, manifest, time.perf_counter() - started, shards_kept=kept)
     out_dir.mkdir(parents=True, exist_ok=True)
     run = _Run(manifest, tokenizer, dtype, shard_tokens, num_threads)
-    # Serialising a large tokenizer is slow pure Python; it overlaps the encoding, which
+    # Serialising a large tokenizer is pure Python (tens of ms); it overlaps the encoding, which
     # runs without the GIL, and must be done before the manifest says "complete".
     with TokenizeProgress(show_progress) as progress, ThreadPoolExecutor(1) as saver:
         saved = saver.submit(tokenizer.save, out_dir / TOKENIZER_NAME)

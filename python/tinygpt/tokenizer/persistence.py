@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import os
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from tinygpt import ron
@@ -40,7 +41,8 @@ def tokenizer_to_ron(tok: BPETokenizer) -> dict[str, Any]:
     else:
         ids_of = {token: token_id for token_id, token in tok.vocab.items() if len(token) == 1}
         data["byte_to_id"] = [ids_of[bytes([b])] for b in range(256)]
-    data["mergings"] = [{"from": (a, b), "to": t} for a, b, t in tok.merge_ids]
+    firsts, seconds, targets = (list(map(itemgetter(index), tok.merge_ids)) for index in range(3))
+    data["mergings"] = ron.Records({"from": (firsts, seconds), "to": targets})
     return data
 
 
