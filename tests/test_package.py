@@ -75,3 +75,12 @@ def test_cibuildwheel_smoke_script_passes() -> None:
                             timeout=300)
     assert result.returncode == 0, result.stderr
     assert "smoke test passed" in result.stdout
+
+
+def test_tokenizer_and_shard_work_do_not_import_torch() -> None:
+    """Lazy exports keep torch (seconds to import) out of tokenizer-only and tokenize jobs."""
+    code = ("import sys, tinygpt, tinygpt.data; tinygpt.BPETokenizer; tinygpt.data.tokenize_corpus; "
+            "print('torch' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"

@@ -5,8 +5,7 @@ Names are imported lazily so that tokenizing never imports torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from tinygpt._lazy import lazy_exports
 
 __all__ = [
     "TokenLoader",
@@ -22,7 +21,7 @@ __all__ = [
     "ShardHeader",
 ]
 
-_LAZY = {
+__getattr__, __dir__ = lazy_exports(__name__, {
     "TokenLoader": "tinygpt.data.loader",
     "tokenize_corpus": "tinygpt.data.tokenize",
     "TokenizeSummary": "tinygpt.data.tokenize",
@@ -34,15 +33,4 @@ _LAZY = {
     "write_shard": "tinygpt.data.shards",
     "read_header": "tinygpt.data.shards",
     "ShardHeader": "tinygpt.data.shards",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tinygpt.data' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+})
