@@ -11,6 +11,7 @@ from generation_run import one_cpu_thread  # noqa: F401 (autouse)
 from gptrs_reference import GptRsModel, randomize
 from safetensors.torch import load_file, save_file
 
+from gptrs_files import TRANSFORMER_CONFIG
 from tinygpt.errors import ConfigError, DataError
 from tinygpt.model import GPT, GPTConfig, KVCache
 
@@ -277,25 +278,12 @@ def test_config_needs_ron_or_json_suffix(tmp_path):
         GPTConfig.load(tmp_path / "config.yaml")
 
 
-GPTRS_TRANSFORMER_CONFIG = """(
-    vocab_size: 2048,
-    embedding_size: 128,
-    context_length: 64,
-    head_count: 4,
-    block_count: 8,
-    feed_forward_multiplier: 4,
-    embedding_dropout: 0.05,
-    attention_dropout: 0.05,
-    feed_forward_dropout: 0.05,
-    residual_dropout: 0.05,
-)
-"""
 
 
 def test_gptrs_transformer_config_ron_loads_as_it_is(tmp_path):
     """gpt-rs's transformer_config.ron is our default config, our options at their defaults."""
     path = tmp_path / "transformer_config.ron"
-    path.write_text(GPTRS_TRANSFORMER_CONFIG)
+    path.write_text(TRANSFORMER_CONFIG)
     assert GPTConfig.load(path) == GPTConfig()
 
 
@@ -304,7 +292,7 @@ def test_config_ron_round_trip_stays_gptrs_readable(tmp_path):
     from tinygpt import ron
 
     GPTConfig().save(tmp_path / "plain.ron")
-    assert set(ron.load(tmp_path / "plain.ron")) == set(ron.loads(GPTRS_TRANSFORMER_CONFIG))
+    assert set(ron.load(tmp_path / "plain.ron")) == set(ron.loads(TRANSFORMER_CONFIG))
     custom = GPTConfig(context_length=256, activation="gelu", bias=False)
     custom.save(tmp_path / "custom.ron")
     assert GPTConfig.load(tmp_path / "custom.ron") == custom
@@ -312,6 +300,6 @@ def test_config_ron_round_trip_stays_gptrs_readable(tmp_path):
 
 def test_config_ron_unknown_field_names_the_file(tmp_path):
     path = tmp_path / "typo.ron"
-    path.write_text(GPTRS_TRANSFORMER_CONFIG.replace("head_count", "heads_count"))
+    path.write_text(TRANSFORMER_CONFIG.replace("head_count", "heads_count"))
     with pytest.raises(ConfigError, match=r"typo\.ron.*unknown field\(s\) heads_count.*missing field\(s\) head_count"):
         GPTConfig.load(path)

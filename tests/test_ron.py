@@ -11,37 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gptrs_files import TRANSFORMER_CONFIG, WARMUP_COSINE_TRAIN_CONFIG
 from tinygpt import ron
 from tinygpt.errors import ConfigError, DataError
 from tinygpt.ron import Char, Ident, Records, RonError, RonMap
 
-# ron's PrettyConfig output for gpt-rs's TransformerConfig.
-TRANSFORMER_CONFIG = """(
-    vocab_size: 2048,
-    embedding_size: 128,
-    context_length: 64,
-    head_count: 4,
-    block_count: 8,
-    feed_forward_multiplier: 4,
-    embedding_dropout: 0.05,
-    attention_dropout: 0.05,
-    feed_forward_dropout: 0.05,
-    residual_dropout: 0.05,
-)
-"""
 
 TRAIN_CONFIG = """(learning_rate: 2e-4, training_iterations: 60000, evaluation_interval: 500,
 evaluation_iterations: 5, contexts_per_batch: 64)"""
 
-WARMUP_COSINE_CONFIG = """(
-    min_learning_rate: 1e-5,
-    max_learning_rate: 2e-4,
-    warmup_iterations: 3000,
-    training_iterations: 60000,
-    evaluation_interval: 500,
-    evaluation_iterations: 5,
-    contexts_per_batch: 64,
-)"""
 
 # ron::to_string output for gpt-rs's dataset struct: compact, and chars written raw except
 # backslash and quote (so a newline char is a real line break inside the quotes).
@@ -65,7 +43,7 @@ def test_reads_gptrs_train_configs_with_exponent_floats():
     constant = ron.loads(TRAIN_CONFIG)
     assert constant["learning_rate"] == 2e-4 and isinstance(constant["learning_rate"], float)
     assert constant["training_iterations"] == 60000 and isinstance(constant["training_iterations"], int)
-    cosine = ron.loads(WARMUP_COSINE_CONFIG)
+    cosine = ron.loads(WARMUP_COSINE_TRAIN_CONFIG)
     assert (cosine["min_learning_rate"], cosine["max_learning_rate"], cosine["warmup_iterations"]) == (
         1e-5, 2e-4, 3000,
     )
@@ -439,7 +417,7 @@ def test_load_names_the_file_in_syntax_errors_and_bad_utf8(tmp_path):
 
 def test_load_struct_fills_defaults_and_reports_unknown_and_missing_fields(tmp_path):
     path = tmp_path / "train_config.ron"
-    path.write_text(WARMUP_COSINE_CONFIG)
+    path.write_text(WARMUP_COSINE_TRAIN_CONFIG)
     fields = {"training_iterations", "evaluation_interval", "evaluation_iterations", "contexts_per_batch"}
     loaded = ron.load_struct(
         path,

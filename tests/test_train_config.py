@@ -4,27 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from gptrs_files import TRAIN_CONFIG, WARMUP_COSINE_TRAIN_CONFIG
 from tinygpt.errors import ConfigError
 from tinygpt.train.config import TrainConfig
 
-GPT_RS_CONSTANT = """(
-    learning_rate: 2e-4,
-    training_iterations: 60000,
-    evaluation_interval: 500,
-    evaluation_iterations: 5,
-    contexts_per_batch: 64,
-)
-"""
-GPT_RS_COSINE = """(
-    min_learning_rate: 1e-5,
-    max_learning_rate: 2e-4,
-    warmup_iterations: 3000,
-    training_iterations: 60000,
-    evaluation_interval: 500,
-    evaluation_iterations: 5,
-    contexts_per_batch: 64,
-)
-"""
 
 
 def write(tmp_path, text, name="train_config.ron"):
@@ -34,7 +17,7 @@ def write(tmp_path, text, name="train_config.ron"):
 
 
 def test_gpt_rs_constant_config_loads_as_is(tmp_path):
-    config = TrainConfig.load(write(tmp_path, GPT_RS_CONSTANT))
+    config = TrainConfig.load(write(tmp_path, TRAIN_CONFIG))
     assert config.schedule == "constant"
     assert (config.learning_rate, config.training_iterations, config.contexts_per_batch) == (
         2e-4, 60000, 64)
@@ -42,7 +25,7 @@ def test_gpt_rs_constant_config_loads_as_is(tmp_path):
 
 
 def test_gpt_rs_warmup_cosine_variant_is_inferred(tmp_path):
-    config = TrainConfig.load(write(tmp_path, GPT_RS_COSINE))
+    config = TrainConfig.load(write(tmp_path, WARMUP_COSINE_TRAIN_CONFIG))
     assert config.schedule == "warmup_cosine"
     assert (config.min_learning_rate, config.max_learning_rate, config.warmup_iterations) == (
         1e-5, 2e-4, 3000)
@@ -50,7 +33,7 @@ def test_gpt_rs_warmup_cosine_variant_is_inferred(tmp_path):
 
 
 def test_explicit_schedule_must_have_its_fields(tmp_path):
-    text = GPT_RS_CONSTANT.replace("(\n", '(\n    schedule: "warmup_cosine",\n')
+    text = TRAIN_CONFIG.replace("(\n", '(\n    schedule: "warmup_cosine",\n')
     with pytest.raises(ConfigError, match="warmup_cosine schedule needs min_learning_rate"):
         TrainConfig.load(write(tmp_path, text))
 
@@ -64,19 +47,19 @@ def test_save_and_load_round_trip(tmp_path, name):
 
 
 def test_unknown_field_is_named_with_the_file(tmp_path):
-    path = write(tmp_path, GPT_RS_CONSTANT.replace("learning_rate", "learnig_rate"))
+    path = write(tmp_path, TRAIN_CONFIG.replace("learning_rate", "learnig_rate"))
     with pytest.raises(ConfigError, match=r"train_config\.ron.*learnig_rate"):
         TrainConfig.load(path)
 
 
 def test_missing_required_field_is_named(tmp_path):
-    path = write(tmp_path, GPT_RS_CONSTANT.replace("    contexts_per_batch: 64,\n", ""))
+    path = write(tmp_path, TRAIN_CONFIG.replace("    contexts_per_batch: 64,\n", ""))
     with pytest.raises(ConfigError, match="missing field.*contexts_per_batch"):
         TrainConfig.load(path)
 
 
 def test_file_without_any_learning_rate_is_rejected(tmp_path):
-    path = write(tmp_path, GPT_RS_CONSTANT.replace("    learning_rate: 2e-4,\n", ""))
+    path = write(tmp_path, TRAIN_CONFIG.replace("    learning_rate: 2e-4,\n", ""))
     with pytest.raises(ConfigError, match="missing field learning_rate"):
         TrainConfig.load(path)
 

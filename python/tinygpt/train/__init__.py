@@ -6,21 +6,13 @@ imported lazily so that ``tinygpt.train.device`` stays cheap to import.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from tinygpt._lazy import lazy_exports
 
 __all__ = ["TrainConfig", "TrainSummary", "resume", "train"]
 
-_LAZY = {
+__getattr__, __dir__ = lazy_exports(__name__, {
     "TrainConfig": "tinygpt.train.config",
     "TrainSummary": "tinygpt.train.loop",
     "train": "tinygpt.train.session",
     "resume": "tinygpt.train.session",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tinygpt.train' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+})
