@@ -278,8 +278,6 @@ def test_config_needs_ron_or_json_suffix(tmp_path):
         GPTConfig.load(tmp_path / "config.yaml")
 
 
-
-
 def test_gptrs_transformer_config_ron_loads_as_it_is(tmp_path):
     """gpt-rs's transformer_config.ron is our default config, our options at their defaults."""
     path = tmp_path / "transformer_config.ron"

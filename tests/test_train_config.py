@@ -9,7 +9,6 @@ from tinygpt.errors import ConfigError
 from tinygpt.train.config import TrainConfig
 
 
-
 def write(tmp_path, text, name="train_config.ron"):
     path = tmp_path / name
     path.write_text(text)
