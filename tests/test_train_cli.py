@@ -6,7 +6,7 @@ import json
 import sys
 
 import pytest
-from train_support import make_shards, one_torch_thread  # noqa: F401 (autouse fixture)
+from train_support import one_torch_thread, shards  # noqa: F401 (fixtures)
 
 from tinygpt.cli import main
 from tinygpt.run import RunLayout
@@ -17,11 +17,6 @@ TINY = ["--embedding-size", "32", "--context-length", "16", "--head-count", "2",
         "--block-count", "2", "--training-iterations", "4", "--evaluation-interval", "2",
         "--evaluation-iterations", "1", "--contexts-per-batch", "4", "--device", "cpu",
         "--no-progress"]
-
-
-@pytest.fixture(scope="module")
-def shards(tmp_path_factory):
-    return make_shards(tmp_path_factory.mktemp("shards"))
 
 
 @pytest.fixture(scope="module")

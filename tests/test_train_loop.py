@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from train_support import (  # noqa: F401 (one_torch_thread is an autouse fixture)
-    make_shards,
+from train_support import (  # noqa: F401 (one_torch_thread and shards are fixtures)
     metric_values,
     one_torch_thread,
+    shards,
     tiny_model_config,
     tiny_train_config,
 )
@@ -16,11 +16,6 @@ from tinygpt.errors import ConfigError, DataError
 from tinygpt.run import CheckpointIndex, RunLayout, load_run
 from tinygpt.train import train
 from tinygpt.train.metrics import read_metrics
-
-
-@pytest.fixture(scope="module")
-def shards(tmp_path_factory):
-    return make_shards(tmp_path_factory.mktemp("shards"))
 
 
 def run_tiny(shards, out, **changes):

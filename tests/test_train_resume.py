@@ -11,10 +11,11 @@ import time
 import pytest
 import torch
 from torch import nn
-from train_support import (  # noqa: F401 (one_torch_thread is an autouse fixture)
+from train_support import (  # noqa: F401 (one_torch_thread and shards are fixtures)
     make_shards,
     metric_values,
     one_torch_thread,
+    shards,
     tiny_model_config,
     tiny_train_config,
 )
@@ -23,11 +24,6 @@ from tinygpt.errors import DataError
 from tinygpt.run import CheckpointIndex, RunLayout, checkpoint_name
 from tinygpt.train import resume, train
 from tinygpt.train.checkpoint import save_checkpoint
-
-
-@pytest.fixture(scope="module")
-def shards(tmp_path_factory):
-    return make_shards(tmp_path_factory.mktemp("shards"))
 
 
 def interrupt_after(run_dir, train_records: int) -> threading.Thread:

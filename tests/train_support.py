@@ -49,3 +49,9 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory):
+    """Shards of the embedded stories, made once per test module (a fixture to import)."""
+    return make_shards(tmp_path_factory.mktemp("shards"))
