@@ -19,9 +19,10 @@ import numpy as np
 import pytest
 import torch
 
+from baseline_train_loop import get_batch
 from tinygpt.data import TokenLoader
 from tinygpt.data.manifest import Manifest, ShardInfo, SplitInfo
-from tinygpt.data.shards import HEADER_BYTES, write_shard
+from tinygpt.data.shards import write_shard
 
 FULL = os.environ.get("TINYGPT_BENCH_FULL") == "1"
 TOKENS = 200_000_000 if FULL else 5_000_000
@@ -50,15 +51,6 @@ def shard_dir(tmp_path_factory) -> Path:
     return write_random_shard_dir(tmp_path_factory.mktemp("shards"), TOKENS, VOCAB)
 
 
-def nanogpt_get_batch(path: Path, batch_size: int, block_size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """nanoGPT's train.py get_batch (CPU branch), reading past our 1024-byte shard header."""
-    data = np.memmap(path, dtype=np.uint16, mode="r", offset=HEADER_BYTES)
-    ix = torch.randint(len(data) - block_size, (batch_size,))
-    x = torch.stack([torch.from_numpy(data[i:i + block_size].astype(np.int64)) for i in ix])
-    y = torch.stack([torch.from_numpy(data[i + 1:i + 1 + block_size].astype(np.int64)) for i in ix])
-    return x, y
-
-
 def batches_per_second(next_batch: Callable[[], object], count: int, rounds: int = 3) -> float:
     best = float("inf")
     for _ in range(rounds):
@@ -79,7 +71,7 @@ def test_loader_vs_nanogpt_memmap(benchmark, shard_dir, batch_size, context, sam
     next(loader)
     shard = shard_dir / "train_000000.bin"
     ours = batches_per_second(lambda: next(loader), BATCHES)
-    peer = batches_per_second(lambda: nanogpt_get_batch(shard, batch_size, context), BATCHES)
+    peer = batches_per_second(lambda: get_batch(shard, batch_size, context), BATCHES)
     ratio = ours / peer
     benchmark.extra_info.update({"ours_batches_per_s": ours, "peer_batches_per_s": peer,
                                  "speed_ratio_vs_peer": ratio})
