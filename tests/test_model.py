@@ -301,3 +301,11 @@ def test_config_ron_unknown_field_names_the_file(tmp_path):
     path.write_text(TRANSFORMER_CONFIG.replace("head_count", "heads_count"))
     with pytest.raises(ConfigError, match=r"typo\.ron.*unknown field\(s\) heads_count.*missing field\(s\) head_count"):
         GPTConfig.load(path)
+
+
+def test_every_configurable_activation_has_a_module():
+    """GPTConfig validates names without torch; the model must build a module for each."""
+    from tinygpt.model import ACTIVATION_MODULES
+    from tinygpt.model_config import ACTIVATIONS
+
+    assert set(ACTIVATION_MODULES) == set(ACTIVATIONS)

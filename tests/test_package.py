@@ -78,8 +78,10 @@ def test_cibuildwheel_smoke_script_passes() -> None:
 
 
 def test_tokenizer_and_shard_work_do_not_import_torch() -> None:
-    """Lazy exports keep torch (seconds to import) out of tokenizer-only and tokenize jobs."""
+    """Lazy exports keep torch (seconds to import) out of tokenizer-only and tokenize jobs, and
+    out of the CLI's start-up, which builds every sub-command's parser."""
     code = ("import sys, tinygpt, tinygpt.data; tinygpt.BPETokenizer; tinygpt.data.tokenize_corpus; "
+            "tinygpt.GPTConfig; from tinygpt.cli import build_parser; build_parser(); "
             "print('torch' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr

@@ -9,147 +9,19 @@ q/k/v linear per head) convert to and from this layout, see ``GPT.from_gptrs``.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import os
 import re
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn as nn
 from torch.nn import functional as F
 
-from tinygpt.atomic import atomic_write, atomic_write_text
+from tinygpt.atomic import atomic_write
 from tinygpt.errors import ConfigError, DataError
+from tinygpt.model_config import GPTConfig
 
-# gpt-rs's transformer_config.ron has exactly these fields; the others are our options.
-ORIGINAL_FIELDS = (
-    "vocab_size",
-    "embedding_size",
-    "context_length",
-    "head_count",
-    "block_count",
-    "feed_forward_multiplier",
-    "embedding_dropout",
-    "attention_dropout",
-    "feed_forward_dropout",
-    "residual_dropout",
-)
-ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU}
-
-
-@dataclass
-class GPTConfig:
-    """Model shape and regularisation; field names and defaults are gpt-rs's (≈2.1 M params).
-
-    ``activation``, ``tie_weights`` and ``bias`` go beyond the original and default to it.
-    """
-
-    vocab_size: int = 2048
-    embedding_size: int = 128
-    context_length: int = 64
-    head_count: int = 4
-    block_count: int = 8
-    feed_forward_multiplier: int = 4
-    embedding_dropout: float = 0.05
-    attention_dropout: float = 0.05
-    feed_forward_dropout: float = 0.05
-    residual_dropout: float = 0.05
-    activation: str = "relu"
-    tie_weights: bool = False
-    bias: bool = True
-
-    def __post_init__(self) -> None:
-        for name in ORIGINAL_FIELDS[:6]:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"GPTConfig.{name} must be a positive integer, got {value!r}")
-        for name in ORIGINAL_FIELDS[6:]:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-                raise ConfigError(f"GPTConfig.{name} must be a probability in [0, 1), got {value!r}")
-            setattr(self, name, float(value))
-        if self.embedding_size % self.head_count:
-            raise ConfigError(
-                f"GPTConfig.embedding_size ({self.embedding_size}) must be a multiple of "
-                f"head_count ({self.head_count})"
-            )
-        if self.activation not in ACTIVATIONS:
-            raise ConfigError(
-                f"GPTConfig.activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}"
-            )
-        for name in ("tie_weights", "bias"):
-            if not isinstance(getattr(self, name), bool):
-                raise ConfigError(f"GPTConfig.{name} must be true or false, got {getattr(self, name)!r}")
-
-    @property
-    def head_size(self) -> int:
-        return self.embedding_size // self.head_count
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, fields: dict[str, Any], *, source: str = "GPTConfig") -> GPTConfig:
-        """Build from a mapping, naming unknown or missing fields (the original ones are required)."""
-        known = {field.name for field in dataclasses.fields(cls)}
-        unknown = sorted(set(fields) - known)
-        missing = sorted(set(ORIGINAL_FIELDS) - set(fields))
-        if unknown or missing:
-            problems = [f"unknown field(s) {', '.join(unknown)}"] if unknown else []
-            problems += [f"missing field(s) {', '.join(missing)}"] if missing else []
-            raise ConfigError(f"{source}: {'; '.join(problems)}")
-        return cls(**fields)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> GPTConfig:
-        """Read a ``.ron`` (gpt-rs's transformer_config.ron as it is) or ``.json`` config."""
-        path = Path(path)
-        if path.suffix == ".json":
-            try:
-                fields = json.loads(path.read_text(encoding="utf-8"))
-            except OSError as error:
-                raise ConfigError(f"cannot read transformer config {path}: {error}") from error
-            except json.JSONDecodeError as error:
-                raise ConfigError(f"{path}:{error.lineno}:{error.colno}: invalid JSON: {error.msg}") from error
-            if not isinstance(fields, dict):
-                raise ConfigError(f"{path}: expected a JSON object of GPTConfig fields")
-            return cls.from_dict(fields, source=str(path))
-        if path.suffix == ".ron":
-            from tinygpt import ron
-
-            defaults = cls()
-            optional = {
-                field.name: getattr(defaults, field.name)
-                for field in dataclasses.fields(cls)
-                if field.name not in ORIGINAL_FIELDS
-            }
-            fields = ron.load_struct(
-                path, required=set(ORIGINAL_FIELDS), optional=optional, what="transformer config"
-            )
-            return cls.from_dict(fields, source=str(path))
-        raise ConfigError(f"{path}: transformer config must end in .ron or .json")
-
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write ``.ron`` or ``.json`` by suffix, atomically.
-
-        RON leaves out our extra options while they hold their defaults, so gpt-rs reads it.
-        """
-        path = Path(path)
-        fields = self.to_dict()
-        if path.suffix == ".json":
-            atomic_write_text(path, json.dumps(fields, indent=2) + "\n")
-        elif path.suffix == ".ron":
-            from tinygpt import ron
-
-            defaults = GPTConfig().to_dict()
-            ron.dump(
-                {k: v for k, v in fields.items() if k in ORIGINAL_FIELDS or v != defaults[k]}, path
-            )
-        else:
-            raise ConfigError(f"{path}: transformer config must end in .ron or .json")
+ACTIVATION_MODULES = {"relu": nn.ReLU, "gelu": nn.GELU}
 
 
 class KVCache:
@@ -227,7 +99,7 @@ class FeedForward(nn.Module):
         super().__init__()
         hidden = config.feed_forward_multiplier * config.embedding_size
         self.input = nn.Linear(config.embedding_size, hidden, bias=config.bias)
-        self.activation = ACTIVATIONS[config.activation]()
+        self.activation = ACTIVATION_MODULES[config.activation]()
         self.output = nn.Linear(hidden, config.embedding_size, bias=config.bias)
         self.dropout = nn.Dropout(config.feed_forward_dropout)
 

@@ -9,17 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
 from rich.console import Console
 
-from tinygpt.data import tokenize_corpus
 from tinygpt.errors import ConfigError
-from tinygpt.generate import Sampling, generate_texts
-from tinygpt.model import GPTConfig
-from tinygpt.run import load_run
-from tinygpt.sources import embedded_corpus_path
-from tinygpt.tokenizer import BPETokenizer
-from tinygpt.train import TrainConfig, train
+from tinygpt.model_config import GPTConfig
+from tinygpt.train.config import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -54,6 +48,15 @@ class QuickstartPlan:
 
 def run_quickstart(plan: QuickstartPlan, console: Console) -> str:
     """Run every stage into ``plan.out`` and return the generated story."""
+    import torch
+
+    from tinygpt.data import tokenize_corpus
+    from tinygpt.generate import Sampling, generate_texts
+    from tinygpt.run import load_run
+    from tinygpt.sources import embedded_corpus_path
+    from tinygpt.tokenizer import BPETokenizer
+    from tinygpt.train import train
+
     if plan.threads < 1:
         raise ConfigError(f"--threads must be at least 1, got {plan.threads}")
     torch.set_num_threads(plan.threads)
