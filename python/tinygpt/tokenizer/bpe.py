@@ -542,7 +542,8 @@ class BPETokenizer:
         where = f"text {index}, offset {offset}" if len(texts) > 1 else f"offset {offset}"
         return DataError(
             f"character {chr(cp)!r} (U+{cp:04X}) at {where} is not in the tokenizer's alphabet; "
-            "pass on_unknown='skip' or on_unknown='<a known character>' to encode anyway"
+            "pass on_unknown='skip' or on_unknown='<a known character>' to encode anyway "
+            "(--on-unknown on the command line)"
         )
 
     def _encode_custom(self, texts: list[str], allowed: list[bool], threads: int) -> list[list[int]]:
