@@ -8,7 +8,7 @@ before it reports a ratio. Timings are the best of a few repeats, peer and ours 
 noise from other processes on the machine hits both.
 
 Quick mode (``--benchmark-disable``, CI) shortens the runs; ``TINYGPT_BENCH_FULL=1`` runs the
-figures of benches/README.md.
+figures of docs/benchmarks.md.
 """
 
 from __future__ import annotations
