@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TypeVar, Union
 from tinygpt import _bpe
 from tinygpt.errors import ConfigError, DataError
 from tinygpt.tokenizer.patterns import resolve_pattern
-from tinygpt.tokenizer.progress import progress_bar
+from tinygpt.progress import progress_bar
 
 if TYPE_CHECKING:
     from tinygpt.tokenizer.bpe import BPETokenizer
@@ -123,7 +123,7 @@ def _documents(source: Source, text_column: str | None,
                format: str | None) -> tuple[Iterable[str], int | None]:
     """Documents of ``source`` and, when known, their total size in bytes (for the bar)."""
     if isinstance(source, (str, os.PathLike)):
-        from tinygpt.sources import open_corpus
+        from tinygpt.data.sources import open_corpus
 
         corpus = open_corpus(source, text_column=text_column, format=format)
         sized = corpus.format != "parquet" and all(p.suffix != ".parquet" for p in corpus.paths)
