@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 from tinygpt.cli import main
-from tinygpt.model_config import GPTConfig
-from tinygpt.run import RunLayout
-from tinygpt.sources import embedded_corpus_path
+from tinygpt.data.sources import embedded_corpus_path
+from tinygpt.model.config import GPTConfig
+from tinygpt.run.layout import RunLayout
 from tinygpt.train.budget import TimePlan
 from tinygpt.train.metrics import read_metrics
 from tinygpt.train.recipe import plan_recipe

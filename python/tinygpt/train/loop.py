@@ -16,9 +16,10 @@ from torch import nn
 from torch.nn import functional as F
 
 from tinygpt.evaluate import HeldOutLoss, held_out_loss, mean_batch_loss
-from tinygpt.run import RunLayout
+from tinygpt.precision import autocast, precision_name
+from tinygpt.run.checkpoint import load_trainer_state, load_weights, save_checkpoint
+from tinygpt.run.layout import RunLayout
 from tinygpt.train.budget import TimePlan
-from tinygpt.train.checkpoint import load_trainer_state, load_weights, save_checkpoint
 from tinygpt.train.config import TrainConfig
 from tinygpt.train.data import TrainingData, micro_batch_size
 from tinygpt.train.display import TrainingDisplay
@@ -27,7 +28,6 @@ from tinygpt.train.interrupt import stop_on_interrupt
 from tinygpt.train.metrics import MetricsLog
 from tinygpt.train.optim import build_optimizer, set_learning_rate
 from tinygpt.train.pace import Pace, StepPace, TimePace
-from tinygpt.train.precision import autocast, precision_name
 from tinygpt.train.rng import capture_rng_state, restore_rng_state, seed_everything
 
 
@@ -56,7 +56,7 @@ class Trainer:
                  data: TrainingData, device: torch.device, dtype: torch.dtype | None,
                  dist: DistContext, seed: int, compile: bool,
                  time_plan: TimePlan | None = None) -> None:
-        from tinygpt.model import GPT
+        from tinygpt.model.gpt import GPT
 
         self.layout = layout
         self.config = train_config

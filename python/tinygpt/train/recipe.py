@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tinygpt.model_config import GPTConfig
+from tinygpt.model.config import GPTConfig
 from tinygpt.train.budget import TimePlan, TimeSchedule
 from tinygpt.train.config import TrainConfig
 
