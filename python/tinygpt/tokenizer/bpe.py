@@ -12,9 +12,10 @@ Two modes share one merge engine and differ only in pre-tokenisation and alphabe
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
 MODES = ("bytes", "words")
 DEFAULT_DO_NOT_MERGE = ('"', "\n")
 ENDOFTEXT = "<|endoftext|>"
+# Streaming: text gathered per compiled encoding step, and bytes read per file block.
+STREAM_BLOCK_BYTES = 64 << 10
+FILE_BLOCK_BYTES = 1 << 20
 
 
 class BPETokenizer:
@@ -413,6 +417,80 @@ class BPETokenizer:
         except _bpe.UnknownCharacter as exc:
             raise self._unknown_error(exc, texts) from None
 
+    def encode_iterable(
+        self,
+        chunks: Iterable[str],
+        *,
+        allowed_special: str | Iterable[str] = "none",
+        on_unknown: str = "error",
+    ) -> Iterator[int]:
+        """Ids of text that arrives in pieces (lines of a file, blocks from a socket), exactly
+        ``encode("".join(chunks))`` whatever the chunking: a word, a whitespace run or a
+        special token split across chunks encodes as in the whole text.
+
+        Memory stays bounded by one chunk plus the longest pre-tokenizer piece (plus a block
+        of about 64 KiB: small chunks are gathered before each encoding step, so ids come out
+        block by block, and the rest at the end). A custom regex pattern cannot say where its
+        pieces end, so with one the whole text is gathered first.
+
+        >>> tok = BPETokenizer.train(["Once upon a time. The end."] * 5, 270, show_progress=False)
+        >>> list(tok.encode_iterable(["Once up", "on a ti", "me."])) == tok.encode("Once upon a time.")
+        True
+        """
+        if isinstance(chunks, str):
+            raise TypeError("encode_iterable expects an iterable of str, got one str (use encode)")
+        allowed = self._allowed_flags(allowed_special)
+        policy = self._unknown_policy(on_unknown)
+        if self._pre is not None and self._pre.split is not None:
+            return iter(self.encode("".join(_checked_chunks(chunks)), allowed_special=allowed_special,
+                                    on_unknown=on_unknown))
+        return self._encode_blocks(_utf8_chunks(chunks), allowed, policy, "the stream")
+
+
+    def encode_file(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        allowed_special: str | Iterable[str] = "none",
+        on_unknown: str = "error",
+    ) -> Iterator[int]:
+        """Ids of a UTF-8 text file, streamed (:meth:`encode_iterable` over its blocks), so a
+        file larger than memory encodes exactly as its whole text would. Invalid UTF-8 is a
+        DataError naming the file and the byte offset."""
+        allowed = self._allowed_flags(allowed_special)
+        policy = self._unknown_policy(on_unknown)
+        if self._pre is not None and self._pre.split is not None:
+            return iter(self.encode("".join(_file_text_blocks(path)), allowed_special=allowed_special,
+                                    on_unknown=on_unknown))
+        return self._encode_blocks(_file_utf8_blocks(path), allowed, policy, os.fspath(path))
+
+    def _encode_blocks(self, blocks: Iterable[bytes], allowed: list[bool], policy: tuple[int, int],
+                       where: str) -> Iterator[int]:
+        """Ids of UTF-8 blocks (whole characters each). The steps yield lists of ids, which
+        ``chain`` flattens at C speed (a generator yielding each id costs half the encoding)."""
+        return itertools.chain.from_iterable(self._encode_steps(blocks, allowed, policy, where))
+
+    def _encode_steps(self, blocks: Iterable[bytes], allowed: list[bool], policy: tuple[int, int],
+                      where: str) -> Iterator[list[int]]:
+        stream = self._encoder.stream(allowed, *policy)
+        held = b""  # bytes whose ids may still change with what comes next
+        offset = 0  # stream offset of held[0]
+        for data in itertools.chain(blocks, [None]):
+            final = data is None
+            data = held + (data or b"")
+            try:
+                ids, consumed = stream.step(data, final)
+            except _bpe.UnknownCharacter as exc:
+                _, byte_offset, cp = exc.args
+                raise DataError(
+                    f"{where}: character {chr(cp)!r} (U+{cp:04X}) at byte offset {offset + byte_offset} is "
+                    "not in the tokenizer's alphabet; pass on_unknown='skip' or on_unknown='<a known "
+                    "character>' to encode anyway (--on-unknown on the command line)"
+                ) from None
+            held = data[consumed:]
+            offset += consumed
+            yield ids
+
     def decode_bytes(self, ids: Iterable[int] | np.ndarray) -> bytes:
         """The concatenated bytes of ``ids`` (may end inside a UTF-8 character)."""
         array = np.asarray(ids if isinstance(ids, np.ndarray) else list(ids))
@@ -609,6 +687,95 @@ def _special_ids(
             token_id, next_id = next_id, next_id + 1
         specials[name] = token_id
     return specials
+
+
+def _checked_chunks(chunks: Iterable[str]) -> Iterator[str]:
+    for number, chunk in enumerate(chunks):
+        if not isinstance(chunk, str):
+            raise TypeError(f"chunk {number} is {type(chunk).__name__}, expected str")
+        yield chunk
+
+
+def _utf8_chunks(chunks: Iterable[str]) -> Iterator[bytes]:
+    """The chunks gathered into blocks of about STREAM_BLOCK_BYTES characters, as UTF-8 (each
+    compiled step has a fixed cost, too much for a line). A surrogate pair split across blocks is
+    joined first, as in the whole text; lone surrogates become U+FFFD, as in ``encode``."""
+    pending: list[str] = []
+    size = 0
+    gathered = 0
+    carry = ""
+    for chunk in chunks:
+        pending.append(chunk)
+        size += len(chunk)
+        gathered += 1
+        if size >= STREAM_BLOCK_BYTES:
+            text = carry + _joined(pending, gathered)
+            carry = text[-1] if "\ud800" <= text[-1] <= "\udbff" else ""
+            yield _utf8(text[: len(text) - len(carry)])
+            pending, size = [], 0
+    text = carry + _joined(pending, gathered)
+    if text:
+        yield _utf8(text)
+
+
+def _utf8(text: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _bpe.utf8_safe(text).encode("utf-8")
+
+
+def _joined(pending: list[str], gathered: int) -> str:
+    """``"".join(pending)``; a chunk that is not str is a TypeError naming its number."""
+    try:
+        return "".join(pending)
+    except TypeError:
+        index, bad = next((i, c) for i, c in enumerate(pending) if not isinstance(c, str))
+        raise TypeError(f"chunk {gathered - len(pending) + index} is {type(bad).__name__}, expected str") from None
+
+
+def _file_utf8_blocks(path: str | os.PathLike[str]) -> Iterator[bytes]:
+    """The file's bytes in blocks that end on character boundaries, checked to be UTF-8."""
+    for text in _file_text_blocks(path):
+        yield text.encode("utf-8")
+
+
+def _file_text_blocks(path: str | os.PathLike[str]) -> Iterator[str]:
+    carry = b""
+    offset = 0  # file offset of carry[0]
+    try:
+        handle = open(path, "rb")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    with handle:
+        while True:
+            try:
+                block = handle.read(FILE_BLOCK_BYTES)
+            except OSError as exc:
+                raise DataError(f"{path}: read failed: {exc.strerror or exc}") from None
+            data = carry + block
+            end = len(data) if not block else _complete_utf8_end(data)
+            try:
+                text = data[:end].decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(f"{path}: invalid UTF-8 at byte offset {offset + exc.start}") from None
+            if text:
+                yield text
+            carry, offset = data[end:], offset + end
+            if not block:
+                return
+
+
+def _complete_utf8_end(data: bytes) -> int:
+    """Length of ``data`` without a UTF-8 character cut off at its end."""
+    for back in range(1, min(4, len(data)) + 1):
+        byte = data[-back]
+        if byte < 0x80:
+            return len(data)
+        if byte >= 0xC0:  # a lead byte: complete if its sequence fits in what follows it
+            needed = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+            return len(data) if back >= needed else len(data) - back
+    return len(data)
 
 
 def _byte_fallback_ids(mode: str, byte_fallback: Sequence[int] | None) -> list[int] | None:
