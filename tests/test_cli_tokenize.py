@@ -7,7 +7,7 @@ import pytest
 from tinygpt import BPETokenizer
 from tinygpt.cli import main
 from tinygpt.data import TokenLoader, read_manifest
-from tinygpt.sources import open_corpus
+from tinygpt.data.sources import open_corpus
 
 
 @pytest.fixture(scope="module")
