@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from tinygpt.atomic import atomic_write_text
 from tinygpt.errors import TinyGPTError
+from tinygpt.hf.source import is_hf_model
 
 if TYPE_CHECKING:
     import torch
@@ -165,10 +166,17 @@ def load_run(
     *,
     device: str | torch.device = "cpu",
 ) -> tuple[GPT, BPETokenizer]:
-    """Load a trained model (in eval mode) and its tokenizer from a `tinygpt train` directory.
+    """Load a trained model (in eval mode) and its tokenizer from a `tinygpt train` directory,
+    a transformers GPT-2 directory (``save_pretrained``) or ``hf:owner/name``.
 
     >>> model, tok = load_run("runs/stories", checkpoint="best")  # doctest: +SKIP
+    >>> model, tok = load_run("hf:openai-community/gpt2")  # doctest: +SKIP
     """
+    if is_hf_model(run):
+        from tinygpt.hf.load import load_hf_model
+        from tinygpt.train.device import select_device
+
+        return load_hf_model(run, checkpoint, device=select_device(str(device)))
     layout = RunLayout.of(run)
     require_run(layout)
     directory = resolve_checkpoint(run, checkpoint)
