@@ -14,7 +14,7 @@ from typing import Any
 
 from tinygpt.errors import ConfigError
 from tinygpt.hf.files import CONFIG_FILE
-from tinygpt.model_config import GPTConfig
+from tinygpt.model.config import GPTConfig
 
 # transformers' activation names -> ours ("gelu_pytorch_tanh" is gelu_new computed by torch).
 ACTIVATION_FROM_HF = {"gelu_new": "gelu_new", "gelu_pytorch_tanh": "gelu_new", "gelu": "gelu", "relu": "relu"}
@@ -63,36 +63,29 @@ def gpt_config_from_hf(fields: dict[str, Any], *, source: str) -> GPTConfig:
             f"(supported: {', '.join(sorted(ACTIVATION_FROM_HF))})"
         )
     try:
-        width, heads = int(fields.get("n_embd", 768)), int(fields.get("n_head", 12))
+        width = int(fields.get("n_embd", 768))
         inner = fields.get("n_inner")
         hidden = 4 * width if inner is None else int(inner)
-        shape = {
-            "vocab_size": int(fields.get("vocab_size", 50257)),
-            "embedding_size": width,
-            "context_length": int(fields.get("n_positions", 1024)),
-            "head_count": heads,
-            "block_count": int(fields.get("n_layer", 12)),
-        }
-        dropouts = {
-            "embedding_dropout": float(fields.get("embd_pdrop", 0.1)),
-            "attention_dropout": float(fields.get("attn_pdrop", 0.1)),
-            "feed_forward_dropout": float(fields.get("resid_pdrop", 0.1)),
-            "residual_dropout": 0.0,
-        }
-        epsilon = float(fields.get("layer_norm_epsilon", 1e-5))
-    except (TypeError, ValueError) as error:
-        raise ConfigError(f"{source}: a size or rate field is not a number ({error})") from error
-    multiplier, size = (hidden // width, None) if hidden % width == 0 else (4, hidden)
-    return GPTConfig(
-        **shape,
-        feed_forward_multiplier=multiplier,
-        feed_forward_size=size,
-        **dropouts,
-        activation=ACTIVATION_FROM_HF[activation],
-        tie_weights=bool(fields.get("tie_word_embeddings", True)),
-        bias=True,
-        layer_norm_epsilon=epsilon,
-    )
+        multiplier, size = (hidden // width, None) if hidden % width == 0 else (4, hidden)
+        return GPTConfig(
+            vocab_size=int(fields.get("vocab_size", 50257)),
+            embedding_size=width,
+            context_length=int(fields.get("n_positions", 1024)),
+            head_count=int(fields.get("n_head", 12)),
+            block_count=int(fields.get("n_layer", 12)),
+            feed_forward_multiplier=multiplier,
+            feed_forward_size=size,
+            embedding_dropout=float(fields.get("embd_pdrop", 0.1)),
+            attention_dropout=float(fields.get("attn_pdrop", 0.1)),
+            feed_forward_dropout=float(fields.get("resid_pdrop", 0.1)),
+            residual_dropout=0.0,
+            activation=ACTIVATION_FROM_HF[activation],
+            tie_weights=bool(fields.get("tie_word_embeddings", True)),
+            bias=True,
+            layer_norm_epsilon=float(fields.get("layer_norm_epsilon", 1e-5)),
+        )
+    except (TypeError, ValueError, ZeroDivisionError) as error:
+        raise ConfigError(f"{source}: unusable size or rate ({error})") from error
 
 
 def hf_config_from_gpt(config: GPTConfig, *, eot_id: int | None) -> dict[str, Any]:

@@ -9,10 +9,15 @@ import torch
 
 from tinygpt.errors import DataError
 from tinygpt.hf.config import gpt_config_from_hf, read_hf_config
-from tinygpt.hf.files import CONFIG_FILE, GPT2_MERGES_FILE, GPT2_VOCAB_FILE, TOKENIZER_FILE
+from tinygpt.hf.files import (
+    CONFIG_FILE,
+    GPT2_MERGES_FILE,
+    GPT2_VOCAB_FILE,
+    TOKENIZER_FILE,
+)
 from tinygpt.hf.source import check_single_checkpoint, hf_directory
 from tinygpt.hf.weights import read_safetensors, state_dict_from_gpt2
-from tinygpt.model import GPT
+from tinygpt.model.gpt import GPT
 from tinygpt.tokenizer import BPETokenizer, read_gpt2_vocab_merges
 from tinygpt.tokenizer.bpe import ENDOFTEXT
 

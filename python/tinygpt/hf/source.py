@@ -41,7 +41,7 @@ def is_hf_model(model: str | os.PathLike[str]) -> bool:
     return (folder / CONFIG_FILE).is_file() and not (folder / RUN_INFO_FILE).is_file()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def hf_directory(model: str) -> Path:
     """The local directory of ``model``: itself, or the hub cache's snapshot of ``hf:owner/name``."""
     if not model.startswith(HF_PREFIX):
@@ -60,7 +60,7 @@ def hf_directory(model: str) -> Path:
         return Path(snapshot_download(repo_id=repo_id, allow_patterns=_FILES))
     # The hub client raises many unrelated types for "no network" and "no such repo"
     # (httpx errors, HfHubHTTPError, LocalEntryNotFoundError); all mean the same here.
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         raise DataError(
             f"{model}: could not download the model (offline, or no such model repository, and no "
             f"cached copy): {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"

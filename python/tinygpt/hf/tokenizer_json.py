@@ -191,8 +191,10 @@ def _first_merge_per_token(pairs: list[tuple[bytes, bytes]]) -> list[tuple[bytes
 
 def _byte_level_pattern(pre_tokenizer: dict[str, Any], source: Path) -> str:
     """The pre-tokenisation pattern of a byte-level pre-tokenizer (GPT-2's own, or Split + ByteLevel)."""
-    steps = pre_tokenizer.get("pretokenizers") if pre_tokenizer.get("type") == "Sequence" else [pre_tokenizer]
-    kinds = [step.get("type") for step in steps or []]
+    steps: list[dict[str, Any]] = (
+        pre_tokenizer.get("pretokenizers") or [] if pre_tokenizer.get("type") == "Sequence" else [pre_tokenizer]
+    )
+    kinds = [step.get("type") for step in steps]
     if kinds == ["ByteLevel"] and steps[0].get("use_regex", True) and not steps[0].get("add_prefix_space"):
         return "gpt2"
     if (kinds == ["Split", "ByteLevel"] and not steps[1].get("use_regex", True)

@@ -19,8 +19,7 @@ from safetensors.torch import load_file, save
 from tinygpt.atomic import atomic_write
 from tinygpt.errors import DataError
 from tinygpt.hf.files import PICKLE_FILES, WEIGHTS_FILE, WEIGHTS_INDEX_FILE
-from tinygpt.model import GPT
-
+from tinygpt.model.gpt import GPT
 
 # (GPT-2 name, tinygpt name, Conv1D weight to transpose); {i} is the block number.
 _BLOCK_NAMES = (

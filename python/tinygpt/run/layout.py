@@ -15,17 +15,10 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tinygpt.atomic import atomic_write_text
 from tinygpt.errors import TinyGPTError
-from tinygpt.hf.source import is_hf_model
-
-if TYPE_CHECKING:
-    import torch
-
-    from tinygpt.model import GPT
-    from tinygpt.tokenizer import BPETokenizer
 
 MODEL_FILE = "model.safetensors"
 TRAINER_STATE_FILE = "trainer_state.pt"
@@ -158,35 +151,3 @@ def resolve_checkpoint(run: str | os.PathLike[str], checkpoint: str = "best") ->
             f"(available: best, last, {available})"
         )
     return directory
-
-
-def load_run(
-    run: str | os.PathLike[str],
-    checkpoint: str = "best",
-    *,
-    device: str | torch.device = "cpu",
-) -> tuple[GPT, BPETokenizer]:
-    """Load a trained model (in eval mode) and its tokenizer from a `tinygpt train` directory,
-    a transformers GPT-2 directory (``save_pretrained``) or ``hf:owner/name``.
-
-    >>> model, tok = load_run("runs/stories", checkpoint="best")  # doctest: +SKIP
-    >>> model, tok = load_run("hf:openai-community/gpt2")  # doctest: +SKIP
-    """
-    if is_hf_model(run):
-        from tinygpt.hf.load import load_hf_model
-        from tinygpt.train.device import select_device
-
-        return load_hf_model(run, checkpoint, device=select_device(str(device)))
-    layout = RunLayout.of(run)
-    require_run(layout)
-    directory = resolve_checkpoint(run, checkpoint)
-
-    from tinygpt.model import GPT, GPTConfig
-    from tinygpt.tokenizer import BPETokenizer
-    from tinygpt.train.checkpoint import load_weights
-    from tinygpt.train.device import select_device
-
-    model = GPT(GPTConfig.load(layout.transformer_config))
-    load_weights(model, directory)
-    model.to(select_device(str(device))).eval()
-    return model, BPETokenizer.load(layout.tokenizer)

@@ -9,7 +9,7 @@ from tinygpt.cli._generation import (
     add_sampling_arguments,
     load_model,
     model_label,
-    sampling_from_args,
+    sampler_from_args,
 )
 
 
@@ -27,10 +27,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tinygpt.repl import start
-    from tinygpt.repl_commands import Settings
+    from tinygpt.cli.repl.session import start
+    from tinygpt.cli.repl.commands import Settings
 
-    settings = Settings(sampling=sampling_from_args(args), max_new_tokens=args.token_count, seed=args.seed)
+    settings = Settings(sampler=sampler_from_args(args), max_new_tokens=args.token_count, seed=args.seed)
     model, tokenizer = load_model(args)
     start(model, tokenizer, settings=settings, stop=args.stop, description=f"tinygpt repl {model_label(args.run, args.checkpoint)}")
     return 0
