@@ -130,6 +130,7 @@ def evaluate_run(
     """Held-out loss of a trained run on ``data``: a `tinygpt tokenize` directory (its held-out
     split) or any corpus `tinygpt.data.sources.open_corpus` reads (all of it, tokenized here and
     streamed, each document swept on its own as in the shards' held-out pass)."""
+    from tinygpt.hf.source import is_hf_model
     from tinygpt.run.layout import RunLayout
     from tinygpt.run.load import load_run
     from tinygpt.train.config import TrainConfig
@@ -141,7 +142,7 @@ def evaluate_run(
         from tinygpt.data import TokenLoader
         from tinygpt.train.compatibility import check_shards_match_tokenizer
 
-        sampling = TrainConfig.load(RunLayout.of(run).train_config).sampling
+        sampling = (TrainConfig() if is_hf_model(run) else TrainConfig.load(RunLayout.of(run).train_config)).sampling
         loader = TokenLoader(data, batch_size, context, split="val", sampling=sampling)
         check_shards_match_tokenizer(loader.manifest, tokenizer, data)
         return held_out_loss(model, loader.iter_eval(), target,

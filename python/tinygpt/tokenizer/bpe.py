@@ -204,6 +204,20 @@ class BPETokenizer:
 
         save_tokenizer(self, path)
 
+    @classmethod
+    def from_hf_json(cls, path: str | os.PathLike[str]) -> BPETokenizer:
+        """Read a Hugging Face ``tokenizer.json``: byte-level BPE (GPT-2's, say) or one that
+        :meth:`to_hf_json` wrote in either mode."""
+        from tinygpt.hf.tokenizer_json import from_hf_json
+
+        return from_hf_json(cls, path)
+
+    def to_hf_json(self) -> str:
+        """``tokenizer.json`` text with which the ``tokenizers`` library gives this tokenizer's ids."""
+        from tinygpt.hf.tokenizer_json import to_hf_json
+
+        return to_hf_json(self)
+
     # ----------------------------------------------------------------- properties
     @property
     def mode(self) -> str:
