@@ -1,9 +1,8 @@
 """Streaming encoding: ``encode_iterable`` over the text in pieces, and ``encode_file``, against
 ``encode`` of the whole text in memory (target: >= 0.8x its MB/s), one thread each, same run.
 
-Text: the TinyStories sample (../shared/data) or, without it, the package's embedded stories
-repeated to the same order of size; tokenizer: GPT-2's vocabulary when ../shared/data has it,
-else 8,192 tokens trained on the text. Chunkings: the text's lines (small pieces, gathered
+Text: the TinyStories sample and GPT-2's vocabulary (the slice shipped in tests/fixtures in a
+fresh clone, ../shared/data's full copies for the figures). Chunkings: the text's lines (small pieces, gathered
 into blocks before each compiled step) and 1 MiB blocks. Ratios: encode time / streaming time
 (> 1: streaming is faster).
 """
@@ -15,10 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SHARED_DATA
 from timing import best_seconds
 from tinygpt import BPETokenizer
-from tinygpt.data.sources import embedded_corpus_path
 from tinygpt.tokenizer import read_gpt2_vocab_merges
 
 FULL = os.environ.get("TINYGPT_BENCH_FULL") == "1"
@@ -26,22 +23,13 @@ ROUNDS = 5 if FULL else 1
 
 
 @pytest.fixture(scope="module")
-def text_and_tokenizer() -> tuple[str, BPETokenizer, Path]:
-    sample = SHARED_DATA / "tinystories" / "tinystories-5k.txt"
-    if sample.is_file():
-        text = sample.read_text(encoding="utf-8")
-    else:
-        stories = embedded_corpus_path().read_text(encoding="utf-8")
-        text = stories * ((4 << 20) // len(stories) if FULL else 4)
-    if (SHARED_DATA / "gpt2" / "vocab.json").is_file():
-        tok = BPETokenizer.from_vocab_merges(*read_gpt2_vocab_merges(SHARED_DATA / "gpt2"))
-    else:
-        tok = BPETokenizer.train([text], 8192, show_progress=False)
-    return text, tok, sample
+def text_and_tokenizer(tinystories_txt: Path, gpt2_dir: Path) -> tuple[str, BPETokenizer]:
+    text = tinystories_txt.read_text(encoding="utf-8")
+    return text, BPETokenizer.from_vocab_merges(*read_gpt2_vocab_merges(gpt2_dir))
 
 
 def test_encode_iterable_and_encode_file_vs_encode(benchmark, text_and_tokenizer, tmp_path):
-    text, tok, _ = text_and_tokenizer
+    text, tok = text_and_tokenizer
     mb = len(text.encode("utf-8")) / 1e6
     lines = text.splitlines(keepends=True)
     blocks = [text[i : i + (1 << 20)] for i in range(0, len(text), 1 << 20)]
