@@ -8,15 +8,14 @@ import queue
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, TypeVar, Union
+from typing import TypeVar, Union
 
 from tinygpt import _bpe
+from tinygpt.data.sources import open_corpus
 from tinygpt.errors import ConfigError, DataError
-from tinygpt.tokenizer.patterns import resolve_pattern
 from tinygpt.progress import progress_bar
-
-if TYPE_CHECKING:
-    from tinygpt.tokenizer.bpe import BPETokenizer
+from tinygpt.tokenizer.patterns import resolve_pattern, split_at_specials
+from tinygpt.tokenizer.spec import TokenizerSpec
 
 T = TypeVar("T")
 Source = Union[str, "os.PathLike[str]", Iterable[str]]
@@ -28,7 +27,6 @@ MERGE_CHUNK = 256
 
 
 def train_tokenizer(
-    cls: type[BPETokenizer],
     source: Source,
     vocab_size: int,
     *,
@@ -39,7 +37,8 @@ def train_tokenizer(
     do_not_merge: Sequence[str],
     text_column: str | None,
     show_progress: bool,
-) -> BPETokenizer:
+) -> TokenizerSpec:
+    """Count the source's pre-tokens, merge until ``vocab_size``, return the result as data."""
     specials = _check_specials(special_tokens)
     if mode == "words":
         if pattern not in (None, "gpt2"):
@@ -97,8 +96,8 @@ def train_tokenizer(
     merges = [(a, b, base_size + k) for k, (a, b) in enumerate(trainer.merges())]
     special_ids = {name: base_size + len(merges) + i for i, name in enumerate(specials)}
     base = [(tokens[i], i) for i in range(base_size)]
-    return cls(mode=mode, pattern=None if pre is None else pre.pattern, base=base, merges=merges,
-               special_tokens=special_ids, do_not_merge=do_not_merge)
+    return TokenizerSpec(mode=mode, pattern=None if pre is None else pre.pattern, base=base, merges=merges,
+                         special_tokens=special_ids, do_not_merge=tuple(do_not_merge))
 
 
 def _check_specials(special_tokens: Sequence[str]) -> list[str]:
@@ -113,8 +112,6 @@ def _check_specials(special_tokens: Sequence[str]) -> list[str]:
 def _documents(source: Source, text_column: str | None) -> tuple[Iterable[str], int | None]:
     """Documents of ``source`` and, when known, their total size in bytes (for the bar)."""
     if isinstance(source, (str, os.PathLike)):
-        from tinygpt.data.sources import open_corpus
-
         corpus = open_corpus(source, text_column=text_column)
         sized = all(p.suffix in (".txt", ".jsonl") for p in corpus.paths)
         return corpus, corpus.total_bytes if sized else None
@@ -182,8 +179,6 @@ def read_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
 
 
 def _count_with_regex(trainer, batch: list[str], split, specials: list[str]) -> None:
-    from tinygpt.tokenizer.bpe import split_at_specials
-
     active = {name: i for i, name in enumerate(specials)}
     counts: Counter[str] = Counter()
     for doc in batch:
