@@ -123,6 +123,7 @@ def tokenize_corpus(
     text_column: str | None = None,
     num_threads: int | None = None,
     show_progress: bool = True,
+    format: str | None = None,
 ) -> TokenizeSummary:
     """Tokenize ``source`` into ``out_dir``: shards, ``manifest.json``, ``tokenizer.ron``.
 
@@ -149,7 +150,7 @@ def tokenize_corpus(
         raise ConfigError(f"shard_tokens must lie in [1, {MAX_SHARD_TOKENS}], not {shard_tokens!r}")
     SplitRule(split, val_fraction, 0)  # validates the split arguments before any work
     _check_part(part)
-    corpus = source if isinstance(source, Corpus) else open_corpus(source, text_column=text_column)
+    corpus = source if isinstance(source, Corpus) else open_corpus(source, text_column=text_column, format=format)
     out_dir = Path(out_dir)
     dtype = token_dtype(tokenizer.vocab_size)
     fingerprint = tokenizer.fingerprint()
@@ -222,6 +223,7 @@ def _job(corpus: Corpus, split: str, val_fraction: float, shard_tokens: int,
         "files": [str(path.resolve()) for path in corpus.paths],
         "total_bytes": corpus.total_bytes,
         "text_column": corpus.text_column,
+        "format": corpus.format,
         "split_rule": split,
         "val_fraction": val_fraction,
         "shard_tokens": shard_tokens,

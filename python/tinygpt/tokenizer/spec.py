@@ -20,7 +20,9 @@ class TokenizerSpec:
     """Mode, pre-tokenisation, base tokens, ordered merges and special tokens, all by id.
 
     ``base`` holds ``(token bytes, id)`` for the 256 bytes (bytes mode) or the alphabet's
-    characters as UTF-8 (words mode); ``merges`` holds ``(first_id, second_id, new_id)``.
+    characters as UTF-8 (words mode); ``merges`` holds ``(first_id, second_id, new_id)``;
+    ``added_tokens`` holds entries that only decode; ``byte_fallback`` (words mode) the id of
+    each byte value.
     The fields are ``BPETokenizer``'s keyword arguments (``BPETokenizer.from_spec``).
     """
 
@@ -30,6 +32,8 @@ class TokenizerSpec:
     merges: Sequence[tuple[int, int, int]]
     special_tokens: Mapping[str, int]
     do_not_merge: Sequence[str] = field(default=())
+    added_tokens: Mapping[int, bytes] | None = None
+    byte_fallback: Sequence[int] | None = None
 
     @property
     def alphabet(self) -> list[str]:
