@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import tinygpt.tokenizer.bpe as bpe_module
+import tinygpt.tokenizer.streaming as streaming
 from tinygpt import BPETokenizer
 from tinygpt.errors import DataError
 from tinygpt.tokenizer import GPT2_PATTERN, GPT4_PATTERN
@@ -30,10 +30,10 @@ texts = st.lists(st.one_of(st.sampled_from(TRICKY), st.text(max_size=3)), max_si
 @pytest.fixture(scope="module", autouse=True)
 def tiny_steps():
     """One compiled step per chunk (not per 64 KiB), so every chunk boundary is a cut."""
-    saved = bpe_module.STREAM_BLOCK_BYTES
-    bpe_module.STREAM_BLOCK_BYTES = 1
+    saved = streaming.STREAM_BLOCK_BYTES
+    streaming.STREAM_BLOCK_BYTES = 1
     yield
-    bpe_module.STREAM_BLOCK_BYTES = saved
+    streaming.STREAM_BLOCK_BYTES = saved
 
 
 @pytest.fixture(scope="module", params=["gpt2", "gpt4"])
@@ -123,7 +123,7 @@ def test_custom_pattern_streams_exactly_too():
 def test_encode_file_equals_encode(pair, tmp_path, monkeypatch):
     """Blocks that cut multi-byte characters and special tokens still give the whole text's ids."""
     tok, _ = pair
-    monkeypatch.setattr(bpe_module, "FILE_BLOCK_BYTES", 7)
+    monkeypatch.setattr(streaming, "FILE_BLOCK_BYTES", 7)
     text = "".join(CORPUS[:6]) + ENDOFTEXT + "end 😀"
     path = tmp_path / "corpus.txt"
     path.write_text(text, encoding="utf-8", newline="")

@@ -16,23 +16,17 @@ import itertools
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from tinygpt import _bpe
 from tinygpt.errors import ConfigError, DataError
-from tinygpt.tokenizer.patterns import PreTokenizer, resolve_pattern
-
-if TYPE_CHECKING:
-    from tinygpt.tokenizer.training import Source
-
-MODES = ("bytes", "words")
-DEFAULT_DO_NOT_MERGE = ('"', "\n")
-ENDOFTEXT = "<|endoftext|>"
-# Streaming: text gathered per compiled encoding step, and bytes read per file block.
-STREAM_BLOCK_BYTES = 64 << 10
-FILE_BLOCK_BYTES = 1 << 20
+from tinygpt.tokenizer.patterns import PreTokenizer, resolve_pattern, split_at_specials
+from tinygpt.tokenizer.persistence import read_tokenizer_file, write_tokenizer_file
+from tinygpt.tokenizer.spec import DEFAULT_DO_NOT_MERGE, ENDOFTEXT, MODES, TokenizerSpec
+from tinygpt.tokenizer.streaming import checked_chunks, file_text_blocks, file_utf8_blocks, utf8_blocks
+from tinygpt.tokenizer.training import Source, train_tokenizer
 
 
 class BPETokenizer:
@@ -104,10 +98,7 @@ class BPETokenizer:
         count ties toward the lexicographically greatest ``(bytes, bytes)`` pair; words mode
         follows gpt-rs exactly (ties toward the greatest ``(first_id, second_id)``).
         """
-        from tinygpt.tokenizer.training import train_tokenizer
-
-        return train_tokenizer(
-            cls,
+        return cls.from_spec(train_tokenizer(
             source,
             vocab_size,
             mode=mode,
@@ -119,7 +110,7 @@ class BPETokenizer:
             show_progress=show_progress,
             byte_fallback=byte_fallback,
             format=format,
-        )
+        ))
 
     @classmethod
     def from_vocab_merges(
@@ -192,33 +183,32 @@ class BPETokenizer:
                    do_not_merge=do_not_merge)
 
     @classmethod
+    def from_spec(cls, spec: TokenizerSpec) -> BPETokenizer:
+        """The tokenizer that ``spec`` (what training and tokenizer files produce) describes."""
+        return cls(**vars(spec))
+
+    @classmethod
     def load(cls, path: str | os.PathLike[str]) -> BPETokenizer:
         """Read a tokenizer written by :meth:`save` (a RON file)."""
-        from tinygpt.tokenizer.persistence import load_tokenizer
-
-        return load_tokenizer(cls, path)
+        spec = read_tokenizer_file(path)
+        try:
+            return cls.from_spec(spec)
+        except (DataError, ConfigError) as exc:  # a well-formed file whose content is inconsistent
+            raise DataError(f"{path}: {exc}") from None
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the tokenizer as human-readable RON, atomically."""
-        from tinygpt.tokenizer.persistence import save_tokenizer
-
-        save_tokenizer(self, path)
-
-    @classmethod
-    def from_hf_json(cls, path: str | os.PathLike[str]) -> BPETokenizer:
-        """Read a Hugging Face ``tokenizer.json``: byte-level BPE (GPT-2's, say) or one that
-        :meth:`to_hf_json` wrote in either mode."""
-        from tinygpt.hf.tokenizer_json import from_hf_json
-
-        return from_hf_json(cls, path)
-
-    def to_hf_json(self) -> str:
-        """``tokenizer.json`` text with which the ``tokenizers`` library gives this tokenizer's ids."""
-        from tinygpt.hf.tokenizer_json import to_hf_json
-
-        return to_hf_json(self)
+        write_tokenizer_file(self.spec, path)
 
     # ----------------------------------------------------------------- properties
+    @property
+    def spec(self) -> TokenizerSpec:
+        """The plain data this tokenizer is built from (what its file holds)."""
+        return TokenizerSpec(mode=self._mode, pattern=self.pattern, base=list(self._base),
+                             merges=list(self._merge_ids), special_tokens=dict(self._special_tokens),
+                             do_not_merge=self._do_not_merge, added_tokens=dict(self._added),
+                             byte_fallback=self.byte_fallback_ids)
+
     @property
     def mode(self) -> str:
         """``"bytes"`` or ``"words"``."""
@@ -456,10 +446,9 @@ class BPETokenizer:
         allowed = self._allowed_flags(allowed_special)
         policy = self._unknown_policy(on_unknown)
         if self._pre is not None and self._pre.split is not None:
-            return iter(self.encode("".join(_checked_chunks(chunks)), allowed_special=allowed_special,
+            return iter(self.encode("".join(checked_chunks(chunks)), allowed_special=allowed_special,
                                     on_unknown=on_unknown))
-        return self._encode_blocks(_utf8_chunks(chunks), allowed, policy, "the stream")
-
+        return self._encode_blocks(utf8_blocks(chunks), allowed, policy, "the stream")
 
     def encode_file(
         self,
@@ -474,9 +463,9 @@ class BPETokenizer:
         allowed = self._allowed_flags(allowed_special)
         policy = self._unknown_policy(on_unknown)
         if self._pre is not None and self._pre.split is not None:
-            return iter(self.encode("".join(_file_text_blocks(path)), allowed_special=allowed_special,
+            return iter(self.encode("".join(file_text_blocks(path)), allowed_special=allowed_special,
                                     on_unknown=on_unknown))
-        return self._encode_blocks(_file_utf8_blocks(path), allowed, policy, os.fspath(path))
+        return self._encode_blocks(file_utf8_blocks(path), allowed, policy, os.fspath(path))
 
     def _encode_blocks(self, blocks: Iterable[bytes], allowed: list[bool], policy: tuple[int, int],
                        where: str) -> Iterator[int]:
@@ -665,26 +654,6 @@ class BPETokenizer:
         return results
 
 
-def split_at_specials(text: str, specials: Mapping[str, int]) -> list[tuple[str, int | None]]:
-    """``text`` cut at the given special tokens: (ordinary text, None) and (name, id) items."""
-    if not specials:
-        return [(text, None)] if text else []
-    import re
-
-    names = sorted(specials, key=len, reverse=True)
-    pattern = re.compile("|".join(re.escape(name) for name in names))
-    out: list[tuple[str, int | None]] = []
-    pos = 0
-    for match in pattern.finditer(text):
-        if match.start() > pos:
-            out.append((text[pos : match.start()], None))
-        out.append((match.group(), specials[match.group()]))
-        pos = match.end()
-    if pos < len(text):
-        out.append((text[pos:], None))
-    return out
-
-
 def _special_ids(
     special_tokens: Mapping[str, int] | Sequence[str] | None, ids_of: Mapping[bytes, int], next_id: int
 ) -> dict[str, int]:
@@ -701,95 +670,6 @@ def _special_ids(
             token_id, next_id = next_id, next_id + 1
         specials[name] = token_id
     return specials
-
-
-def _checked_chunks(chunks: Iterable[str]) -> Iterator[str]:
-    for number, chunk in enumerate(chunks):
-        if not isinstance(chunk, str):
-            raise TypeError(f"chunk {number} is {type(chunk).__name__}, expected str")
-        yield chunk
-
-
-def _utf8_chunks(chunks: Iterable[str]) -> Iterator[bytes]:
-    """The chunks gathered into blocks of about STREAM_BLOCK_BYTES characters, as UTF-8 (each
-    compiled step has a fixed cost, too much for a line). A surrogate pair split across blocks is
-    joined first, as in the whole text; lone surrogates become U+FFFD, as in ``encode``."""
-    pending: list[str] = []
-    size = 0
-    gathered = 0
-    carry = ""
-    for chunk in chunks:
-        pending.append(chunk)
-        size += len(chunk)
-        gathered += 1
-        if size >= STREAM_BLOCK_BYTES:
-            text = carry + _joined(pending, gathered)
-            carry = text[-1] if "\ud800" <= text[-1] <= "\udbff" else ""
-            yield _utf8(text[: len(text) - len(carry)])
-            pending, size = [], 0
-    text = carry + _joined(pending, gathered)
-    if text:
-        yield _utf8(text)
-
-
-def _utf8(text: str) -> bytes:
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:
-        return _bpe.utf8_safe(text).encode("utf-8")
-
-
-def _joined(pending: list[str], gathered: int) -> str:
-    """``"".join(pending)``; a chunk that is not str is a TypeError naming its number."""
-    try:
-        return "".join(pending)
-    except TypeError:
-        index, bad = next((i, c) for i, c in enumerate(pending) if not isinstance(c, str))
-        raise TypeError(f"chunk {gathered - len(pending) + index} is {type(bad).__name__}, expected str") from None
-
-
-def _file_utf8_blocks(path: str | os.PathLike[str]) -> Iterator[bytes]:
-    """The file's bytes in blocks that end on character boundaries, checked to be UTF-8."""
-    for text in _file_text_blocks(path):
-        yield text.encode("utf-8")
-
-
-def _file_text_blocks(path: str | os.PathLike[str]) -> Iterator[str]:
-    carry = b""
-    offset = 0  # file offset of carry[0]
-    try:
-        handle = open(path, "rb")
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    with handle:
-        while True:
-            try:
-                block = handle.read(FILE_BLOCK_BYTES)
-            except OSError as exc:
-                raise DataError(f"{path}: read failed: {exc.strerror or exc}") from None
-            data = carry + block
-            end = len(data) if not block else _complete_utf8_end(data)
-            try:
-                text = data[:end].decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise DataError(f"{path}: invalid UTF-8 at byte offset {offset + exc.start}") from None
-            if text:
-                yield text
-            carry, offset = data[end:], offset + end
-            if not block:
-                return
-
-
-def _complete_utf8_end(data: bytes) -> int:
-    """Length of ``data`` without a UTF-8 character cut off at its end."""
-    for back in range(1, min(4, len(data)) + 1):
-        byte = data[-back]
-        if byte < 0x80:
-            return len(data)
-        if byte >= 0xC0:  # a lead byte: complete if its sequence fits in what follows it
-            needed = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
-            return len(data) if back >= needed else len(data) - back
-    return len(data)
 
 
 def _byte_fallback_ids(mode: str, byte_fallback: Sequence[int] | None) -> list[int] | None:
