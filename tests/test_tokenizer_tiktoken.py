@@ -39,9 +39,9 @@ def test_tinystories_ids_equal_tiktoken(pair, tinystories_txt):
     ours, theirs = pair
     text = tinystories_txt.read_text(encoding="utf-8")
     assert ours.encode(text, allowed_special="none") == theirs.encode_ordinary(text)
-    assert ours.encode(text) == theirs.encode(text, allowed_special="all")
+    assert ours.encode(text, allowed_special="all") == theirs.encode(text, allowed_special="all")
     stories = text.split(ENDOFTEXT + "\n")[:500]
-    assert ours.encode_batch(stories, num_threads=2) == theirs.encode_batch(stories, allowed_special="all")
+    assert ours.encode_batch(stories, num_threads=2, allowed_special="all") == theirs.encode_batch(stories, allowed_special="all")
 
 
 def test_other_shared_text_equals_tiktoken(pair, shared_data):
@@ -70,8 +70,8 @@ text_strategy = st.lists(
 def test_random_unicode_equals_tiktoken(pair, text):
     """Random mixes of tricky Unicode encode exactly as tiktoken encodes them (surrogates too)."""
     ours, theirs = pair
-    assert ours.encode(text, allowed_special="none") == theirs.encode(text, disallowed_special=())
-    assert ours.encode(text) == theirs.encode(text, allowed_special="all")
+    assert ours.encode(text) == theirs.encode(text, disallowed_special=())
+    assert ours.encode(text, allowed_special="all") == theirs.encode(text, allowed_special="all")
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -100,8 +100,8 @@ def test_custom_pattern_falls_back_to_regex(gpt2_files, tinystories_txt):
     ours = BPETokenizer.from_vocab_merges(vocab, merges, special_tokens=[ENDOFTEXT], pattern=custom)
     theirs = oracle(vocab, custom)
     text = tinystories_txt.read_text(encoding="utf-8")[:20000]
-    assert ours.encode(text) == theirs.encode(text, allowed_special="all")
-    assert ours.encode_batch([text, "x y"], num_threads=2) == [theirs.encode(t, allowed_special="all") for t in [text, "x y"]]
+    assert ours.encode(text, allowed_special="all") == theirs.encode(text, allowed_special="all")
+    assert ours.encode_batch([text, "x y"], num_threads=2, allowed_special="all") == [theirs.encode(t, allowed_special="all") for t in [text, "x y"]]
 
 
 @settings(max_examples=300, deadline=None)

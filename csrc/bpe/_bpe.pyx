@@ -67,6 +67,8 @@ cdef extern from "encoder.hpp" namespace "tgbpe" nogil:
         CEncoder(Splitter splitter) except +
         void add_token(uint32_t id, const string& token)
         void add_special(uint32_t id, const string& token)
+        void add_decode_only(uint32_t id, const string& token)
+        void enable_byte_fallback()
         void add_merge(uint32_t a, uint32_t b, uint32_t rank, uint32_t id)
         void set_byte_id(unsigned byte, uint32_t id)
         void set_char_id(uint32_t cp, uint32_t id)
@@ -225,6 +227,12 @@ cdef class Encoder:
 
     def add_special(self, uint32_t token_id, bytes token):
         self.c.get().add_special(token_id, token)
+
+    def add_decode_only(self, uint32_t token_id, bytes token):
+        self.c.add_decode_only(token_id, token)
+
+    def enable_byte_fallback(self):
+        self.c.enable_byte_fallback()
 
     def add_merge(self, uint32_t a, uint32_t b, uint32_t rank, uint32_t token_id):
         self.c.get().add_merge(a, b, rank, token_id)

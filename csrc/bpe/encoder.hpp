@@ -65,10 +65,18 @@ class Encoder {
     specials_.push_back(bytes);
     special_ids_.push_back(id);
   }
+  // An "added token" (Hugging Face's term): it decodes, but text never encodes to it.
+  void add_decode_only(std::uint32_t id, const std::string& bytes) {
+    add_token(id, bytes);
+    decode_only_ids_.push_back(id);
+  }
   void add_merge(std::uint32_t a, std::uint32_t b, std::uint32_t rank, std::uint32_t id) {
     rules_.add(a, b, rank, id);
   }
   void set_byte_id(unsigned byte, std::uint32_t id) { byte_ids_[byte & 0xFFu] = id; }
+  // Words mode: characters outside the alphabet become their UTF-8 bytes' ids (set_byte_id)
+  // instead of being unknown, as SentencePiece's byte fallback does.
+  void enable_byte_fallback() { byte_fallback_ = true; }
   void set_char_id(std::uint32_t cp, std::uint32_t id) {
     if (cp >= char_ids_.size()) char_ids_.resize(cp + 1, kMissing);
     char_ids_[cp] = id;
@@ -78,7 +86,8 @@ class Encoder {
   void index_whole_tokens() {
     whole_.clear();
     for (std::size_t id = 0; id < token_bytes_.size(); ++id)
-      if (token_known_[id] && !is_special(static_cast<std::uint32_t>(id)))
+      if (token_known_[id] && !is_special(static_cast<std::uint32_t>(id)) &&
+          !contains(decode_only_ids_, static_cast<std::uint32_t>(id)))
         whole_.emplace(std::string_view(token_bytes_[id]), static_cast<std::uint32_t>(id));
   }
 
@@ -86,6 +95,8 @@ class Encoder {
   // One past the largest token id; every id the encoder emits is below it.
   std::size_t vocab_size() const { return token_bytes_.size(); }
   bool knows_char(std::uint32_t cp) const { return cp < char_ids_.size() && char_ids_[cp] != kMissing; }
+  // Words mode without byte fallback: every character of the text must be in the alphabet.
+  bool closed_alphabet() const { return splitter_ == Splitter::kWords && !byte_fallback_; }
 
   void encode(std::string_view text, const EncodeOptions& options, std::vector<std::uint32_t>& out,
               EncodeError& error) const {
@@ -142,9 +153,10 @@ class Encoder {
   }
 
  private:
-  bool is_special(std::uint32_t id) const {
-    return std::find(special_ids_.begin(), special_ids_.end(), id) != special_ids_.end();
+  static bool contains(const std::vector<std::uint32_t>& ids, std::uint32_t id) {
+    return std::find(ids.begin(), ids.end(), id) != ids.end();
   }
+  bool is_special(std::uint32_t id) const { return contains(special_ids_, id); }
 
   // Per-thread state: the piece cache and scratch buffers.
   class Worker {
@@ -158,7 +170,7 @@ class Encoder {
           [&](std::size_t b, std::size_t e) {
             std::string_view part = text.substr(b, e - b);
             if (error.failed) return;
-            if (enc_.splitter_ == Splitter::kWords && !check_alphabet(part, index, b, error)) return;
+            if (enc_.closed_alphabet() && !check_alphabet(part, index, b, error)) return;
             encode_ordinary(part, out);
           },
           [&](std::size_t i) { out.push_back(enc_.special_ids_[i]); });
@@ -199,7 +211,11 @@ class Encoder {
       }
       while (p < end) {
         const CodePoint c = decode_utf8(p, end);
-        parts_.push_back(enc_.char_ids_[c.cp]);
+        if (enc_.knows_char(c.cp)) {
+          parts_.push_back(enc_.char_ids_[c.cp]);
+        } else {  // only reached with byte fallback: check_alphabet let nothing else through
+          for (std::uint32_t i = 0; i < c.len; ++i) parts_.push_back(enc_.byte_ids_[p[i]]);
+        }
         p += c.len;
       }
     }
@@ -246,6 +262,8 @@ class Encoder {
   std::vector<char> token_known_;
   std::vector<std::string> specials_;
   std::vector<std::uint32_t> special_ids_;
+  std::vector<std::uint32_t> decode_only_ids_;
+  bool byte_fallback_ = false;
   std::array<std::uint32_t, 256> byte_ids_{};
   std::vector<std::uint32_t> char_ids_;
   std::vector<std::uint32_t> no_merge_;

@@ -16,7 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Every token is predicted exactly once; bits per byte divide the total loss by the "
         "UTF-8 size of the text, so runs with different tokenizers compare.",
     )
-    parser.add_argument("run", metavar="RUN", help="run directory")
+    parser.add_argument("run", metavar="MODEL",
+                        help="run directory, transformers GPT-2 directory or hf:owner/name")
     parser.add_argument("--data", metavar="SRC", required=True, help="shard directory or corpus")
     parser.add_argument("--checkpoint", default="best",
                         help="best, last, a step directory name or a path (default best)")

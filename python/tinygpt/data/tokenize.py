@@ -28,11 +28,11 @@ from tinygpt.data.manifest import (
     SplitInfo,
     load_manifest_file,
 )
-from tinygpt.data.progress import TokenizeProgress
+from tinygpt.progress import TokenizeProgress
 from tinygpt.data.shards import MAX_SHARD_TOKENS, ShardBuilder, read_header, token_dtype
 from tinygpt.data.split_rule import TRAIN, VAL, SplitRule
 from tinygpt.errors import ConfigError, DataError
-from tinygpt.sources import Corpus, open_corpus
+from tinygpt.data.sources import Corpus, open_corpus
 
 DEFAULT_SHARD_TOKENS = 100_000_000  # llm.c's shard size: 200 MB of uint16
 _BATCH_TEXT_BYTES = 2 << 20
@@ -123,10 +123,11 @@ def tokenize_corpus(
     text_column: str | None = None,
     num_threads: int | None = None,
     show_progress: bool = True,
+    format: str | None = None,
 ) -> TokenizeSummary:
     """Tokenize ``source`` into ``out_dir``: shards, ``manifest.json``, ``tokenizer.ron``.
 
-    ``source``: anything :func:`tinygpt.sources.open_corpus` accepts (or a Corpus);
+    ``source``: anything :func:`tinygpt.data.sources.open_corpus` accepts (or a Corpus);
     ``tokenizer``: a BPETokenizer or the path of its ``.ron``; it must have an end-of-text
     token. ``split="tail"`` holds out the last ``val_fraction`` of the documents, ``"hash"`` a
     pseudo-random ``val_fraction`` by text hash. ``part=(i, n)`` tokenizes only the i-th
@@ -149,7 +150,7 @@ def tokenize_corpus(
         raise ConfigError(f"shard_tokens must lie in [1, {MAX_SHARD_TOKENS}], not {shard_tokens!r}")
     SplitRule(split, val_fraction, 0)  # validates the split arguments before any work
     _check_part(part)
-    corpus = source if isinstance(source, Corpus) else open_corpus(source, text_column=text_column)
+    corpus = source if isinstance(source, Corpus) else open_corpus(source, text_column=text_column, format=format)
     out_dir = Path(out_dir)
     dtype = token_dtype(tokenizer.vocab_size)
     fingerprint = tokenizer.fingerprint()
@@ -222,6 +223,7 @@ def _job(corpus: Corpus, split: str, val_fraction: float, shard_tokens: int,
         "files": [str(path.resolve()) for path in corpus.paths],
         "total_bytes": corpus.total_bytes,
         "text_column": corpus.text_column,
+        "format": corpus.format,
         "split_rule": split,
         "val_fraction": val_fraction,
         "shard_tokens": shard_tokens,

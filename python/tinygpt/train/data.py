@@ -78,6 +78,10 @@ class TrainingData:
     def held_out_text_bytes(self) -> int | None:
         return self.manifest.split("val").text_bytes
 
+    @property
+    def held_out_tokens(self) -> int:
+        return self.manifest.split("val").tokens
+
     def state_dict(self) -> dict[str, Any]:
         return {name: loader.state_dict() for name, loader in self.loaders.items()}
 
