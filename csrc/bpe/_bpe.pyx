@@ -229,10 +229,10 @@ cdef class Encoder:
         self.c.get().add_special(token_id, token)
 
     def add_decode_only(self, uint32_t token_id, bytes token):
-        self.c.add_decode_only(token_id, token)
+        self.c.get().add_decode_only(token_id, token)
 
     def enable_byte_fallback(self):
-        self.c.enable_byte_fallback()
+        self.c.get().enable_byte_fallback()
 
     def add_merge(self, uint32_t a, uint32_t b, uint32_t rank, uint32_t token_id):
         self.c.get().add_merge(a, b, rank, token_id)

@@ -21,7 +21,7 @@ import torch
 
 from tinygpt import _loader
 from tinygpt.data import TokenLoader, tokenize_corpus
-from tinygpt.sources import embedded_corpus_path
+from tinygpt.data.sources import embedded_corpus_path
 from tinygpt.tokenizer import BPETokenizer
 
 posix_only = pytest.mark.skipif(not hasattr(signal, "SIGBUS"), reason="SIGBUS is POSIX")
