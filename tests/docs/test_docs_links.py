@@ -127,3 +127,13 @@ def test_no_machine_paths(document: Path) -> None:
         f"{document.relative_to(REPO_ROOT)} names a development machine's path: "
         + "; ".join(found)
     )
+
+
+def test_every_page_is_in_the_site_nav() -> None:
+    nav = re.findall(
+        r"^\s*-\s*[^:\n]+:\s*(\S+\.md)\s*$",
+        (REPO_ROOT / "mkdocs.yml").read_text(),
+        re.MULTILINE,
+    )
+    pages = sorted(path.name for path in (REPO_ROOT / "docs").glob("*.md"))
+    assert sorted(nav) == pages, "mkdocs.yml's nav should list each page of docs/ once"
