@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from tinygpt.cli.corpus_flags import add_format_flag
+from tinygpt.cli.corpus_flags import add_format_flag, add_on_unknown_flag
 from tinygpt.errors import ConfigError
 
 _DESCRIPTION = """\
@@ -64,6 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--part", type=_part, metavar="I/N", help="tokenize only the I-th of N slices of SRC")
     parser.add_argument("--text-column", metavar="NAME", help="parquet column / jsonl field holding the text")
     add_format_flag(parser)
+    add_on_unknown_flag(parser)
     parser.add_argument("--byte-fallback", action="store_true",
                         help="words mode, when training: characters outside the alphabet become byte tokens")
     parser.add_argument("--threads", type=int, metavar="N", help="encoding threads (default: all cores)")
@@ -98,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
         num_threads=args.threads,
         show_progress=not args.no_progress,
         format=args.format,
+        on_unknown=args.on_unknown,
     )
     print(summary.report())
     return 0
