@@ -12,20 +12,8 @@ from typing import Any
 
 from tinygpt.atomic import atomic_write_text
 from tinygpt.errors import ConfigError
+from tinygpt.gptrs.config import TRANSFORMER_CONFIG_FIELDS
 
-# gpt-rs's transformer_config.ron has exactly these fields; the others are our options.
-ORIGINAL_FIELDS = (
-    "vocab_size",
-    "embedding_size",
-    "context_length",
-    "head_count",
-    "block_count",
-    "feed_forward_multiplier",
-    "embedding_dropout",
-    "attention_dropout",
-    "feed_forward_dropout",
-    "residual_dropout",
-)
 # "gelu_new" is the tanh approximation of GELU that GPT-2 uses (transformers' name for it).
 ACTIVATIONS = ("relu", "gelu", "gelu_new")
 
@@ -56,11 +44,11 @@ class GPTConfig:
     feed_forward_size: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ORIGINAL_FIELDS[:6]:
+        for name in TRANSFORMER_CONFIG_FIELDS[:6]:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"GPTConfig.{name} must be a positive integer, got {value!r}")
-        for name in ORIGINAL_FIELDS[6:]:
+        for name in TRANSFORMER_CONFIG_FIELDS[6:]:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
                 raise ConfigError(f"GPTConfig.{name} must be a probability in [0, 1), got {value!r}")
@@ -102,7 +90,7 @@ class GPTConfig:
         """Build from a mapping, naming unknown or missing fields (the original ones are required)."""
         known = {field.name for field in dataclasses.fields(cls)}
         unknown = sorted(set(fields) - known)
-        missing = sorted(set(ORIGINAL_FIELDS) - set(fields))
+        missing = sorted(set(TRANSFORMER_CONFIG_FIELDS) - set(fields))
         if unknown or missing:
             problems = [f"unknown field(s) {', '.join(unknown)}"] if unknown else []
             problems += [f"missing field(s) {', '.join(missing)}"] if missing else []
@@ -130,10 +118,10 @@ class GPTConfig:
             optional = {
                 field.name: getattr(defaults, field.name)
                 for field in dataclasses.fields(cls)
-                if field.name not in ORIGINAL_FIELDS
+                if field.name not in TRANSFORMER_CONFIG_FIELDS
             }
             fields = ron.load_struct(
-                path, required=set(ORIGINAL_FIELDS), optional=optional, what="transformer config"
+                path, required=set(TRANSFORMER_CONFIG_FIELDS), optional=optional, what="transformer config"
             )
             return cls.from_dict(fields, source=str(path))
         raise ConfigError(f"{path}: transformer config must end in .ron or .json")
@@ -152,7 +140,7 @@ class GPTConfig:
 
             defaults = GPTConfig().to_dict()
             ron.dump(
-                {k: v for k, v in fields.items() if k in ORIGINAL_FIELDS or v != defaults[k]}, path
+                {k: v for k, v in fields.items() if k in TRANSFORMER_CONFIG_FIELDS or v != defaults[k]}, path
             )
         else:
             raise ConfigError(f"{path}: transformer config must end in .ron or .json")

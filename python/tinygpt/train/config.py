@@ -16,16 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from tinygpt.errors import ConfigError
+from tinygpt.gptrs.config import TRAIN_CONFIG_FIELDS
 
 SCHEDULES = ("constant", "warmup_cosine")
 SAMPLINGS = ("document", "stream")
 DEFAULT_LEARNING_RATE = 2e-4  # gpt-rs's train_config.ron
 _CONSTANT_FIELDS = ("learning_rate",)
 _COSINE_FIELDS = ("min_learning_rate", "max_learning_rate", "warmup_iterations")
-# The fields every gpt-rs train_config.ron has; a file missing one is probably a typo.
-REQUIRED_FIELDS = frozenset(
-    {"training_iterations", "evaluation_interval", "evaluation_iterations", "contexts_per_batch"}
-)
 
 
 @dataclass(frozen=True)
@@ -139,7 +136,7 @@ class TrainConfig:
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"train config {path} does not exist")
-        optional = {f: None for f in cls.field_names() if f not in REQUIRED_FIELDS}
+        optional = {f: None for f in cls.field_names() if f not in TRAIN_CONFIG_FIELDS}
         if path.suffix == ".json":
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
@@ -147,13 +144,13 @@ class TrainConfig:
                 raise ConfigError(f"{path}: not valid JSON ({error})") from error
             if not isinstance(data, dict):
                 raise ConfigError(f"{path}: expected a JSON object of train config fields")
-            missing = sorted(REQUIRED_FIELDS - set(data))
+            missing = sorted(TRAIN_CONFIG_FIELDS - set(data))
             if missing:
                 raise ConfigError(f"{path}: missing field(s) {', '.join(missing)}")
         else:
             from tinygpt.ron import load_struct
 
-            data = load_struct(path, required=set(REQUIRED_FIELDS), optional=optional,
+            data = load_struct(path, required=set(TRAIN_CONFIG_FIELDS), optional=optional,
                                what="train config")
         given = {k: v for k, v in data.items() if v is not None or k not in optional}
         if not set(given) & {*_CONSTANT_FIELDS, *_COSINE_FIELDS}:
