@@ -4,13 +4,11 @@ every field) and config tooling start without importing it."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from tinygpt.atomic import atomic_write_text
+from tinygpt.config_file import config_suffix, read_config_file, write_config_file
 from tinygpt.errors import ConfigError
 from tinygpt.gptrs.config import TRANSFORMER_CONFIG_FIELDS
 
@@ -100,47 +98,23 @@ class GPTConfig:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> GPTConfig:
         """Read a ``.ron`` (gpt-rs's transformer_config.ron as it is) or ``.json`` config."""
-        path = Path(path)
-        if path.suffix == ".json":
-            try:
-                fields = json.loads(path.read_text(encoding="utf-8"))
-            except OSError as error:
-                raise ConfigError(f"cannot read transformer config {path}: {error}") from error
-            except json.JSONDecodeError as error:
-                raise ConfigError(f"{path}:{error.lineno}:{error.colno}: invalid JSON: {error.msg}") from error
-            if not isinstance(fields, dict):
-                raise ConfigError(f"{path}: expected a JSON object of GPTConfig fields")
-            return cls.from_dict(fields, source=str(path))
-        if path.suffix == ".ron":
-            from tinygpt import ron
-
-            defaults = cls()
-            optional = {
-                field.name: getattr(defaults, field.name)
-                for field in dataclasses.fields(cls)
-                if field.name not in TRANSFORMER_CONFIG_FIELDS
-            }
-            fields = ron.load_struct(
-                path, required=set(TRANSFORMER_CONFIG_FIELDS), optional=optional, what="transformer config"
-            )
-            return cls.from_dict(fields, source=str(path))
-        raise ConfigError(f"{path}: transformer config must end in .ron or .json")
+        defaults = cls()
+        optional = {
+            field.name: getattr(defaults, field.name)
+            for field in dataclasses.fields(cls)
+            if field.name not in TRANSFORMER_CONFIG_FIELDS
+        }
+        fields = read_config_file(path, required=set(TRANSFORMER_CONFIG_FIELDS), optional=optional,
+                                  what="transformer config")
+        return cls.from_dict(fields, source=str(path))
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write ``.ron`` or ``.json`` by suffix, atomically.
 
         RON leaves out our extra options while they hold their defaults, so gpt-rs reads it.
         """
-        path = Path(path)
         fields = self.to_dict()
-        if path.suffix == ".json":
-            atomic_write_text(path, json.dumps(fields, indent=2) + "\n")
-        elif path.suffix == ".ron":
-            from tinygpt import ron
-
+        if config_suffix(path, "transformer config") == ".ron":
             defaults = GPTConfig().to_dict()
-            ron.dump(
-                {k: v for k, v in fields.items() if k in TRANSFORMER_CONFIG_FIELDS or v != defaults[k]}, path
-            )
-        else:
-            raise ConfigError(f"{path}: transformer config must end in .ron or .json")
+            fields = {k: v for k, v in fields.items() if k in TRANSFORMER_CONFIG_FIELDS or v != defaults[k]}
+        write_config_file(fields, path, what="transformer config")
