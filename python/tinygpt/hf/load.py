@@ -33,18 +33,25 @@ def load_hf_model(
     spec = os.fspath(model)
     check_single_checkpoint(spec, checkpoint)
     directory = hf_directory(spec)
-    config = gpt_config_from_hf(read_hf_config(directory), source=str(directory / CONFIG_FILE))
-    tensors = read_safetensors(directory)
+    network = load_hf_network(directory)
     tokenizer = read_hf_tokenizer(directory)
-    if tokenizer.vocab_size != config.vocab_size:
+    if tokenizer.vocab_size != network.config.vocab_size:
         raise DataError(
             f"{directory}: the tokenizer has {tokenizer.vocab_size:,} tokens but the model's embedding "
-            f"has {config.vocab_size:,} rows (config.json vocab_size); they must match"
+            f"has {network.config.vocab_size:,} rows (config.json vocab_size); they must match"
         )
-    state = state_dict_from_gpt2(tensors, tied=config.tie_weights, source=str(directory))
-    network = GPT(config)
-    network.load_state_dict_checked(state, source=str(directory))
     return network.to(device).eval(), tokenizer
+
+
+def load_hf_network(directory: Path) -> GPT:
+    """The network of a transformers GPT-2 directory, its config and every tensor checked."""
+    config = gpt_config_from_hf(read_hf_config(directory), source=str(directory / CONFIG_FILE))
+    tensors = read_safetensors(directory)
+    network = GPT(config)
+    network.load_state_dict_checked(
+        state_dict_from_gpt2(tensors, tied=config.tie_weights, source=str(directory)), source=str(directory)
+    )
+    return network
 
 
 def read_hf_tokenizer(directory: Path) -> BPETokenizer:

@@ -34,6 +34,7 @@ HF_PATTERNS = {"gpt4": NAMED_PATTERNS["gpt4"].replace(r"\p{N}{1,3}+", r"\p{N}{1,
 _BYTE_LEVEL = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}
 _WORDS_REGEX = re.compile(r"\[((?:\\x\{[0-9A-F]+\})*)\]\| \[\^ .*")
 _HEX_CHAR = re.compile(r"\\x\{([0-9A-F]+)\}")
+_BYTE_TOKEN = re.compile(r"<0x[0-9A-F]{2}>")
 
 
 def _byte_spelling() -> dict[int, str]:
@@ -51,14 +52,17 @@ def to_hf_json(tokenizer: BPETokenizer) -> str:
         decoder: dict[str, Any] = dict(_BYTE_LEVEL)
         merges = _tiktoken_rule_merges(tokenizer)
     else:
-        names = {token_id: token.decode("utf-8") for token_id, token in tokenizer.vocab.items()}
+        # Byte-fallback tokens take SentencePiece's names, which tokenizers' byte_fallback uses.
+        names = {token_id: f"<0x{byte:02X}>" for byte, token_id in enumerate(tokenizer.byte_fallback_ids or ())}
+        names.update({token_id: token.decode("utf-8") for token_id, token in tokenizer.vocab.items()
+                      if token_id not in names})
         pre_tokenizer = {
             "type": "Split",
             "pattern": {"Regex": words_regex(tokenizer.do_not_merge)},
             "behavior": "Isolated",
             "invert": False,
         }
-        decoder = {"type": "Fuse"}
+        decoder = {"type": "Sequence", "decoders": [{"type": "ByteFallback"}, {"type": "Fuse"}]}
         merges = [(a, b) for a, b, _ in tokenizer.merge_ids]
     special_ids = {token_id for _, token_id in specials}
     document = {
@@ -81,7 +85,7 @@ def to_hf_json(tokenizer: BPETokenizer) -> str:
             "continuing_subword_prefix": None,
             "end_of_word_suffix": None,
             "fuse_unk": False,
-            "byte_fallback": False,
+            "byte_fallback": tokenizer.byte_fallback,
             "ignore_merges": False,
             "vocab": {names[i]: i for i in sorted(names) if i not in special_ids},
             "merges": [[names[a], names[b]] for a, b in merges],
@@ -230,19 +234,15 @@ def _words_tokenizer(
     do_not_merge: tuple[str, ...],
     source: Path,
 ) -> BPETokenizer:
-    alphabet = sorted((token_id, token) for token, token_id in vocab.items()
-                      if len(token) == 1 and token not in added)
-    if [token_id for token_id, _ in alphabet] != list(range(len(alphabet))):
-        raise DataError(f"{source}: words-mode characters must have ids 0..{len(alphabet) - 1}")
+    """Words mode: single characters are the alphabet, ``<0xNN>`` the byte-fallback tokens."""
+    fallback = {int(token[3:5], 16): token_id for token, token_id in vocab.items() if _BYTE_TOKEN.fullmatch(token)}
+    if fallback and len(fallback) != 256:
+        raise DataError(f"{source}: byte fallback needs all 256 <0xNN> tokens, found {len(fallback)}")
+    base = [(token.encode("utf-8"), token_id) for token, token_id in vocab.items()
+            if len(token) == 1 and token not in added]
     try:
-        merge_ids = [(vocab[a], vocab[b]) for a, b in merges]
+        merge_ids = [(vocab[a], vocab[b], vocab[a + b]) for a, b in merges]
     except KeyError as error:
-        raise DataError(f"{source}: merge uses {error.args[0]!r}, which is not in the vocabulary") from None
-    specials = sorted(added, key=added.__getitem__)
-    tokenizer = cls.from_alphabet_merges([c for _, c in alphabet], merge_ids, specials, do_not_merge)
-    made = {token.decode("utf-8"): token_id for token_id, token in tokenizer.vocab.items()}
-    moved = [token for token, token_id in {**vocab, **added}.items() if made.get(token) != token_id]
-    if moved:
-        raise DataError(f"{source}: token {moved[0]!r} does not have the id words mode gives it "
-                        "(characters, then merge results in merge order, then added tokens)")
-    return tokenizer
+        raise DataError(f"{source}: merge uses or makes {error.args[0]!r}, which is not in the vocabulary") from None
+    return cls(mode="words", pattern=None, base=base, merges=merge_ids, special_tokens=added,
+               do_not_merge=do_not_merge, byte_fallback=[fallback[b] for b in range(256)] if fallback else None)
