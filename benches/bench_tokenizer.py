@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.reference.bpe import naive_words_train
 from timing import best_seconds
 from tinygpt.data.sources import open_corpus
 from tinygpt.tokenizer import GPT2_PATTERN, BPETokenizer, read_gpt2_vocab_merges
@@ -31,7 +32,6 @@ from tinygpt.tokenizer import GPT2_PATTERN, BPETokenizer, read_gpt2_vocab_merges
 FULL = os.environ.get("TINYGPT_BENCH_FULL") == "1"
 ENDOFTEXT = "<|endoftext|>"
 ROUNDS = 5 if FULL else 2
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 
 def report(benchmark, name: str, ours: float, peer: float, peer_name: str, **extra) -> float:
@@ -137,8 +137,6 @@ def test_train_bytes_vs_hf_tokenizers(benchmark, stories, bytes_vocab):
 
 
 def test_train_words_vs_naive_reference(benchmark, stories):
-    from tokenizer_reference import naive_words_train
-
     def ours(texts: list[str], vocab_size: int) -> BPETokenizer:
         return BPETokenizer.train(texts, vocab_size, mode="words", special_tokens=(), show_progress=False)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from hf_models import train_hf_tokenizer
+from tests.hf.hf_models import train_hf_tokenizer
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from hf_models import ENDOFTEXT, STORIES, save_transformers_model
+from tests.hf.hf_models import ENDOFTEXT, STORIES, save_transformers_model
 from tinygpt import load_run
 from tinygpt.tokenizer import BPETokenizer
 

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hf_models import STORIES, save_transformers_model
+from tests.hf.hf_models import STORIES, save_transformers_model
 from tinygpt.cli import main
 
 pytest.importorskip("transformers", reason="transformers (dev extra) is the oracle")

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from train_support import make_shards, metric_values
+from tests.train.support import make_shards, metric_values
 
 FLAGS = [
     "--vocab-size", "300", "--embedding-size", "32", "--context-length", "16",

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from tinygpt.errors import ConfigError
 from tinygpt.tokenizer import GPT2_PATTERN, GPT4_PATTERN, BPETokenizer
-from tokenizer_reference import naive_bytes_train
+from tests.reference.bpe import naive_bytes_train
 
 ENDOFTEXT = "<|endoftext|>"
 

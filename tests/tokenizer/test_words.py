@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from tinygpt.errors import ConfigError, DataError
 from tinygpt.tokenizer import BPETokenizer
-from tokenizer_reference import naive_words_encode, naive_words_train
+from tests.reference.bpe import naive_words_encode, naive_words_train
 
 ENDOFTEXT = "<|endoftext|>"
 

@@ -7,11 +7,11 @@ import json
 import pytest
 import torch
 import torch.nn as nn
-from generation_run import one_cpu_thread  # noqa: F401 (autouse)
-from gptrs_reference import GptRsModel, randomize
+from tests.generate.generation_run import one_cpu_thread  # noqa: F401 (autouse)
+from tests.reference.gptrs_model import GptRsModel, randomize
 from safetensors.torch import load_file, save_file
 
-from gptrs_files import TRANSFORMER_CONFIG
+from tests.reference.gptrs_files import TRANSFORMER_CONFIG
 from tinygpt.errors import ConfigError, DataError
 from tinygpt.model import GPT, GPTConfig, KVCache
 

@@ -6,7 +6,7 @@ import json
 import sys
 
 import pytest
-from train_support import one_torch_thread, shards  # noqa: F401 (fixtures)
+from tests.train.support import one_torch_thread, shards  # noqa: F401 (fixtures)
 
 from tinygpt.cli import main
 from tinygpt.run import RunLayout

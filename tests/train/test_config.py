@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gptrs_files import TRAIN_CONFIG, WARMUP_COSINE_TRAIN_CONFIG
+from tests.reference.gptrs_files import TRAIN_CONFIG, WARMUP_COSINE_TRAIN_CONFIG
 from tinygpt.errors import ConfigError
 from tinygpt.train.config import TrainConfig
 

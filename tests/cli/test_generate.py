@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from generation_run import make_generation_run, one_cpu_thread  # noqa: F401 (autouse)
+from tests.generate.generation_run import make_generation_run, one_cpu_thread  # noqa: F401 (autouse)
 
 from tinygpt.cli import main
 from tinygpt.generate import TextStream, generate_texts

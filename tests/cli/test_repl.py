@@ -8,7 +8,7 @@ import sys
 
 import pexpect
 import pytest
-from generation_run import make_generation_run, one_cpu_thread  # noqa: F401 (autouse)
+from tests.generate.generation_run import make_generation_run, one_cpu_thread  # noqa: F401 (autouse)
 
 from tinygpt.cli import main
 from tinygpt.tokenizer import BPETokenizer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from train_support import (  # noqa: F401 (one_torch_thread and shards are fixtures)
+from tests.train.support import (  # noqa: F401 (one_torch_thread and shards are fixtures)
     metric_values,
     one_torch_thread,
     shards,

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gptrs_files import TRANSFORMER_CONFIG, WARMUP_COSINE_TRAIN_CONFIG
+from tests.reference.gptrs_files import TRANSFORMER_CONFIG, WARMUP_COSINE_TRAIN_CONFIG
 from tinygpt import ron
 from tinygpt.errors import ConfigError, DataError
 from tinygpt.ron import Char, Ident, Records, RonError, RonMap

@@ -11,7 +11,7 @@ import time
 import pytest
 import torch
 from torch import nn
-from train_support import (  # noqa: F401 (one_torch_thread and shards are fixtures)
+from tests.train.support import (  # noqa: F401 (one_torch_thread and shards are fixtures)
     make_shards,
     metric_values,
     one_torch_thread,

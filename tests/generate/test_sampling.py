@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from generation_run import one_cpu_thread  # noqa: F401 (autouse)
-from gptrs_reference import randomize
+from tests.generate.generation_run import one_cpu_thread  # noqa: F401 (autouse)
+from tests.reference.gptrs_model import randomize
 
 from tinygpt.errors import ConfigError
 from tinygpt.model.decoding import TokenSampler, WindowedDecoder, sample_tokens

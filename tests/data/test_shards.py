@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shard_helpers import write_shard_dir
+from tests.data.shard_helpers import write_shard_dir
 from tinygpt import _loader
 from tinygpt.data import TokenLoader, read_header, write_shard
 from tinygpt.data.shards import HEADER_BYTES, ShardBuilder, token_dtype

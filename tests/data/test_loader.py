@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from shard_helpers import EOT, write_shard_dir, write_stream_dir
+from tests.data.shard_helpers import EOT, write_shard_dir, write_stream_dir
 from tinygpt.data import TokenLoader
 from tinygpt.errors import ConfigError, DataError
 
