@@ -17,6 +17,7 @@ from tinygpt.hf.files import (
 )
 from tinygpt.hf.source import check_single_checkpoint, hf_directory
 from tinygpt.hf.weights import read_safetensors, state_dict_from_gpt2
+from tinygpt.model.config import GPTConfig
 from tinygpt.model.gpt import GPT
 from tinygpt.tokenizer import BPETokenizer, read_gpt2_vocab_merges
 from tinygpt.tokenizer.bpe import ENDOFTEXT
@@ -33,19 +34,24 @@ def load_hf_model(
     spec = os.fspath(model)
     check_single_checkpoint(spec, checkpoint)
     directory = hf_directory(spec)
-    network = load_hf_network(directory)
+    config = read_gpt_config(directory)
     tokenizer = read_hf_tokenizer(directory)
-    if tokenizer.vocab_size != network.config.vocab_size:
+    if tokenizer.vocab_size != config.vocab_size:
         raise DataError(
             f"{directory}: the tokenizer has {tokenizer.vocab_size:,} tokens but the model's embedding "
-            f"has {network.config.vocab_size:,} rows (config.json vocab_size); they must match"
+            f"has {config.vocab_size:,} rows (config.json vocab_size); they must match"
         )
-    return network.to(device).eval(), tokenizer
+    return load_hf_network(directory, config).to(device).eval(), tokenizer
 
 
-def load_hf_network(directory: Path) -> GPT:
-    """The network of a transformers GPT-2 directory, its config and every tensor checked."""
-    config = gpt_config_from_hf(read_hf_config(directory), source=str(directory / CONFIG_FILE))
+def read_gpt_config(directory: Path) -> GPTConfig:
+    """The GPTConfig of a transformers GPT-2 directory's ``config.json``."""
+    return gpt_config_from_hf(read_hf_config(directory), source=str(directory / CONFIG_FILE))
+
+
+def load_hf_network(directory: Path, config: GPTConfig | None = None) -> GPT:
+    """The network of a transformers GPT-2 directory, every tensor's name and shape checked."""
+    config = config or read_gpt_config(directory)
     tensors = read_safetensors(directory)
     network = GPT(config)
     network.load_state_dict_checked(
