@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tinygpt.hf.export import export_run
+    from tinygpt.run.export import export_run
 
     exported = export_run(args.run, args.out, checkpoint=args.checkpoint)
     print(f"exported {exported.checkpoint} to {exported.directory}: {', '.join(exported.files)}")

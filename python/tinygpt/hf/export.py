@@ -1,4 +1,4 @@
-"""``tinygpt export RUN --out DIR``: a run as a transformers GPT-2 directory.
+"""A tinygpt model and tokenizer as a transformers GPT-2 directory.
 
 ``AutoModelForCausalLM.from_pretrained(DIR)`` and ``AutoTokenizer.from_pretrained(DIR)`` load it
 with no custom code. Everything is written into a temporary directory beside ``DIR`` and renamed
@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,41 +26,32 @@ from tinygpt.hf.files import (
     TOKENIZER_FILE,
     WEIGHTS_FILE,
 )
-from tinygpt.hf.model_card import RunSummary, model_card
 from tinygpt.hf.weights import write_safetensors
 from tinygpt.model.decoding import TokenSampler
 from tinygpt.model.gpt import GPT
-from tinygpt.run.layout import RunLayout, resolve_checkpoint
-from tinygpt.run.load import load_run
 from tinygpt.tokenizer import BPETokenizer
 
 
-@dataclass(frozen=True)
-class Exported:
-    directory: Path
-    checkpoint: Path
-    files: list[str]
-
-
-def export_run(run: str | os.PathLike[str], out: str | os.PathLike[str], *, checkpoint: str = "best") -> Exported:
-    """Write ``out`` from ``run``'s ``checkpoint``; ``out`` must not exist or be an empty directory."""
-    target = Path(out)
+def check_export_target(target: Path) -> None:
+    """An export creates its directory: it must not exist yet, or be empty."""
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise ConfigError(f"{target} already exists and is not an empty directory; choose another --out")
-    directory = resolve_checkpoint(run, checkpoint)
-    model, tokenizer = load_run(run, checkpoint, device="cpu")
-    summary = RunSummary.read(RunLayout.of(run), directory)
+
+
+def export_model(model: GPT, tokenizer: BPETokenizer, target: Path, *, card: str) -> list[str]:
+    """Write ``target`` (see module doc); returns the names of the files written."""
+    check_export_target(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
-        write_transformers_directory(model, tokenizer, staging, card=model_card(summary, model, tokenizer))
+        write_transformers_directory(model, tokenizer, staging, card=card)
         if target.is_dir():
             target.rmdir()
         os.replace(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return Exported(target, directory, sorted(p.name for p in target.iterdir()))
+    return sorted(path.name for path in target.iterdir())
 
 
 def write_transformers_directory(model: GPT, tokenizer: BPETokenizer, directory: Path, *, card: str) -> None:
