@@ -153,6 +153,20 @@ class GPT(nn.Module):
         """Trainable parameters, a tied matrix counted once (gpt-rs's default config: 2,118,912)."""
         return sum(p.numel() for p in self.parameters())
 
+    @torch.no_grad()
+    def use_decoding_layout(self) -> GPT:
+        """Store every weight matrix transposed in memory; values, shapes and names stay the same.
+
+        Token-by-token decoding multiplies one row by each matrix, and on the CPU that product
+        reads a matrix kept as ``[in, out]`` about 1.6x faster than nn.Linear's ``[out, in]``
+        (GPT-2's 50,257 x 768 head on one thread: 20 vs 33 ms), so generation switches to it.
+        safetensors stores row-major tensors only: save ``.contiguous()`` copies afterwards.
+        """
+        matrices = {id(m.weight): m.weight for m in self.modules() if isinstance(m, (nn.Linear, nn.Embedding))}
+        for weight in matrices.values():
+            weight.data = weight.data.t().contiguous().t()
+        return self
+
     def optimizer_groups(self, weight_decay: float) -> list[dict[str, Any]]:
         """AdamW parameter groups: decay on linear weights only, decided by module type.
 
@@ -208,7 +222,8 @@ class GPT(nn.Module):
         """Our weights under gpt-rs's names, q/k/v split per head (what gpt-rs loads)."""
         if self.config.activation != "relu":
             raise ConfigError("gpt-rs has only ReLU feed-forward layers; this model uses GELU")
-        state = {name: tensor.detach().clone() for name, tensor in self.state_dict().items()}
+        state = {name: tensor.detach().clone(memory_format=torch.contiguous_format)
+                 for name, tensor in self.state_dict().items()}
         if not self.config.bias:
             # gpt-rs expects biases; zeros compute the same as none.
             for name, module in self.named_modules():
