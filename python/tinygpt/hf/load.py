@@ -16,6 +16,7 @@ from tinygpt.hf.files import (
     TOKENIZER_FILE,
 )
 from tinygpt.hf.source import check_single_checkpoint, hf_directory
+from tinygpt.hf.tokenizer_json import from_hf_json
 from tinygpt.hf.weights import read_safetensors, state_dict_from_gpt2
 from tinygpt.model.gpt import GPT
 from tinygpt.tokenizer import BPETokenizer, read_gpt2_vocab_merges
@@ -50,7 +51,7 @@ def load_hf_model(
 def read_hf_tokenizer(directory: Path) -> BPETokenizer:
     """``tokenizer.json``, else GPT-2's ``vocab.json`` + ``merges.txt`` (end-of-text as a special token)."""
     if (directory / TOKENIZER_FILE).is_file():
-        return BPETokenizer.from_hf_json(directory / TOKENIZER_FILE)
+        return from_hf_json(directory / TOKENIZER_FILE)
     if (directory / GPT2_VOCAB_FILE).is_file() and (directory / GPT2_MERGES_FILE).is_file():
         vocab, merges = read_gpt2_vocab_merges(directory)
         specials = [ENDOFTEXT] if ENDOFTEXT.encode() in vocab.values() else []

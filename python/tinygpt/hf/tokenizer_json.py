@@ -19,14 +19,12 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tinygpt.errors import DataError
+from tinygpt.tokenizer.bpe import BPETokenizer
 from tinygpt.tokenizer.gpt2_files import printable_byte_alphabet
 from tinygpt.tokenizer.patterns import NAMED_PATTERNS
-
-if TYPE_CHECKING:
-    from tinygpt.tokenizer import BPETokenizer
 
 # Oniguruma (which tokenizers uses) reads tiktoken's possessive ``{1,3}+`` as "repeat the
 # bounded group", so GPT-4's pattern is written in the spelling Hugging Face's own files use.
@@ -131,7 +129,7 @@ def _tiktoken_rule_merges(tokenizer: BPETokenizer) -> list[tuple[int, int]]:
     return merges
 
 
-def from_hf_json(cls: type[BPETokenizer], path: str | os.PathLike[str]) -> BPETokenizer:
+def from_hf_json(path: str | os.PathLike[str]) -> BPETokenizer:
     """A tokenizer from a BPE ``tokenizer.json``: byte-level (GPT-2's and the like) or words mode
     (as :func:`to_hf_json` writes it). Added tokens become special tokens."""
     source = Path(path)
@@ -153,7 +151,7 @@ def from_hf_json(cls: type[BPETokenizer], path: str | os.PathLike[str]) -> BPETo
     pre_tokenizer = document.get("pre_tokenizer") or {}
     words = _words_pre_tokenizer(pre_tokenizer)
     if words is not None:
-        return _words_tokenizer(cls, vocab, merges, added, words, source)
+        return _words_tokenizer(vocab, merges, added, words, source)
     pattern = _byte_level_pattern(pre_tokenizer, source)
     spelled = printable_byte_alphabet()
     try:
@@ -165,7 +163,7 @@ def from_hf_json(cls: type[BPETokenizer], path: str | os.PathLike[str]) -> BPETo
         pairs = [(bytes(spelled[c] for c in a), bytes(spelled[c] for c in b)) for a, b in merges]
     except KeyError as error:
         raise DataError(f"{source}: {error.args[0]!r} is not a byte-level character") from None
-    return cls.from_vocab_merges(by_id, _first_merge_per_token(pairs), special_tokens=added, pattern=pattern)
+    return BPETokenizer.from_vocab_merges(by_id, _first_merge_per_token(pairs), special_tokens=added, pattern=pattern)
 
 
 def _merge_pair(item: Any) -> tuple[str, str]:
@@ -223,7 +221,6 @@ def _words_pre_tokenizer(pre_tokenizer: dict[str, Any]) -> tuple[str, ...] | Non
 
 
 def _words_tokenizer(
-    cls: type[BPETokenizer],
     vocab: dict[str, int],
     merges: list[tuple[str, str]],
     added: dict[str, int],
@@ -239,7 +236,7 @@ def _words_tokenizer(
     except KeyError as error:
         raise DataError(f"{source}: merge uses {error.args[0]!r}, which is not in the vocabulary") from None
     specials = sorted(added, key=added.__getitem__)
-    tokenizer = cls.from_alphabet_merges([c for _, c in alphabet], merge_ids, specials, do_not_merge)
+    tokenizer = BPETokenizer.from_alphabet_merges([c for _, c in alphabet], merge_ids, specials, do_not_merge)
     made = {token.decode("utf-8"): token_id for token_id, token in tokenizer.vocab.items()}
     moved = [token for token, token_id in {**vocab, **added}.items() if made.get(token) != token_id]
     if moved:

@@ -15,20 +15,16 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from tinygpt import _bpe
 from tinygpt.errors import ConfigError, DataError
-from tinygpt.tokenizer.patterns import PreTokenizer, resolve_pattern
-
-if TYPE_CHECKING:
-    from tinygpt.tokenizer.training import Source
-
-MODES = ("bytes", "words")
-DEFAULT_DO_NOT_MERGE = ('"', "\n")
-ENDOFTEXT = "<|endoftext|>"
+from tinygpt.tokenizer.patterns import PreTokenizer, resolve_pattern, split_at_specials
+from tinygpt.tokenizer.persistence import read_tokenizer_file, write_tokenizer_file
+from tinygpt.tokenizer.spec import DEFAULT_DO_NOT_MERGE, ENDOFTEXT, MODES, TokenizerSpec
+from tinygpt.tokenizer.training import Source, train_tokenizer
 
 
 class BPETokenizer:
@@ -106,10 +102,7 @@ class BPETokenizer:
         >>> tok.encode("Once upon a time")
         [420, 432, 258, 388]
         """
-        from tinygpt.tokenizer.training import train_tokenizer
-
-        return train_tokenizer(
-            cls,
+        return cls.from_spec(train_tokenizer(
             source,
             vocab_size,
             mode=mode,
@@ -121,7 +114,7 @@ class BPETokenizer:
             show_progress=show_progress,
             byte_fallback=byte_fallback,
             format=format,
-        )
+        ))
 
     @classmethod
     def from_vocab_merges(
@@ -200,6 +193,11 @@ class BPETokenizer:
                    do_not_merge=do_not_merge)
 
     @classmethod
+    def from_spec(cls, spec: TokenizerSpec) -> BPETokenizer:
+        """The tokenizer that ``spec`` (what training and tokenizer files produce) describes."""
+        return cls(**vars(spec))
+
+    @classmethod
     def load(cls, path: str | os.PathLike[str]) -> BPETokenizer:
         """Read a tokenizer written by :meth:`save` (a RON file).
 
@@ -207,31 +205,25 @@ class BPETokenizer:
         >>> tok.mode, tok.vocab_size
         ('bytes', 512)
         """
-        from tinygpt.tokenizer.persistence import load_tokenizer
-
-        return load_tokenizer(cls, path)
+        spec = read_tokenizer_file(path)
+        try:
+            return cls.from_spec(spec)
+        except (DataError, ConfigError) as exc:  # a well-formed file whose content is inconsistent
+            raise DataError(f"{path}: {exc}") from None
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the tokenizer as human-readable RON, atomically."""
-        from tinygpt.tokenizer.persistence import save_tokenizer
-
-        save_tokenizer(self, path)
-
-    @classmethod
-    def from_hf_json(cls, path: str | os.PathLike[str]) -> BPETokenizer:
-        """Read a Hugging Face ``tokenizer.json``: byte-level BPE (GPT-2's, say) or one that
-        :meth:`to_hf_json` wrote in either mode."""
-        from tinygpt.hf.tokenizer_json import from_hf_json
-
-        return from_hf_json(cls, path)
-
-    def to_hf_json(self) -> str:
-        """``tokenizer.json`` text with which the ``tokenizers`` library gives this tokenizer's ids."""
-        from tinygpt.hf.tokenizer_json import to_hf_json
-
-        return to_hf_json(self)
+        write_tokenizer_file(self.spec, path)
 
     # ----------------------------------------------------------------- properties
+    @property
+    def spec(self) -> TokenizerSpec:
+        """The plain data this tokenizer is built from (what its file holds)."""
+        return TokenizerSpec(mode=self._mode, pattern=self.pattern, base=list(self._base),
+                             merges=list(self._merge_ids), special_tokens=dict(self._special_tokens),
+                             do_not_merge=self._do_not_merge, added_tokens=dict(self._added),
+                             byte_fallback=self.byte_fallback_ids)
+
     @property
     def mode(self) -> str:
         """``"bytes"`` or ``"words"``."""
@@ -613,26 +605,6 @@ class BPETokenizer:
                     ids.append(item)
             results.append(ids)
         return results
-
-
-def split_at_specials(text: str, specials: Mapping[str, int]) -> list[tuple[str, int | None]]:
-    """``text`` cut at the given special tokens: (ordinary text, None) and (name, id) items."""
-    if not specials:
-        return [(text, None)] if text else []
-    import re
-
-    names = sorted(specials, key=len, reverse=True)
-    pattern = re.compile("|".join(re.escape(name) for name in names))
-    out: list[tuple[str, int | None]] = []
-    pos = 0
-    for match in pattern.finditer(text):
-        if match.start() > pos:
-            out.append((text[pos : match.start()], None))
-        out.append((match.group(), specials[match.group()]))
-        pos = match.end()
-    if pos < len(text):
-        out.append((text[pos:], None))
-    return out
 
 
 def _special_ids(
