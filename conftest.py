@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from tests.generate.generation_run import make_generation_run
 from tinygpt import BPETokenizer
 from tinygpt.data import tokenize_corpus
+
+from tests.generate.generation_run import make_generation_run
 
 REPO_ROOT = Path(__file__).resolve().parent
 SHARED_DATA = Path(os.environ.get("TINYGPT_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
