@@ -9,11 +9,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <exception>
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -21,6 +19,7 @@
 #include "merge_rules.hpp"
 #include "piece_cache.hpp"
 #include "pretokenize.hpp"
+#include "thread_group.hpp"
 
 namespace tgbpe {
 
@@ -32,9 +31,9 @@ struct EncodeOptions {
   std::uint32_t replacement_cp = 0;  // words mode, kReplace: a character of the alphabet
 };
 
-inline EncodeOptions make_encode_options(int unknown, std::uint32_t replacement_cp) {
+inline EncodeOptions make_encode_options(UnknownPolicy unknown, std::uint32_t replacement_cp) {
   EncodeOptions options;
-  options.unknown = static_cast<UnknownPolicy>(unknown);
+  options.unknown = unknown;
   options.replacement_cp = replacement_cp;
   return options;
 }
@@ -52,7 +51,7 @@ class Encoder {
   static constexpr std::uint32_t kMissing = 0xFFFFFFFFu;
   static constexpr std::size_t kTextsPerGrab = 8;
 
-  explicit Encoder(int splitter) : splitter_(static_cast<Splitter>(splitter)) {
+  explicit Encoder(Splitter splitter) : splitter_(splitter) {
     byte_ids_.fill(kMissing);
   }
 
@@ -115,45 +114,29 @@ class Encoder {
     std::atomic<std::size_t> next{0};
     std::atomic<bool> stop{false};
     std::mutex error_mutex;
-    std::exception_ptr failure;
-    auto run = [&]() {
-      try {
-        Worker worker(*this, options);
-        EncodeError local;
-        // Ids go to a thread-local buffer first: threads writing neighbouring outs[i] headers
-        // on every push_back would share cache lines and serialise each other.
-        std::vector<std::uint32_t> ids;
-        while (!stop.load(std::memory_order_relaxed)) {
-          const std::size_t first = next.fetch_add(kTextsPerGrab);
-          if (first >= texts.size()) break;
-          const std::size_t last = std::min(texts.size(), first + kTextsPerGrab);
-          for (std::size_t i = first; i < last; ++i) {
-            ids.clear();
-            worker.encode(texts[i], i, ids, local);
-            if (local.failed) {
-              std::lock_guard<std::mutex> lock(error_mutex);
-              if (!error.failed || local.text_index < error.text_index) error = local;
-              stop = true;
-              return;
-            }
-            outs[i].assign(ids.begin(), ids.end());
+    tinygpt::run_parallel(threads, [&](std::size_t) {
+      Worker worker(*this, options);
+      EncodeError local;
+      // Ids go to a thread-local buffer first: threads writing neighbouring outs[i] headers
+      // on every push_back would share cache lines and serialise each other.
+      std::vector<std::uint32_t> ids;
+      while (!stop.load(std::memory_order_relaxed)) {
+        const std::size_t first = next.fetch_add(kTextsPerGrab);
+        if (first >= texts.size()) break;
+        const std::size_t last = std::min(texts.size(), first + kTextsPerGrab);
+        for (std::size_t i = first; i < last; ++i) {
+          ids.clear();
+          worker.encode(texts[i], i, ids, local);
+          if (local.failed) {
+            std::lock_guard<std::mutex> lock(error_mutex);
+            if (!error.failed || local.text_index < error.text_index) error = local;
+            stop = true;
+            return;
           }
+          outs[i].assign(ids.begin(), ids.end());
         }
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(error_mutex);
-        if (!failure) failure = std::current_exception();
-        stop = true;
       }
-    };
-    if (threads == 1) {
-      run();
-    } else {
-      std::vector<std::thread> pool;
-      pool.reserve(threads);
-      for (std::size_t t = 0; t < threads; ++t) pool.emplace_back(run);
-      for (auto& th : pool) th.join();
-    }
-    if (failure) std::rethrow_exception(failure);
+    });
   }
 
   // Appends the bytes of `ids` to `out`; returns false (and the id) on an unknown id.
