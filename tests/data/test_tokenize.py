@@ -11,7 +11,7 @@ import pytest
 
 from tinygpt import BPETokenizer
 from tinygpt.data import TokenLoader, read_header, read_manifest, tokenize_corpus
-from tinygpt.data import tokenize as tokenize_module
+from tinygpt.data.tokenize import pipeline as tokenize_module
 from tinygpt.errors import ConfigError, DataError
 from tinygpt.data.sources import open_corpus
 
