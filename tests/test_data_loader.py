@@ -53,25 +53,29 @@ def test_batches_are_int64_windows_with_y_shifted_by_one(shard_dir):
 
 
 def test_document_windows_stay_inside_one_document_and_skip_short_ones(shard_dir):
-    """document sampling (gpt-rs): a window is a document's EOT + text, never two documents."""
+    """document sampling: a window lies inside one document closed by the end-of-text token
+    that follows it (that EOT may only be the last target), never across two documents."""
     loader = TokenLoader(shard_dir, 32, 20, seed=3)
     lengths = {doc[0]: len(doc) for doc in _documents(120)}
     for _ in range(20):
         x, y = next(loader)
         window = torch.cat([x, y[:, -1:]], dim=1)
-        assert not (window[:, 1:] == EOT).any(), "a window crossed into the next document"
+        assert not (window[:, 1:-1] == EOT).any(), "a window crossed into the next document"
         for row in window:
             first_text = int(row[1]) if row[0] == EOT else int(row[0])
             document = next(d for d in lengths if d <= first_text < d + lengths[d])
-            assert lengths[document] + 1 >= 21, "a document shorter than the window was sampled"
+            assert lengths[document] + 2 >= 21, "a document shorter than the window was sampled"
 
 
 def test_document_sampling_reaches_every_valid_window(tmp_path):
-    """All windows of a document are equally eligible: with few windows, all get drawn."""
-    documents = [[1, 2, 3, 4, 5], [6, 7], [8, 9, 10, 11]]  # with EOT: lengths 6, 3, 5
+    """All windows of a document are equally eligible, up to the end-of-text token that closes
+    it (the next document's, or the one implied at the end of the split): with few windows,
+    all get drawn."""
+    documents = [[1, 2, 3, 4, 5], [6], [8, 9, 10, 11]]  # with both EOTs: lengths 7, 3, 6
     loader = TokenLoader(write_shard_dir(tmp_path, {"train": documents}, vocab_size=12), 64, 3)
     seen = {tuple(np.append(x, y[-1])) for _ in range(5) for x, y in zip(*[t.numpy() for t in next(loader)])}
-    expected = {(EOT, 1, 2, 3), (1, 2, 3, 4), (2, 3, 4, 5), (EOT, 8, 9, 10), (8, 9, 10, 11)}
+    expected = {(EOT, 1, 2, 3), (1, 2, 3, 4), (2, 3, 4, 5), (3, 4, 5, EOT),
+                (EOT, 8, 9, 10), (8, 9, 10, 11), (9, 10, 11, EOT)}
     assert seen == expected
 
 
@@ -88,7 +92,7 @@ def test_document_windows_are_drawn_uniformly_whatever_the_document_lengths(tmp_
         x, y = next(loader)
         for row in torch.cat([x, y[:, -1:]], dim=1).tolist():
             counts[tuple(row)] = counts.get(tuple(row), 0) + 1
-    assert len(counts) == 201 + 100  # windows of 5 tokens: EOT + 204 tokens, and EOT + 4 tokens each
+    assert len(counts) == 202 + 200  # windows of 5 tokens: EOT + 204 tokens + EOT, EOT + 4 + EOT each
     assert 5 <= min(counts.values()) and max(counts.values()) <= 70  # 9,000 draws: ~30 each
 
 
@@ -197,14 +201,16 @@ def _eval_targets(loader: TokenLoader, **kwargs) -> list[int]:
     return targets
 
 
-def test_eval_sweep_predicts_every_text_token_once_per_document(shard_dir):
-    """iter_eval (document): every text token is a target exactly once, no window crosses
-    documents, the trailing partial window is padded rather than dropped."""
+def test_eval_sweep_predicts_every_text_token_and_each_documents_end_once(shard_dir):
+    """iter_eval (document): every text token, and the end-of-text token closing each document,
+    is a target exactly once; no window crosses documents, the trailing partial window is padded
+    rather than dropped."""
     loader = TokenLoader(shard_dir, 5, 16)
     stream = _stream(loader)
-    assert sorted(_eval_targets(loader)) == sorted(stream[stream != EOT].tolist())
+    expected = sorted(stream[stream != EOT].tolist() + [EOT] * loader.num_documents)
+    assert sorted(_eval_targets(loader)) == expected
     ranks = [TokenLoader(shard_dir, 5, 16, rank=r, world_size=2) for r in range(2)]
-    assert sorted(_eval_targets(ranks[0]) + _eval_targets(ranks[1])) == sorted(stream[stream != EOT].tolist())
+    assert sorted(_eval_targets(ranks[0]) + _eval_targets(ranks[1])) == expected
 
 
 def test_eval_sweep_in_stream_mode_predicts_every_token_after_the_first(shard_dir):

@@ -34,11 +34,28 @@ private:
     std::uint64_t state_;
 };
 
+// Tokens [start, start + count) of the stream, where the position just past the end of the split
+// reads as the end-of-text token that closes its last document (so that document's end is
+// learned like every other's).
+void copy_closed(const TokenStore& store, std::uint64_t start, std::size_t count,
+                 std::int64_t* out) {
+    const std::size_t stored = static_cast<std::size_t>(
+        std::min<std::uint64_t>(count, store.size() > start ? store.size() - start : 0));
+    store.copy(start, stored, out);
+    std::fill(out + stored, out + count, static_cast<std::int64_t>(store.eot_id()));
+}
+
+// The extent of document k closed by the end-of-text token that follows it: the next
+// document's first token, or the one implied at the end of the split.
+std::uint64_t closed_document_end(const TokenStore& store, std::size_t k) {
+    return store.document_end(k) + 1;
+}
+
 void write_row(const TokenStore& store, std::uint64_t start, std::size_t length,
                std::size_t context_length, std::int64_t* x, std::int64_t* y) {
     const std::size_t predicted = length - 1;
-    store.copy(start, predicted, x);
-    store.copy(start + 1, predicted, y);
+    copy_closed(store, start, predicted, x);
+    copy_closed(store, start + 1, predicted, y);
     std::fill(x + predicted, x + context_length, static_cast<std::int64_t>(store.eot_id()));
     std::fill(y + predicted, y + context_length, std::int64_t{-1});
 }
@@ -69,7 +86,7 @@ RandomWindows::RandomWindows(std::shared_ptr<const TokenStore> store, bool docum
     }
     std::uint64_t longest = 0;
     for (std::size_t k = 0; k < store_->document_count(); ++k) {
-        const std::uint64_t length = store_->document_end(k) - store_->document_start(k);
+        const std::uint64_t length = closed_document_end(*store_, k) - store_->document_start(k);
         longest = std::max(longest, length);
         if (length < window) continue;
         slots_.push_back(Slot{window_count_, store_->document_start(k)});
@@ -130,7 +147,8 @@ bool SequentialWindows::next_window(std::uint64_t& start, std::size_t& length) {
     const std::size_t segments = documents_ ? store_->document_count() : 1;
     while (segment_ < segments) {
         const std::uint64_t first = documents_ ? store_->document_start(segment_) : 0;
-        const std::uint64_t end = documents_ ? store_->document_end(segment_) : store_->size();
+        const std::uint64_t end =
+            documents_ ? closed_document_end(*store_, segment_) : store_->size();
         if (first + offset_ + 1 < end) {
             start = first + offset_;
             length = static_cast<std::size_t>(

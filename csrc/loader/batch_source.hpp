@@ -22,8 +22,10 @@ public:
 // Training batches of full windows of context_length + 1 tokens. Batch b of `rank` draws from a
 // generator keyed by (seed, b * world_size + rank) alone, so batches do not depend on prefetch
 // depth or thread timing, ranks see disjoint streams, and resuming at batch b is exact.
-// documents = true: every window lies inside one document (its end-of-text token and text), all
-// such windows equally likely, shorter documents never sampled. false: anywhere in the stream.
+// documents = true: every window lies inside one document closed by the end-of-text token that
+// follows it (its end-of-text token, its text, the next one's), so models learn where a document
+// ends; all such windows equally likely, shorter documents never sampled. false: anywhere in the
+// stream.
 class RandomWindows : public BatchSource {
 public:
     RandomWindows(std::shared_ptr<const TokenStore> store, bool documents, std::size_t batch_size,
@@ -55,7 +57,8 @@ private:
 };
 
 // One pass of consecutive windows (stride context_length) that predicts every token once:
-// documents = true restarts at each document and predicts its text tokens; false sweeps the
+// documents = true restarts at each document and predicts its text tokens and the end-of-text
+// token that closes it (the next document's, or the one implied at the end); false sweeps the
 // stream and predicts every token after the first. The last window of a document (or of the
 // stream) is padded: x with the end-of-text id, y with -1 (ignore_index). Window w goes to rank
 // w % world_size; the final batch may have fewer rows.

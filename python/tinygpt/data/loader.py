@@ -44,8 +44,10 @@ class TokenLoader:
 
     ``x`` and ``y`` are ``(batch_size, context_length)`` tensors, ``y`` is ``x`` shifted by one
     token. ``sampling="document"`` draws windows of ``context_length + 1`` tokens that lie inside
-    one document (its end-of-text token, then its text), every such window equally likely, and
-    never samples documents shorter than that, like gpt-rs; ``"stream"`` draws windows anywhere
+    one document closed by the end-of-text token that follows it (its end-of-text token, its
+    text, then the next document's end-of-text token, or the one implied at the end of the
+    split), so a model learns where a document ends; every such window is equally likely, and
+    documents shorter than a window are never sampled; ``"stream"`` draws windows anywhere
     in the concatenated split. Batch ``b`` depends only on ``(seed, b, rank, world_size)``, never
     on ``prefetch`` or thread timing; the ``world_size`` ranks draw disjoint streams (rank ``r``
     gets the global batches ``b * world_size + r``). ``pin_memory=True`` copies each batch into
@@ -129,8 +131,9 @@ class TokenLoader:
         """One sequential pass over the split that predicts every token exactly once.
 
         Windows advance by ``context_length``. With ``sampling="document"`` each document is
-        swept on its own from its end-of-text token, so every text token is a target once, with
-        context from its own document only (as in training); with ``"stream"`` the sweep runs
+        swept on its own from its end-of-text token, so every text token and the end-of-text
+        token closing the document is a target once, with context from its own document only
+        (as in training); with ``"stream"`` the sweep runs
         over the concatenated split and every token after the first is a target. The last
         window of each sweep is padded: ``y == -1`` marks positions to ignore
         (``cross_entropy(..., ignore_index=-1)``), and the last batch may have fewer rows. Rank
