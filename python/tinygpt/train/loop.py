@@ -21,6 +21,7 @@ from tinygpt.train.checkpoint import load_trainer_state, load_weights, save_chec
 from tinygpt.train.config import TrainConfig
 from tinygpt.train.data import TrainingData
 from tinygpt.train.display import TrainingDisplay
+from tinygpt.train.divergence import require_finite_loss, require_finite_weights
 from tinygpt.train.distributed import DistContext
 from tinygpt.train.interrupt import stop_on_interrupt
 from tinygpt.train.metrics import MetricsLog
@@ -85,6 +86,7 @@ class Trainer:
         state = load_trainer_state(checkpoint_dir)
         self.optimizer.load_state_dict(state["optimizer"])
         self.step = self._checkpointed_step = state["step"]
+        self.last_checkpoint = checkpoint_dir.name
         self.tokens_seen = state["tokens_seen"]
         ranks = state["ranks"]
         if len(ranks) == self.dist.world_size:
@@ -188,6 +190,9 @@ class Trainer:
             metrics.write("train", self.step, loss=loss, lr=learning_rate,
                           tokens_per_second=tokens_per_second, tokens=self.tokens_seen,
                           elapsed=time.perf_counter() - started)
+        require_finite_loss(loss, what="the training loss", step=self.step,
+                            learning_rate=learning_rate, last_checkpoint=self.last_checkpoint,
+                            run=self.layout.root)
         display.update(self.step, loss=loss, lr=learning_rate, tokens_per_second=tokens_per_second)
         return loss
 
@@ -202,6 +207,9 @@ class Trainer:
         )
         if metrics is not None:
             metrics.write("eval", self.step, train_loss=train_loss, val_loss=val_loss)
+        for what, value in (("the training loss", train_loss), ("the held-out loss", val_loss)):
+            require_finite_loss(value, what=what, step=self.step, learning_rate=None,
+                                last_checkpoint=self.last_checkpoint, run=self.layout.root)
         display.evaluation(self.step, train_loss=train_loss, val_loss=val_loss)
         return train_loss, val_loss
 
@@ -226,6 +234,8 @@ class Trainer:
         """Rank 0 writes; every rank's RNG and loader state goes in, for an exact resume."""
         if self._checkpointed_step == self.step:
             return
+        require_finite_weights(self.raw_model, step=self.step, last_checkpoint=self.last_checkpoint,
+                               run=self.layout.root)
         self._checkpointed_step = self.step
         per_rank = self.dist.gather(
             {"rng": capture_rng_state(self.device), "loaders": self.data.state_dict()}
