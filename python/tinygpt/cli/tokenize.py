@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from tinygpt.cli.arguments import THREADS
 from tinygpt.errors import ConfigError
 
 _DESCRIPTION = """\
@@ -62,7 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help=f"tokens per shard at most (default: {DEFAULT_SHARD_TOKENS:,})")
     parser.add_argument("--part", type=_part, metavar="I/N", help="tokenize only the I-th of N slices of SRC")
     parser.add_argument("--text-column", metavar="NAME", help="parquet column / jsonl field holding the text")
-    parser.add_argument("--threads", type=int, metavar="N", help="encoding threads (default: all cores)")
+    parser.add_argument("--threads", type=THREADS, metavar="N", help="encoding threads (default: all cores)")
     parser.add_argument("--merge", action="store_true", help="merge OUT's part manifests into OUT/manifest.json")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)

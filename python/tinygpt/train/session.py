@@ -10,6 +10,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from tinygpt import limits
 from tinygpt.atomic import atomic_write_text
 from tinygpt.errors import ConfigError
 from tinygpt.run import RunLayout, read_run_info, require_run, resolve_checkpoint
@@ -39,6 +40,8 @@ def train(
     ``max_seconds`` stops cleanly after that much training time, with a checkpoint. Under
     torchrun every process calls this; only rank 0 writes.
     """
+    limits.seed(seed)
+    _check_budget(max_seconds)
     dist = context_from_environment()
     target = dist.device(device)
     dtype = autocast_dtype(precision, target)
@@ -83,6 +86,7 @@ def resume(
     from tinygpt.model import GPTConfig
     from tinygpt.tokenizer import BPETokenizer
 
+    _check_budget(max_seconds)
     dist = context_from_environment()
     target = dist.device(device)
     dtype = autocast_dtype(precision, target)
@@ -110,6 +114,11 @@ def resume(
         return trainer.run(show_progress=show_progress, max_seconds=max_seconds)
     finally:
         dist.stop()
+
+
+def _check_budget(max_seconds: float | None) -> None:
+    if max_seconds is not None:
+        limits.seconds(max_seconds)
 
 
 def _refuse_existing_run(layout: RunLayout) -> None:
