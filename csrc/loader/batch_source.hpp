@@ -22,10 +22,11 @@ public:
 // Training batches of full windows of context_length + 1 tokens. Batch b of `rank` draws from a
 // generator keyed by (seed, b * world_size + rank) alone, so batches do not depend on prefetch
 // depth or thread timing, ranks see disjoint streams, and resuming at batch b is exact.
-// documents = true: every window lies inside one document closed by the end-of-text token that
-// follows it (its end-of-text token, its text, the next one's), so models learn where a document
-// ends; all such windows equally likely, shorter documents never sampled. false: anywhere in the
-// stream.
+// documents = true: a window starts at any token of a document (its end-of-text token or a text
+// token, all equally likely) and runs for context_length + 1 tokens or up to the end-of-text
+// token that closes the document (the next one's, or the one implied at the end of the split),
+// its last target, so models learn where a document ends; a shorter window is padded (x with the
+// end-of-text id, y with -1, ignore_index). false: full windows anywhere in the stream.
 class RandomWindows : public BatchSource {
 public:
     RandomWindows(std::shared_ptr<const TokenStore> store, bool documents, std::size_t batch_size,
@@ -34,7 +35,8 @@ public:
     std::size_t next(std::int64_t* x, std::int64_t* y) override;
 
 private:
-    std::uint64_t draw_start(std::uint64_t index) const;
+    // The stream position of window `index`; `end` receives where its document's extent ends.
+    std::uint64_t draw_start(std::uint64_t index, std::uint64_t& end) const;
 
     std::shared_ptr<const TokenStore> store_;
     std::size_t batch_size_;
@@ -44,10 +46,11 @@ private:
     std::uint64_t world_size_;
     std::uint64_t batch_;
     std::uint64_t window_count_;  // number of distinct valid window starts
-    // Document mode: one slot per document long enough for a window, in stream order.
+    // Document mode: one slot per document, in stream order.
     struct Slot {
         std::uint64_t windows_before;  // window starts in all earlier slots
         std::uint64_t first_token;     // stream position of the document's end-of-text token
+        std::uint64_t end;             // one past the end-of-text token that closes it
     };
     std::vector<Slot> slots_;
     // Guide table: the windows [g * bucket_width_, (g + 1) * bucket_width_) lie in slots

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from tinygpt.evaluate import HeldOutLoss, held_out_loss, mean_batch_loss
+from tinygpt.evaluate import IGNORE_INDEX, HeldOutLoss, held_out_loss, mean_batch_loss
 from tinygpt.run import RunLayout
 from tinygpt.train.checkpoint import load_trainer_state, load_weights, save_checkpoint
 from tinygpt.train.config import TrainConfig
@@ -168,7 +168,9 @@ class Trainer:
             with self._gradient_sync(micro == accumulation - 1):
                 with autocast(self.device, self.dtype):
                     logits = self.model(x)
-                    loss = F.cross_entropy(logits.flatten(0, 1), y.flatten()) / accumulation
+                    # Windows cut short at a document's end are padded with ignored targets.
+                    loss = F.cross_entropy(logits.flatten(0, 1), y.flatten(),
+                                           ignore_index=IGNORE_INDEX) / accumulation
                 loss.backward()
             step_loss += loss.detach()
         if self.config.grad_clip > 0:
