@@ -8,7 +8,7 @@ before it reports a ratio. Timings are the best of a few repeats, peer and ours 
 noise from other processes on the machine hits both.
 
 Quick mode (``--benchmark-disable``, CI) shortens the runs; ``TINYGPT_BENCH_FULL=1`` runs the
-figures of benches/README.md.
+figures of docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from gptrs_reference import GptRsModel  # noqa: E402
 
-from tinygpt.generate import Sampling, sample_tokens  # noqa: E402
+from tinygpt.model.decoding import TokenSampler, sample_tokens  # noqa: E402
 from tinygpt.model import GPT, GPTConfig  # noqa: E402
 
 FULL = os.environ.get("TINYGPT_BENCH_FULL") == "1"
@@ -60,7 +60,7 @@ def gptrs_generate(model: GptRsModel, prompt: list[int], count: int) -> list[int
 
 
 def tinygpt_generate(model: GPT, prompt: list[int], count: int) -> list[int]:
-    steps = sample_tokens(model, torch.tensor([prompt]), count, Sampling(greedy=True))
+    steps = sample_tokens(model, torch.tensor([prompt]), count, TokenSampler(greedy=True))
     return [int(step[0]) for step in steps]
 
 

@@ -21,7 +21,7 @@ import pytest
 
 from timing import best_seconds
 from tinygpt import ron
-from tinygpt.sources import open_corpus
+from tinygpt.data.sources import open_corpus
 
 FULL = os.environ.get("TINYGPT_BENCH_FULL") == "1"
 FULL_BYTES = 256 << 20

@@ -30,7 +30,7 @@ from timing import best_seconds
 from tinygpt import BPETokenizer
 from tinygpt.data import read_manifest, tokenize_corpus
 from tinygpt.data.shards import encode_header
-from tinygpt.sources import open_corpus
+from tinygpt.data.sources import open_corpus
 from tinygpt.tokenizer import GPT2_PATTERN, read_gpt2_vocab_merges
 
 FULL = os.environ.get("TINYGPT_BENCH_FULL") == "1"

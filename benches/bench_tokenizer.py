@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from timing import best_seconds
-from tinygpt.sources import open_corpus
+from tinygpt.data.sources import open_corpus
 from tinygpt.tokenizer import GPT2_PATTERN, BPETokenizer, read_gpt2_vocab_merges
 
 FULL = os.environ.get("TINYGPT_BENCH_FULL") == "1"

@@ -15,7 +15,7 @@ import torch
 from safetensors.torch import save_file
 
 from tinygpt.model import GPT, GPTConfig
-from tinygpt.run import CheckpointIndex, RunLayout, checkpoint_name
+from tinygpt.run.layout import CheckpointIndex, RunLayout, checkpoint_name
 from tinygpt.tokenizer import BPETokenizer
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,7 @@ import tinygpt._bpe
 import tinygpt._loader
 from tinygpt import BPETokenizer, GPT, GPTConfig
 from tinygpt.data import TokenLoader, tokenize_corpus
-from tinygpt.sources import embedded_corpus_path
+from tinygpt.data.sources import embedded_corpus_path
 
 
 def main() -> None:

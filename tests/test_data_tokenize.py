@@ -13,7 +13,7 @@ from tinygpt import BPETokenizer
 from tinygpt.data import TokenLoader, read_header, read_manifest, tokenize_corpus
 from tinygpt.data import tokenize as tokenize_module
 from tinygpt.errors import ConfigError, DataError
-from tinygpt.sources import open_corpus
+from tinygpt.data.sources import open_corpus
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,8 @@ import pytest
 from generation_run import make_generation_run, one_cpu_thread  # noqa: F401 (autouse)
 
 from tinygpt.cli import main
-from tinygpt.generate import Sampling, TextStream, generate_texts
+from tinygpt.generate import TextStream, generate_texts
+from tinygpt.model.decoding import TokenSampler
 from tinygpt.run import load_run
 
 
@@ -51,14 +52,14 @@ def test_batched_texts_equal_one_by_one_streams(run_dir):
     """generate_texts batches equal-length prompts; greedy results equal single streams."""
     model, tok = load_run(run_dir, device="cpu")
     prompts = [tok.encode(t) for t in ("Once upon", "The cat", "Tom ran", "Once upon")]
-    batched = generate_texts(model, tok, prompts, 40, Sampling(greedy=True))
+    batched = generate_texts(model, tok, prompts, 40, TokenSampler(greedy=True))
     for ids, text in zip(prompts, batched):
-        assert "".join(TextStream(model, tok, ids, 40, Sampling(greedy=True))) == text
+        assert "".join(TextStream(model, tok, ids, 40, TokenSampler(greedy=True))) == text
 
 
 def test_stream_finishes_with_a_reason_and_keeps_token_ids(run_dir):
     model, tok = load_run(run_dir, device="cpu")
-    stream = TextStream(model, tok, tok.encode("Once"), 25, Sampling(greedy=True))
+    stream = TextStream(model, tok, tok.encode("Once"), 25, TokenSampler(greedy=True))
     text = "".join(stream)
     assert stream.finish_reason in ("length", "end_of_text")
     assert tok.decode(stream.token_ids) == text
@@ -67,9 +68,9 @@ def test_stream_finishes_with_a_reason_and_keeps_token_ids(run_dir):
 
 def test_stop_string_ends_the_text_before_it(run_dir):
     model, tok = load_run(run_dir, device="cpu")
-    full = "".join(TextStream(model, tok, tok.encode("Once"), 40, Sampling(greedy=True)))
+    full = "".join(TextStream(model, tok, tok.encode("Once"), 40, TokenSampler(greedy=True)))
     stop = full[10:13]
-    stopped = TextStream(model, tok, tok.encode("Once"), 40, Sampling(greedy=True), stop=[stop])
+    stopped = TextStream(model, tok, tok.encode("Once"), 40, TokenSampler(greedy=True), stop=[stop])
     assert "".join(stopped) == full[: full.index(stop)]
     assert stopped.finish_reason == "stop"
 

@@ -8,7 +8,7 @@ from generation_run import one_cpu_thread  # noqa: F401 (autouse)
 from gptrs_reference import randomize
 
 from tinygpt.errors import ConfigError
-from tinygpt.generate import Sampling, WindowedDecoder, sample_tokens
+from tinygpt.model.decoding import TokenSampler, WindowedDecoder, sample_tokens
 from tinygpt.model import GPT, GPTConfig
 
 CONFIG = GPTConfig(vocab_size=40, embedding_size=24, context_length=8, head_count=3, block_count=2)
@@ -21,7 +21,7 @@ def model() -> GPT:
     return model.eval()
 
 
-def recompute_loop(model: GPT, prompt: torch.Tensor, count: int, sampling: Sampling, seed: int) -> torch.Tensor:
+def recompute_loop(model: GPT, prompt: torch.Tensor, count: int, sampling: TokenSampler, seed: int) -> torch.Tensor:
     """gpt-rs's loop: feed the last context_length tokens every step, sample from the last logits."""
     generator = torch.Generator().manual_seed(seed)
     tokens = prompt
@@ -35,7 +35,7 @@ def recompute_loop(model: GPT, prompt: torch.Tensor, count: int, sampling: Sampl
 def test_greedy_with_cache_equals_recomputing_the_window(model, prompt_length):
     """Same tokens as the original, before and long after the text outgrows the context."""
     prompt = torch.randint(0, CONFIG.vocab_size, (3, prompt_length), generator=torch.Generator().manual_seed(7))
-    expected = recompute_loop(model, prompt, 30, Sampling(greedy=True), seed=0)
+    expected = recompute_loop(model, prompt, 30, TokenSampler(greedy=True), seed=0)
     assert torch.equal(model.generate(prompt, 30, greedy=True), expected)
 
 
@@ -47,7 +47,7 @@ def test_sampling_with_cache_draws_what_the_recompute_loop_draws(model, prompt_l
     different contexts, through the cache and across the sliding window.
     """
     prompt = torch.randint(0, CONFIG.vocab_size, (2, prompt_length), generator=torch.Generator().manual_seed(3))
-    expected = recompute_loop(model, prompt, 40, Sampling(temperature=1.0), seed=11)
+    expected = recompute_loop(model, prompt, 40, TokenSampler(temperature=1.0), seed=11)
     assert len(set(expected[0, prompt_length:].tolist())) > 10
     ours = model.generate(prompt, 40, temperature=1.0, generator=torch.Generator().manual_seed(11))
     assert torch.equal(ours, expected)
@@ -81,25 +81,25 @@ def test_top_k_and_top_p_restrict_the_support():
     """Samples only ever come from the k best tokens / the smallest nucleus reaching p."""
     logits = torch.log(torch.tensor([[0.4, 0.3, 0.2, 0.06, 0.04]]))
     generator = torch.Generator().manual_seed(0)
-    top_k = {int(Sampling(temperature=1.0, top_k=2).choose(logits, generator)) for _ in range(300)}
+    top_k = {int(TokenSampler(temperature=1.0, top_k=2).choose(logits, generator)) for _ in range(300)}
     assert top_k == {0, 1}
-    top_p = {int(Sampling(temperature=1.0, top_p=0.85).choose(logits, generator)) for _ in range(300)}
+    top_p = {int(TokenSampler(temperature=1.0, top_p=0.85).choose(logits, generator)) for _ in range(300)}
     assert top_p == {0, 1, 2}
 
 
 def test_temperature_sharpens_the_distribution():
     logits = torch.log(torch.tensor([[0.6, 0.4]]))
     generator = torch.Generator().manual_seed(0)
-    cold = sum(int(Sampling(temperature=0.1).choose(logits, generator)) for _ in range(400))
-    warm = sum(int(Sampling(temperature=1.0).choose(logits, generator)) for _ in range(400))
+    cold = sum(int(TokenSampler(temperature=0.1).choose(logits, generator)) for _ in range(400))
+    warm = sum(int(TokenSampler(temperature=1.0).choose(logits, generator)) for _ in range(400))
     assert cold < 20 < 100 < warm
 
 
 def test_stop_ids_end_generation_when_every_row_has_stopped(model):
     prompt = torch.randint(0, CONFIG.vocab_size, (1, 2))
-    steps = list(sample_tokens(model, prompt, 50, Sampling(greedy=True)))
+    steps = list(sample_tokens(model, prompt, 50, TokenSampler(greedy=True)))
     stop = int(steps[3])
-    stopped = list(sample_tokens(model, prompt, 50, Sampling(greedy=True), stop_ids={stop}))
+    stopped = list(sample_tokens(model, prompt, 50, TokenSampler(greedy=True), stop_ids={stop}))
     first_stop = next(i for i, t in enumerate(steps) if int(t) == stop)
     assert len(stopped) == first_stop + 1
 
@@ -122,7 +122,7 @@ def test_generation_restores_training_mode(model):
 )
 def test_bad_sampling_options_are_config_errors(options, message):
     with pytest.raises(ConfigError, match=message):
-        Sampling(**options)
+        TokenSampler(**options)
 
 
 def test_empty_prompt_is_rejected(model):
@@ -144,4 +144,4 @@ def test_decoder_keeps_only_the_window(model):
 
 def test_tiny_temperature_is_greedy_not_nan():
     logits = torch.tensor([[1000.0, 999.0, -5.0]])
-    assert int(Sampling(temperature=1e-30).choose(logits, torch.Generator().manual_seed(0))) == 0
+    assert int(TokenSampler(temperature=1e-30).choose(logits, torch.Generator().manual_seed(0))) == 0

@@ -63,7 +63,7 @@ def reference_and_ours(config: GPTConfig, seed: int = 0) -> tuple[GptRsModel, GP
 
 
 def _ours_from(reference: GptRsModel, config: GPTConfig) -> dict[str, torch.Tensor]:
-    from tinygpt.model import _from_gptrs_names
+    from tinygpt.model.gpt import _from_gptrs_names
 
     return _from_gptrs_names(dict(reference.state_dict()), config, "reference")
 
@@ -305,7 +305,7 @@ def test_config_ron_unknown_field_names_the_file(tmp_path):
 
 def test_every_configurable_activation_has_a_module():
     """GPTConfig validates names without torch; the model must build a module for each."""
-    from tinygpt.model import ACTIVATION_MODULES
-    from tinygpt.model_config import ACTIVATIONS
+    from tinygpt.model.gpt import ACTIVATION_MODULES
+    from tinygpt.model.config import ACTIVATIONS
 
     assert set(ACTIVATION_MODULES) == set(ACTIVATIONS)

@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from tinygpt.run import (
+from tinygpt.run import load_run
+from tinygpt.run.layout import (
     CheckpointIndex,
     RunError,
     RunLayout,
     checkpoint_name,
-    load_run,
     resolve_checkpoint,
 )
 

@@ -1,4 +1,4 @@
-"""tinygpt.sources: every --data spec yields the same documents, and bad data fails clearly."""
+"""tinygpt.data.sources: every --data spec yields the same documents, and bad data fails clearly."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tinygpt import sources
+from tinygpt.data import sources
 from tinygpt.errors import DataError
-from tinygpt.sources import Corpus, embedded_corpus_path, open_corpus
+from tinygpt.data.sources import Corpus, embedded_corpus_path, open_corpus
 
 STORIES = ["Once upon a time, a cat sat.\nIt was happy.", "Tom said, \"Hi!\"", "Ünïcödé 日本 😀 story."]
 

@@ -64,7 +64,7 @@ def test_custom_pattern_training_matches_reference(stories):
 
 def test_training_from_a_path_streams_the_corpus(tinystories_txt, tinystories_parquet):
     """A .txt or .parquet path trains the same tokenizer as the same stories given as strings."""
-    from tinygpt.sources import open_corpus
+    from tinygpt.data.sources import open_corpus
 
     docs = list(open_corpus(tinystories_txt))
     from_list = BPETokenizer.train(docs, 400, show_progress=False)

@@ -10,7 +10,7 @@ from train_support import one_torch_thread, shards  # noqa: F401 (fixtures)
 
 from tinygpt.cli import main
 from tinygpt.run import RunLayout
-from tinygpt.sources import open_corpus
+from tinygpt.data.sources import open_corpus
 from tinygpt.train.config import TrainConfig
 
 TINY = ["--embedding-size", "32", "--context-length", "16", "--head-count", "2",

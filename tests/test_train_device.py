@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from tinygpt.errors import ConfigError, TinyGPTError
-from tinygpt.train.device import select_device
+from tinygpt.device import select_device
 
 
 def test_cpu_is_always_available():
@@ -15,9 +15,9 @@ def test_cpu_is_always_available():
 
 def test_auto_prefers_cuda_then_mps_then_cpu(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setattr("tinygpt.train.device.mps_available", lambda: False)
+    monkeypatch.setattr("tinygpt.device.mps_available", lambda: False)
     assert select_device("auto") == torch.device("cpu")
-    monkeypatch.setattr("tinygpt.train.device.mps_available", lambda: True)
+    monkeypatch.setattr("tinygpt.device.mps_available", lambda: True)
     assert select_device("auto") == torch.device("mps")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert select_device("auto") == torch.device("cuda")
@@ -40,7 +40,7 @@ def test_cuda_index_beyond_the_device_count_is_rejected(monkeypatch):
 
 
 def test_missing_mps_is_a_clear_error(monkeypatch):
-    monkeypatch.setattr("tinygpt.train.device.mps_available", lambda: False)
+    monkeypatch.setattr("tinygpt.device.mps_available", lambda: False)
     with pytest.raises(ConfigError, match="MPS is not available"):
         select_device("mps")
 

@@ -13,7 +13,8 @@ from train_support import (  # noqa: F401 (one_torch_thread and shards are fixtu
 )
 
 from tinygpt.errors import ConfigError, DataError
-from tinygpt.run import CheckpointIndex, RunLayout, load_run
+from tinygpt.run import load_run
+from tinygpt.run.layout import CheckpointIndex, RunLayout
 from tinygpt.train import train
 from tinygpt.train.metrics import read_metrics
 

@@ -7,7 +7,7 @@ import torch
 
 from tinygpt.errors import ConfigError
 from tinygpt.model import GPT, GPTConfig
-from tinygpt.train import precision
+from tinygpt import precision
 from tinygpt.train.config import TrainConfig
 from tinygpt.train.optim import build_optimizer, supports_fused_adamw
 

@@ -21,9 +21,9 @@ from train_support import (  # noqa: F401 (one_torch_thread and shards are fixtu
 )
 
 from tinygpt.errors import DataError
-from tinygpt.run import CheckpointIndex, RunLayout, checkpoint_name
+from tinygpt.run.layout import CheckpointIndex, RunLayout, checkpoint_name
 from tinygpt.train import resume, train
-from tinygpt.train.checkpoint import save_checkpoint
+from tinygpt.run.checkpoint import save_checkpoint
 
 
 def interrupt_after(run_dir, train_records: int) -> threading.Thread:

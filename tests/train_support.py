@@ -16,7 +16,7 @@ from tinygpt.train.metrics import read_metrics
 def make_shards(directory: Path, *, vocab_size: int = 300) -> Path:
     """Shards of the package's embedded stories, with a words-mode tokenizer trained on them."""
     from tinygpt.data import tokenize_corpus
-    from tinygpt.sources import embedded_corpus_path
+    from tinygpt.data.sources import embedded_corpus_path
     from tinygpt.tokenizer import BPETokenizer
 
     tokenizer = BPETokenizer.train(embedded_corpus_path(), vocab_size, mode="words")

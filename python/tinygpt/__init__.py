@@ -12,7 +12,7 @@ __all__ = ["BPETokenizer", "GPTConfig", "GPT", "load_run"]
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "BPETokenizer": "tinygpt.tokenizer",
-    "GPTConfig": "tinygpt.model_config",
-    "GPT": "tinygpt.model",
-    "load_run": "tinygpt.run",
+    "GPTConfig": "tinygpt.model.config",
+    "GPT": "tinygpt.model.gpt",
+    "load_run": "tinygpt.run.load",
 })

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from tinygpt.train.precision import autocast
+from tinygpt.precision import autocast
 
 IGNORE_INDEX = -1
 
@@ -128,9 +128,10 @@ def evaluate_run(
     text_column: str | None = None,
 ) -> HeldOutLoss:
     """Held-out loss of a trained run on ``data``: a `tinygpt tokenize` directory (its held-out
-    split) or any corpus `tinygpt.sources.open_corpus` reads (all of it, tokenized here and
+    split) or any corpus `tinygpt.data.sources.open_corpus` reads (all of it, tokenized here and
     streamed, each document swept on its own as in the shards' held-out pass)."""
-    from tinygpt.run import RunLayout, load_run
+    from tinygpt.run.layout import RunLayout
+    from tinygpt.run.load import load_run
     from tinygpt.train.config import TrainConfig
 
     model, tokenizer = load_run(run, checkpoint, device=device)
@@ -145,7 +146,7 @@ def evaluate_run(
         check_shards_match_tokenizer(loader.manifest, tokenizer, data)
         return held_out_loss(model, loader.iter_eval(), target,
                              text_bytes=loader.manifest.split("val").text_bytes)
-    from tinygpt.sources import open_corpus
+    from tinygpt.data.sources import open_corpus
 
     text_bytes = 0
     # Each document between two end-of-text tokens, so its end is predicted as in training.

@@ -15,7 +15,8 @@ from train_support import (  # noqa: F401 (one_torch_thread and shards are fixtu
 )
 
 from tinygpt.cli import main
-from tinygpt.run import CheckpointIndex, RunLayout, load_run
+from tinygpt.run import load_run
+from tinygpt.run.layout import CheckpointIndex, RunLayout
 from tinygpt.train import resume, train
 from tinygpt.train.divergence import TrainingDiverged
 

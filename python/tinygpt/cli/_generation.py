@@ -12,8 +12,8 @@ from tinygpt.errors import ConfigError
 if TYPE_CHECKING:
     import torch
 
-    from tinygpt.generate import Sampling
-    from tinygpt.model import GPT
+    from tinygpt.model.decoding import TokenSampler
+    from tinygpt.model.gpt import GPT
     from tinygpt.tokenizer import BPETokenizer
 
 
@@ -42,10 +42,10 @@ def add_sampling_arguments(parser: argparse.ArgumentParser, *, token_count: int)
                         help="stop when TEXT is generated (repeatable); end-of-text always stops")
 
 
-def sampling_from_args(args: argparse.Namespace) -> Sampling:
-    from tinygpt.generate import Sampling
+def sampler_from_args(args: argparse.Namespace) -> TokenSampler:
+    from tinygpt.model.decoding import TokenSampler
 
-    return Sampling(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, greedy=args.greedy)
+    return TokenSampler(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, greedy=args.greedy)
 
 
 def seeded_generator(seed: int | None, device: torch.device) -> torch.Generator | None:

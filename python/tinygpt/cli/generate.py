@@ -11,7 +11,7 @@ from tinygpt.cli._generation import (
     check_prompt,
     encode_prompt,
     load_model,
-    sampling_from_args,
+    sampler_from_args,
     seeded_generator,
 )
 
@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from tinygpt.generate import TextStream, generate_texts
 
-    sampling = sampling_from_args(args)
+    sampler = sampler_from_args(args)
     for text in args.input:
         check_prompt(text)
     model, tokenizer = load_model(args)
@@ -44,14 +44,14 @@ def run(args: argparse.Namespace) -> int:
         for text, ids in zip(args.input, prompts):
             sys.stdout.write(text)
             sys.stdout.flush()
-            stream = TextStream(model, tokenizer, ids, args.token_count, sampling,
+            stream = TextStream(model, tokenizer, ids, args.token_count, sampler,
                                 generator=generator, stop=args.stop)
             for piece in stream:
                 sys.stdout.write(piece)
                 sys.stdout.flush()
             sys.stdout.write("\n")
         return 0
-    texts = generate_texts(model, tokenizer, prompts, args.token_count, sampling,
+    texts = generate_texts(model, tokenizer, prompts, args.token_count, sampler,
                            generator=generator, stop=args.stop)
     print("\n\n".join(prompt + text for prompt, text in zip(args.input, texts)))
     return 0

@@ -12,7 +12,7 @@ from tinygpt.atomic import atomic_write_text
 from tinygpt.errors import DataError
 
 if TYPE_CHECKING:
-    from tinygpt.data.progress import TokenizeProgress
+    from tinygpt.progress import TokenizeProgress
     from tinygpt.tokenizer import BPETokenizer
 
 EOT = "<|endoftext|>"
@@ -57,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_import(args: argparse.Namespace) -> int:
     from tinygpt.data import tokenize_corpus
-    from tinygpt.tokenizer.gptrs_dataset import import_gptrs_dataset
+    from tinygpt.gptrs.dataset import import_gptrs_dataset
 
     tokenizer, stories = import_gptrs_dataset(args.dataset, special_tokens=(EOT,))
     texts = [tokenizer.decode(story) for story in stories]
@@ -91,10 +91,10 @@ def _check_reencoding(tokenizer: BPETokenizer, texts: list[str], stories: list[l
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from tinygpt.data.progress import TokenizeProgress
-    from tinygpt.sources import open_corpus
+    from tinygpt.progress import TokenizeProgress
+    from tinygpt.data.sources import open_corpus
     from tinygpt.tokenizer import BPETokenizer
-    from tinygpt.tokenizer.gptrs_dataset import export_gptrs_dataset
+    from tinygpt.gptrs.dataset import export_gptrs_dataset
 
     if args.max_stories is not None and args.max_stories < 1:
         raise DataError(f"--max-stories must be at least 1, got {args.max_stories}")

@@ -15,7 +15,7 @@ TRAIN_PREFIX = "train_"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from tinygpt.model_config import GPTConfig
+    from tinygpt.model.config import GPTConfig
     from tinygpt.train.config import TrainConfig
 
     parser = subparsers.add_parser(
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _model_config(args: argparse.Namespace) -> Any:
     from tinygpt.data import read_manifest
-    from tinygpt.model_config import GPTConfig
+    from tinygpt.model.config import GPTConfig
 
     overrides = config_overrides(args, GPTConfig, prefix=MODEL_PREFIX)
     if args.transformer_config:
@@ -92,8 +92,8 @@ def _train_config(args: argparse.Namespace) -> Any:
 
 def _resumed_config(args: argparse.Namespace) -> Any:
     """A resumed run keeps its model; training fields may change (e.g. more iterations)."""
-    from tinygpt.model_config import GPTConfig
-    from tinygpt.run import RunLayout
+    from tinygpt.model.config import GPTConfig
+    from tinygpt.run.layout import RunLayout
     from tinygpt.train.config import TrainConfig
 
     if args.out or args.transformer_config or config_overrides(args, GPTConfig, prefix=MODEL_PREFIX):

@@ -28,11 +28,11 @@ from tinygpt.data.manifest import (
     SplitInfo,
     load_manifest_file,
 )
-from tinygpt.data.progress import TokenizeProgress
+from tinygpt.progress import TokenizeProgress
 from tinygpt.data.shards import MAX_SHARD_TOKENS, ShardBuilder, read_header, token_dtype
 from tinygpt.data.split_rule import TRAIN, VAL, SplitRule
 from tinygpt.errors import ConfigError, DataError
-from tinygpt.sources import Corpus, open_corpus
+from tinygpt.data.sources import Corpus, open_corpus
 
 DEFAULT_SHARD_TOKENS = 100_000_000  # llm.c's shard size: 200 MB of uint16
 _BATCH_TEXT_BYTES = 2 << 20
@@ -126,7 +126,7 @@ def tokenize_corpus(
 ) -> TokenizeSummary:
     """Tokenize ``source`` into ``out_dir``: shards, ``manifest.json``, ``tokenizer.ron``.
 
-    ``source``: anything :func:`tinygpt.sources.open_corpus` accepts (or a Corpus);
+    ``source``: anything :func:`tinygpt.data.sources.open_corpus` accepts (or a Corpus);
     ``tokenizer``: a BPETokenizer or the path of its ``.ron``; it must have an end-of-text
     token. ``split="tail"`` holds out the last ``val_fraction`` of the documents, ``"hash"`` a
     pseudo-random ``val_fraction`` by text hash. ``part=(i, n)`` tokenizes only the i-th

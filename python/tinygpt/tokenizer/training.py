@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TypeVar, Union
 from tinygpt import _bpe
 from tinygpt.errors import ConfigError, DataError
 from tinygpt.tokenizer.patterns import resolve_pattern
-from tinygpt.tokenizer.progress import progress_bar
+from tinygpt.progress import progress_bar
 
 if TYPE_CHECKING:
     from tinygpt.tokenizer.bpe import BPETokenizer
@@ -113,7 +113,7 @@ def _check_specials(special_tokens: Sequence[str]) -> list[str]:
 def _documents(source: Source, text_column: str | None) -> tuple[Iterable[str], int | None]:
     """Documents of ``source`` and, when known, their total size in bytes (for the bar)."""
     if isinstance(source, (str, os.PathLike)):
-        from tinygpt.sources import open_corpus
+        from tinygpt.data.sources import open_corpus
 
         corpus = open_corpus(source, text_column=text_column)
         sized = all(p.suffix in (".txt", ".jsonl") for p in corpus.paths)

@@ -1,7 +1,7 @@
 """Training: `tinygpt train`'s loop, its optimizer, schedules, checkpoints and devices.
 
 ``train`` starts a run, ``resume`` continues one; both return a ``TrainSummary``. The names are
-imported lazily so that ``tinygpt.train.device`` stays cheap to import.
+imported lazily so that ``tinygpt.device`` stays cheap to import.
 """
 
 from __future__ import annotations

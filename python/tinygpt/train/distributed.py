@@ -15,7 +15,7 @@ import torch.distributed as dist
 from torch import nn
 
 from tinygpt.errors import ConfigError
-from tinygpt.train.device import select_device
+from tinygpt.device import select_device
 
 
 @dataclass(frozen=True)

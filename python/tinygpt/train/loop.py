@@ -16,8 +16,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from tinygpt.evaluate import IGNORE_INDEX, HeldOutLoss, held_out_loss, mean_batch_loss
-from tinygpt.run import RunLayout
-from tinygpt.train.checkpoint import load_trainer_state, load_weights, save_checkpoint
+from tinygpt.run.layout import RunLayout
+from tinygpt.run.checkpoint import load_trainer_state, load_weights, save_checkpoint
 from tinygpt.train.config import TrainConfig
 from tinygpt.train.data import TrainingData
 from tinygpt.train.display import TrainingDisplay
@@ -26,7 +26,7 @@ from tinygpt.train.distributed import DistContext
 from tinygpt.train.interrupt import stop_on_interrupt
 from tinygpt.train.metrics import MetricsLog
 from tinygpt.train.optim import build_optimizer, set_learning_rate
-from tinygpt.train.precision import autocast, precision_name
+from tinygpt.precision import autocast, precision_name
 from tinygpt.train.rng import capture_rng_state, restore_rng_state, seed_everything
 from tinygpt.train.schedule import schedule_for
 
@@ -55,7 +55,7 @@ class Trainer:
     def __init__(self, *, layout: RunLayout, model_config: Any, train_config: TrainConfig,
                  data: TrainingData, device: torch.device, dtype: torch.dtype | None,
                  dist: DistContext, seed: int, compile: bool) -> None:
-        from tinygpt.model import GPT
+        from tinygpt.model.gpt import GPT
 
         self.layout = layout
         self.config = train_config

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from tinygpt.atomic import atomic_write_text
-from tinygpt.run import RunError
+from tinygpt.run.layout import RunError
 
 
 class MetricsLog:

@@ -13,12 +13,12 @@ from typing import Any
 from tinygpt import limits
 from tinygpt.atomic import atomic_write_text
 from tinygpt.errors import ConfigError
-from tinygpt.run import RunLayout, read_run_info, require_run, resolve_checkpoint
+from tinygpt.run.layout import RunLayout, read_run_info, require_run, resolve_checkpoint
 from tinygpt.train.config import TrainConfig
 from tinygpt.train.data import TrainingData, micro_batch_size
 from tinygpt.train.distributed import DistContext, context_from_environment
 from tinygpt.train.loop import Trainer, TrainSummary
-from tinygpt.train.precision import autocast_dtype, precision_name
+from tinygpt.precision import autocast_dtype, precision_name
 
 
 def train(
@@ -83,7 +83,7 @@ def resume(
     ``data_dir`` defaults to the shards the run was started on; ``train_config`` (e.g. more
     training_iterations) replaces the run's own and is saved into it.
     """
-    from tinygpt.model import GPTConfig
+    from tinygpt.model.config import GPTConfig
     from tinygpt.tokenizer import BPETokenizer
 
     _check_budget(max_seconds)

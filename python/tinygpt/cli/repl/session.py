@@ -21,10 +21,10 @@ from rich.text import Text
 from tinygpt.atomic import atomic_write_text
 from tinygpt.errors import TinyGPTError
 from tinygpt.generate import TextStream
-from tinygpt.repl_commands import CommandError, Settings, describe_sampling, help_text, run_command
+from tinygpt.cli.repl.commands import CommandError, Settings, describe_sampler, help_text, run_command
 
 if TYPE_CHECKING:
-    from tinygpt.model import GPT
+    from tinygpt.model.gpt import GPT
     from tinygpt.tokenizer import BPETokenizer
 
 HISTORY_ENV = "TINYGPT_REPL_HISTORY"
@@ -120,7 +120,7 @@ class Repl:
         settings = self.settings
         device = next(self.model.parameters()).device
         generator = None if settings.seed is None else torch.Generator(device=device).manual_seed(settings.seed)
-        stream = TextStream(self.model, self.tokenizer, prompt, settings.max_new_tokens, settings.sampling,
+        stream = TextStream(self.model, self.tokenizer, prompt, settings.max_new_tokens, settings.sampler,
                             generator=generator, stop=self.stop)
         self.console.print(text, style=PROMPT_STYLE, end="", markup=False, highlight=False, soft_wrap=True)
         start = time.perf_counter()
@@ -144,7 +144,7 @@ class Repl:
             f"{count} tokens",
             f"{count / elapsed:.1f} tokens/s" if elapsed > 0 else "",
             f"first token {first_token * 1e3:.0f} ms" if first_token else "",
-            describe_sampling(self.settings.sampling),
+            describe_sampler(self.settings.sampler),
             FINISH_REASONS.get(reason, reason or ""),
         ]
         return " · ".join(part for part in parts if part)
@@ -191,7 +191,7 @@ class Repl:
             ("tokenizer", f"{self.tokenizer.mode} BPE, {self.tokenizer.vocab_size} tokens, special "
                           f"{', '.join(self.tokenizer.special_tokens) or 'none'}, fingerprint "
                           f"{self.tokenizer.fingerprint()[:12]}"),
-            ("sampling", f"{describe_sampling(self.settings.sampling)}, up to {self.settings.max_new_tokens} tokens"
+            ("sampling", f"{describe_sampler(self.settings.sampler)}, up to {self.settings.max_new_tokens} tokens"
                          + (f", seed {self.settings.seed}" if self.settings.seed is not None else "")),
         ]
         for key, value in rows:

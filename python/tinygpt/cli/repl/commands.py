@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Callable
 
 from tinygpt import limits
 from tinygpt.errors import ConfigError, TinyGPTError
-from tinygpt.generate import Sampling
+from tinygpt.model.decoding import TokenSampler
 
 if TYPE_CHECKING:
-    from tinygpt.repl import Repl
+    from tinygpt.cli.repl.session import Repl
 
 
 class CommandError(TinyGPTError):
@@ -26,7 +26,7 @@ class CommandError(TinyGPTError):
 class Settings:
     """What the next answer is sampled with; the slash commands change it."""
 
-    sampling: Sampling = Sampling()
+    sampler: TokenSampler = TokenSampler()
     max_new_tokens: int = 200
     seed: int | None = None
 
@@ -51,12 +51,12 @@ def _optional(text: str, kind: type) -> int | float | None:
 
 
 def _resample(repl: Repl, **changes: object) -> None:
-    """Apply sampling changes, turning Sampling's validation errors into command errors."""
+    """Apply sampling changes, turning TokenSampler's validation errors into command errors."""
     try:
-        repl.settings.sampling = dataclasses.replace(repl.settings.sampling, **changes)
+        repl.settings.sampler = dataclasses.replace(repl.settings.sampler, **changes)
     except ConfigError as error:
         raise CommandError(str(error)) from None
-    repl.say(f"sampling: {describe_sampling(repl.settings.sampling)}")
+    repl.say(f"sampling: {describe_sampler(repl.settings.sampler)}")
 
 
 def temperature(repl: Repl, arg: str) -> None:
@@ -72,7 +72,7 @@ def top_p(repl: Repl, arg: str) -> None:
 
 
 def greedy(repl: Repl, arg: str) -> None:
-    _resample(repl, greedy=not repl.settings.sampling.greedy)
+    _resample(repl, greedy=not repl.settings.sampler.greedy)
 
 
 def _limited(check: Callable[[int], int], value: int) -> int:
@@ -139,14 +139,14 @@ def help_text() -> str:
     return "\n".join(lines)
 
 
-def describe_sampling(sampling: Sampling) -> str:
-    if sampling.greedy:
+def describe_sampler(sampler: TokenSampler) -> str:
+    if sampler.greedy:
         return "greedy"
-    parts = [f"temperature {sampling.temperature:g}"]
-    if sampling.top_k is not None:
-        parts.append(f"top_k {sampling.top_k}")
-    if sampling.top_p is not None:
-        parts.append(f"top_p {sampling.top_p:g}")
+    parts = [f"temperature {sampler.temperature:g}"]
+    if sampler.top_k is not None:
+        parts.append(f"top_k {sampler.top_k}")
+    if sampler.top_p is not None:
+        parts.append(f"top_p {sampler.top_p:g}")
     return ", ".join(parts)
 
 

@@ -15,16 +15,10 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tinygpt.atomic import atomic_write_text
 from tinygpt.errors import TinyGPTError
-
-if TYPE_CHECKING:
-    import torch
-
-    from tinygpt.model import GPT
-    from tinygpt.tokenizer import BPETokenizer
 
 MODEL_FILE = "model.safetensors"
 TRAINER_STATE_FILE = "trainer_state.pt"
@@ -157,28 +151,3 @@ def resolve_checkpoint(run: str | os.PathLike[str], checkpoint: str = "best") ->
             f"(available: best, last, {available})"
         )
     return directory
-
-
-def load_run(
-    run: str | os.PathLike[str],
-    checkpoint: str = "best",
-    *,
-    device: str | torch.device = "cpu",
-) -> tuple[GPT, BPETokenizer]:
-    """Load a trained model (in eval mode) and its tokenizer from a `tinygpt train` directory.
-
-    >>> model, tok = load_run("runs/stories", checkpoint="best")  # doctest: +SKIP
-    """
-    layout = RunLayout.of(run)
-    require_run(layout)
-    directory = resolve_checkpoint(run, checkpoint)
-
-    from tinygpt.model import GPT, GPTConfig
-    from tinygpt.tokenizer import BPETokenizer
-    from tinygpt.train.checkpoint import load_weights
-    from tinygpt.train.device import select_device
-
-    model = GPT(GPTConfig.load(layout.transformer_config))
-    load_weights(model, directory)
-    model.to(select_device(str(device))).eval()
-    return model, BPETokenizer.load(layout.tokenizer)

@@ -18,7 +18,7 @@ import safetensors.torch
 import torch
 from torch import nn
 
-from tinygpt.run import (
+from tinygpt.run.layout import (
     CHECKPOINT_META_FILE,
     MODEL_FILE,
     TRAINER_STATE_FILE,

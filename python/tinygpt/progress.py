@@ -1,8 +1,14 @@
-"""The tokenize progress bar: documents and MB done, docs/s and MB/s, on stderr (rich)."""
+"""Progress bars on stderr (rich): one for counted work, one for tokenize jobs.
+
+Both cost nothing when switched off, so library callers can pass ``show_progress=False``.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import time
+from collections.abc import Callable, Iterator
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -60,3 +66,18 @@ class TokenizeProgress:
             docs_per_s=self._documents / elapsed,
             mb_per_s=self._text_bytes / 1e6 / elapsed,
         )
+
+
+@contextlib.contextmanager
+def progress_bar(
+    description: str, total: int | None, *, unit: str, enabled: bool = True
+) -> Iterator[Callable[[int], None]]:
+    """Yield ``advance(n)``; the bar is drawn only when enabled (transient, on stderr)."""
+    if not enabled:
+        yield lambda n: None
+        return
+    columns = [TextColumn("{task.description}"), BarColumn(),
+               TextColumn(f"{{task.completed:,.0f}} {unit}"), TimeElapsedColumn()]
+    with Progress(*columns, console=Console(file=sys.stderr), transient=True) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda n: progress.advance(task, n)

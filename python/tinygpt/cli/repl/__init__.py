@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from tinygpt.cli._generation import add_run_arguments, add_sampling_arguments, load_model, sampling_from_args
+from tinygpt.cli._generation import add_run_arguments, add_sampling_arguments, load_model, sampler_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,10 +20,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tinygpt.repl import start
-    from tinygpt.repl_commands import Settings
+    from tinygpt.cli.repl.session import start
+    from tinygpt.cli.repl.commands import Settings
 
-    settings = Settings(sampling=sampling_from_args(args), max_new_tokens=args.token_count, seed=args.seed)
+    settings = Settings(sampler=sampler_from_args(args), max_new_tokens=args.token_count, seed=args.seed)
     model, tokenizer = load_model(args)
     start(model, tokenizer, settings=settings, stop=args.stop, description=f"tinygpt repl {args.run} ({args.checkpoint})")
     return 0

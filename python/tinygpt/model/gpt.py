@@ -19,37 +19,11 @@ from torch.nn import functional as F
 
 from tinygpt.atomic import atomic_write
 from tinygpt.errors import ConfigError, DataError
-from tinygpt.model_config import GPTConfig
+from tinygpt.model.config import GPTConfig
+from tinygpt.model.kv_cache import KVCache
+from tinygpt.model.decoding import TokenSampler, sample_tokens
 
 ACTIVATION_MODULES = {"relu": nn.ReLU, "gelu": nn.GELU}
-
-
-class KVCache:
-    """Keys and values of the positions already fed, per layer, preallocated to the context.
-
-    ``length`` positions are filled; a forward pass with the cache appends its tokens after them.
-    """
-
-    def __init__(self, config: GPTConfig, batch_size: int, *, device: torch.device, dtype: torch.dtype):
-        shape = (batch_size, config.head_count, config.context_length, config.head_size)
-        self._keys = [torch.empty(shape, device=device, dtype=dtype) for _ in range(config.block_count)]
-        self._values = [torch.empty(shape, device=device, dtype=dtype) for _ in range(config.block_count)]
-        self.capacity = config.context_length
-        self.length = 0
-
-    def append(self, layer: int, keys: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Store this layer's new keys/values (B, H, T, D); return all of them so far."""
-        steps = keys.shape[2]
-        self._keys[layer].narrow(2, self.length, steps).copy_(keys)
-        self._values[layer].narrow(2, self.length, steps).copy_(values)
-        end = self.length + steps
-        return self._keys[layer].narrow(2, 0, end), self._values[layer].narrow(2, 0, end)
-
-    def advance(self, count: int) -> None:
-        self.length += count
-
-    def reset(self) -> None:
-        self.length = 0
 
 
 class CausalSelfAttention(nn.Module):
@@ -206,10 +180,8 @@ class GPT(nn.Module):
 
         Uses a KV cache and, like gpt-rs, conditions on the last ``context_length`` tokens.
         """
-        from tinygpt.generate import Sampling, sample_tokens
-
-        sampling = Sampling(temperature=temperature, top_k=top_k, top_p=top_p, greedy=greedy)
-        steps = list(sample_tokens(self, x, max_new_tokens, sampling, generator=generator))
+        sampler = TokenSampler(temperature=temperature, top_k=top_k, top_p=top_p, greedy=greedy)
+        steps = list(sample_tokens(self, x, max_new_tokens, sampler, generator=generator))
         return torch.cat([x, *(step[:, None] for step in steps)], dim=1)
 
     @classmethod

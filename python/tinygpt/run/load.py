@@ -1,0 +1,34 @@
+"""``load_run``: a trained model and its tokenizer, back from a run directory."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from tinygpt.device import select_device
+from tinygpt.model.config import GPTConfig
+from tinygpt.model.gpt import GPT
+from tinygpt.run.checkpoint import load_weights
+from tinygpt.run.layout import RunLayout, require_run, resolve_checkpoint
+from tinygpt.tokenizer.bpe import BPETokenizer
+
+
+def load_run(
+    run: str | os.PathLike[str],
+    checkpoint: str = "best",
+    *,
+    device: str | torch.device = "cpu",
+) -> tuple[GPT, BPETokenizer]:
+    """Load a trained model (in eval mode) and its tokenizer from a `tinygpt train` directory.
+
+    >>> model, tok = load_run("runs/stories", checkpoint="best")  # doctest: +SKIP
+    """
+    layout = RunLayout.of(run)
+    require_run(layout)
+    directory = resolve_checkpoint(run, checkpoint)
+
+    model = GPT(GPTConfig.load(layout.transformer_config))
+    load_weights(model, directory)
+    model.to(select_device(str(device))).eval()
+    return model, BPETokenizer.load(layout.tokenizer)

@@ -1,0 +1,90 @@
+"""Every relative link in the project's Markdown documents reaches a file, and its #anchor a heading.
+
+The README is read on the repository's web page and docs/ as an mkdocs site, and the two turn
+headings into anchors by slightly different rules, so a linked heading must give the same
+anchor under both.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DOCUMENTS = sorted(
+    [REPO_ROOT / "README.md", REPO_ROOT / "benches" / "README.md", *(REPO_ROOT / "docs").glob("*.md")]
+    + [path for path in [REPO_ROOT / "CONTRIBUTING.md"] if path.is_file()]
+)
+FENCE = re.compile(r"^(```|~~~).*?^\1", re.MULTILINE | re.DOTALL)
+INLINE_CODE = re.compile(r"`[^`\n]*`")
+LINK = re.compile(r"\[[^\]\n]*\]\(([^)\s]+)\)")
+HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+
+
+def _prose(text: str) -> str:
+    """The text outside fenced code blocks, where links and headings are real."""
+    return FENCE.sub("", text)
+
+
+def _heading_text(heading: str) -> str:
+    """What a heading renders as: code spans keep their content, link targets drop out."""
+    return re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading).replace("`", "").replace("*", "")
+
+
+def github_anchor(heading: str) -> str:
+    """GitHub's anchor: lower case, punctuation dropped, every space a hyphen."""
+    text = _heading_text(heading).strip().lower()
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
+def mkdocs_anchor(heading: str) -> str:
+    """Python-Markdown's default toc slug, which mkdocs uses."""
+    text = unicodedata.normalize("NFKD", _heading_text(heading)).encode("ascii", "ignore").decode()
+    text = re.sub(r"[^\w\s-]", "", text).strip().lower()
+    return re.sub(r"[-\s]+", "-", text)
+
+
+def _headings(path: Path) -> list[str]:
+    return HEADING.findall(_prose(path.read_text(encoding="utf-8")))
+
+
+def _links(path: Path) -> list[str]:
+    prose = INLINE_CODE.sub("", _prose(path.read_text(encoding="utf-8")))
+    return [target for target in LINK.findall(prose) if not re.match(r"[a-z]+:", target)]
+
+
+def test_the_documents_are_found() -> None:
+    assert REPO_ROOT / "docs" / "index.md" in DOCUMENTS
+    assert all(path.is_file() for path in DOCUMENTS)
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda path: str(path.relative_to(REPO_ROOT)))
+def test_relative_links_resolve(document: Path) -> None:
+    broken = []
+    for target in _links(document):
+        file_part, _, anchor = target.partition("#")
+        linked = (document.parent / file_part).resolve() if file_part else document
+        if not linked.exists():
+            broken.append(f"{target}: no file {linked}")
+            continue
+        if not anchor:
+            continue
+        if linked.is_dir() or linked.suffix != ".md":
+            broken.append(f"{target}: an anchor into a file that is not Markdown")
+            continue
+        headings = _headings(linked)
+        if anchor not in {github_anchor(heading) for heading in headings}:
+            broken.append(f"{target}: no heading with that anchor in {linked.name}")
+        elif "docs" in linked.parts and anchor not in {mkdocs_anchor(heading) for heading in headings}:
+            broken.append(f"{target}: mkdocs gives that heading another anchor")
+    assert not broken, f"{document.relative_to(REPO_ROOT)}: " + "; ".join(broken)
+
+
+def test_anchor_rules_agree_on_plain_headings() -> None:
+    heading = "Token shards (`train_*.bin`) and `manifest.json`"
+    assert github_anchor(heading) == mkdocs_anchor(heading) == "token-shards-train_bin-and-manifestjson"
+    assert github_anchor("Corpora (`--data`)") == "corpora---data"
+    assert mkdocs_anchor("Corpora (`--data`)") == "corpora-data"
