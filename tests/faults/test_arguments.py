@@ -9,7 +9,6 @@ import sys
 
 import pytest
 from generation_run import make_generation_run, one_cpu_thread  # noqa: F401 (autouse)
-
 from tinygpt import limits
 from tinygpt.cli import main
 from tinygpt.errors import ConfigError

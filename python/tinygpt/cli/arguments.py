@@ -4,7 +4,8 @@ parsing, with argparse's usage line and exit status 2, before anything is loaded
 from __future__ import annotations
 
 import argparse
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from tinygpt import limits
 from tinygpt.errors import ConfigError
