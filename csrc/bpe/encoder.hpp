@@ -9,11 +9,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <exception>
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -21,6 +19,7 @@
 #include "merge_rules.hpp"
 #include "piece_cache.hpp"
 #include "pretokenize.hpp"
+#include "thread_group.hpp"
 
 namespace tgbpe {
 
@@ -32,9 +31,9 @@ struct EncodeOptions {
   std::uint32_t replacement_cp = 0;  // words mode, kReplace: a character of the alphabet
 };
 
-inline EncodeOptions make_encode_options(int unknown, std::uint32_t replacement_cp) {
+inline EncodeOptions make_encode_options(UnknownPolicy unknown, std::uint32_t replacement_cp) {
   EncodeOptions options;
-  options.unknown = static_cast<UnknownPolicy>(unknown);
+  options.unknown = unknown;
   options.replacement_cp = replacement_cp;
   return options;
 }
@@ -52,7 +51,7 @@ class Encoder {
   static constexpr std::uint32_t kMissing = 0xFFFFFFFFu;
   static constexpr std::size_t kTextsPerGrab = 8;
 
-  explicit Encoder(int splitter) : splitter_(static_cast<Splitter>(splitter)) {
+  explicit Encoder(Splitter splitter) : splitter_(splitter) {
     byte_ids_.fill(kMissing);
   }
 
@@ -66,10 +65,18 @@ class Encoder {
     specials_.push_back(bytes);
     special_ids_.push_back(id);
   }
+  // An "added token" (Hugging Face's term): it decodes, but text never encodes to it.
+  void add_decode_only(std::uint32_t id, const std::string& bytes) {
+    add_token(id, bytes);
+    decode_only_ids_.push_back(id);
+  }
   void add_merge(std::uint32_t a, std::uint32_t b, std::uint32_t rank, std::uint32_t id) {
     rules_.add(a, b, rank, id);
   }
   void set_byte_id(unsigned byte, std::uint32_t id) { byte_ids_[byte & 0xFFu] = id; }
+  // Words mode: characters outside the alphabet become their UTF-8 bytes' ids (set_byte_id)
+  // instead of being unknown, as SentencePiece's byte fallback does.
+  void enable_byte_fallback() { byte_fallback_ = true; }
   void set_char_id(std::uint32_t cp, std::uint32_t id) {
     if (cp >= char_ids_.size()) char_ids_.resize(cp + 1, kMissing);
     char_ids_[cp] = id;
@@ -79,7 +86,8 @@ class Encoder {
   void index_whole_tokens() {
     whole_.clear();
     for (std::size_t id = 0; id < token_bytes_.size(); ++id)
-      if (token_known_[id] && !is_special(static_cast<std::uint32_t>(id)))
+      if (token_known_[id] && !is_special(static_cast<std::uint32_t>(id)) &&
+          !contains(decode_only_ids_, static_cast<std::uint32_t>(id)))
         whole_.emplace(std::string_view(token_bytes_[id]), static_cast<std::uint32_t>(id));
   }
 
@@ -87,6 +95,8 @@ class Encoder {
   // One past the largest token id; every id the encoder emits is below it.
   std::size_t vocab_size() const { return token_bytes_.size(); }
   bool knows_char(std::uint32_t cp) const { return cp < char_ids_.size() && char_ids_[cp] != kMissing; }
+  // Words mode without byte fallback: every character of the text must be in the alphabet.
+  bool closed_alphabet() const { return splitter_ == Splitter::kWords && !byte_fallback_; }
 
   void encode(std::string_view text, const EncodeOptions& options, std::vector<std::uint32_t>& out,
               EncodeError& error) const {
@@ -104,45 +114,29 @@ class Encoder {
     std::atomic<std::size_t> next{0};
     std::atomic<bool> stop{false};
     std::mutex error_mutex;
-    std::exception_ptr failure;
-    auto run = [&]() {
-      try {
-        Worker worker(*this, options);
-        EncodeError local;
-        // Ids go to a thread-local buffer first: threads writing neighbouring outs[i] headers
-        // on every push_back would share cache lines and serialise each other.
-        std::vector<std::uint32_t> ids;
-        while (!stop.load(std::memory_order_relaxed)) {
-          const std::size_t first = next.fetch_add(kTextsPerGrab);
-          if (first >= texts.size()) break;
-          const std::size_t last = std::min(texts.size(), first + kTextsPerGrab);
-          for (std::size_t i = first; i < last; ++i) {
-            ids.clear();
-            worker.encode(texts[i], i, ids, local);
-            if (local.failed) {
-              std::lock_guard<std::mutex> lock(error_mutex);
-              if (!error.failed || local.text_index < error.text_index) error = local;
-              stop = true;
-              return;
-            }
-            outs[i].assign(ids.begin(), ids.end());
+    tinygpt::run_parallel(threads, [&](std::size_t) {
+      Worker worker(*this, options);
+      EncodeError local;
+      // Ids go to a thread-local buffer first: threads writing neighbouring outs[i] headers
+      // on every push_back would share cache lines and serialise each other.
+      std::vector<std::uint32_t> ids;
+      while (!stop.load(std::memory_order_relaxed)) {
+        const std::size_t first = next.fetch_add(kTextsPerGrab);
+        if (first >= texts.size()) break;
+        const std::size_t last = std::min(texts.size(), first + kTextsPerGrab);
+        for (std::size_t i = first; i < last; ++i) {
+          ids.clear();
+          worker.encode(texts[i], i, ids, local);
+          if (local.failed) {
+            std::lock_guard<std::mutex> lock(error_mutex);
+            if (!error.failed || local.text_index < error.text_index) error = local;
+            stop = true;
+            return;
           }
+          outs[i].assign(ids.begin(), ids.end());
         }
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(error_mutex);
-        if (!failure) failure = std::current_exception();
-        stop = true;
       }
-    };
-    if (threads == 1) {
-      run();
-    } else {
-      std::vector<std::thread> pool;
-      pool.reserve(threads);
-      for (std::size_t t = 0; t < threads; ++t) pool.emplace_back(run);
-      for (auto& th : pool) th.join();
-    }
-    if (failure) std::rethrow_exception(failure);
+    });
   }
 
   // Appends the bytes of `ids` to `out`; returns false (and the id) on an unknown id.
@@ -159,9 +153,10 @@ class Encoder {
   }
 
  private:
-  bool is_special(std::uint32_t id) const {
-    return std::find(special_ids_.begin(), special_ids_.end(), id) != special_ids_.end();
+  static bool contains(const std::vector<std::uint32_t>& ids, std::uint32_t id) {
+    return std::find(ids.begin(), ids.end(), id) != ids.end();
   }
+  bool is_special(std::uint32_t id) const { return contains(special_ids_, id); }
 
   // Per-thread state: the piece cache and scratch buffers.
   class Worker {
@@ -175,7 +170,7 @@ class Encoder {
           [&](std::size_t b, std::size_t e) {
             std::string_view part = text.substr(b, e - b);
             if (error.failed) return;
-            if (enc_.splitter_ == Splitter::kWords && !check_alphabet(part, index, b, error)) return;
+            if (enc_.closed_alphabet() && !check_alphabet(part, index, b, error)) return;
             encode_ordinary(part, out);
           },
           [&](std::size_t i) { out.push_back(enc_.special_ids_[i]); });
@@ -216,7 +211,11 @@ class Encoder {
       }
       while (p < end) {
         const CodePoint c = decode_utf8(p, end);
-        parts_.push_back(enc_.char_ids_[c.cp]);
+        if (enc_.knows_char(c.cp)) {
+          parts_.push_back(enc_.char_ids_[c.cp]);
+        } else {  // only reached with byte fallback: check_alphabet let nothing else through
+          for (std::uint32_t i = 0; i < c.len; ++i) parts_.push_back(enc_.byte_ids_[p[i]]);
+        }
         p += c.len;
       }
     }
@@ -263,6 +262,8 @@ class Encoder {
   std::vector<char> token_known_;
   std::vector<std::string> specials_;
   std::vector<std::uint32_t> special_ids_;
+  std::vector<std::uint32_t> decode_only_ids_;
+  bool byte_fallback_ = false;
   std::array<std::uint32_t, 256> byte_ids_{};
   std::vector<std::uint32_t> char_ids_;
   std::vector<std::uint32_t> no_merge_;

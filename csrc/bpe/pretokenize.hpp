@@ -272,10 +272,10 @@ void split_text(Splitter splitter, std::string_view text, const std::vector<std:
 }
 
 // The pieces of `text`, as copies (for tests and inspection; encoding uses split_text).
-inline std::vector<std::string> split_pieces(int splitter, std::string_view text,
+inline std::vector<std::string> split_pieces(Splitter splitter, std::string_view text,
                                              const std::vector<std::uint32_t>& no_merge) {
   std::vector<std::string> pieces;
-  split_text(static_cast<Splitter>(splitter), text, no_merge,
+  split_text(splitter, text, no_merge,
              [&](std::size_t b, std::size_t e) { pieces.emplace_back(text.substr(b, e - b)); });
   return pieces;
 }

@@ -14,12 +14,9 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <exception>
-#include <mutex>
 #include <queue>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -27,13 +24,13 @@
 #include "merge_rules.hpp"
 #include "piece_cache.hpp"
 #include "pretokenize.hpp"
+#include "thread_group.hpp"
 
 namespace tgbpe {
 
 class Trainer {
  public:
-  Trainer(int splitter, bool words_mode)
-      : splitter_(static_cast<Splitter>(splitter)), words_mode_(words_mode) {}
+  Trainer(Splitter splitter, bool words_mode) : splitter_(splitter), words_mode_(words_mode) {}
   Trainer(const Trainer&) = delete;  // the heap's comparator points at this object
   Trainer& operator=(const Trainer&) = delete;
 
@@ -46,39 +43,24 @@ class Trainer {
         1, std::min<std::size_t>(static_cast<std::size_t>(std::max(num_threads, 1)), texts.size()));
     std::vector<std::unordered_map<std::string_view, std::int64_t, BytesHash>> locals(threads);
     std::atomic<std::size_t> next{0};
-    std::exception_ptr failure;
-    std::mutex failure_mutex;
     const std::vector<char> all_allowed(specials_.size(), 1);
-    auto run = [&](std::size_t t) {
-      try {
-        // Counted in a map on this thread's own stack and moved out at the end, so that the
-        // threads never write to neighbouring memory.
-        std::unordered_map<std::string_view, std::int64_t, BytesHash> local;
-        for (std::size_t i = next.fetch_add(1); i < texts.size(); i = next.fetch_add(1)) {
-          const std::string_view text = texts[i];
-          split_specials(
-              text, specials_, all_allowed,
-              [&](std::size_t b, std::size_t e) {
-                const std::string_view part = text.substr(b, e - b);
-                split_text(splitter_, part, no_merge_,
-                           [&](std::size_t pb, std::size_t pe) { ++local[part.substr(pb, pe - pb)]; });
-              },
-              [](std::size_t) {});
-        }
-        locals[t] = std::move(local);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(failure_mutex);
-        if (!failure) failure = std::current_exception();
+    tinygpt::run_parallel(threads, [&](std::size_t t) {
+      // Counted in a map on this thread's own stack and moved out at the end, so that the
+      // threads never write to neighbouring memory.
+      std::unordered_map<std::string_view, std::int64_t, BytesHash> local;
+      for (std::size_t i = next.fetch_add(1); i < texts.size(); i = next.fetch_add(1)) {
+        const std::string_view text = texts[i];
+        split_specials(
+            text, specials_, all_allowed,
+            [&](std::size_t b, std::size_t e) {
+              const std::string_view part = text.substr(b, e - b);
+              split_text(splitter_, part, no_merge_,
+                         [&](std::size_t pb, std::size_t pe) { ++local[part.substr(pb, pe - pb)]; });
+            },
+            [](std::size_t) {});
       }
-    };
-    if (threads == 1) {
-      run(0);
-    } else {
-      std::vector<std::thread> pool;
-      for (std::size_t t = 0; t < threads; ++t) pool.emplace_back(run, t);
-      for (auto& th : pool) th.join();
-    }
-    if (failure) std::rethrow_exception(failure);
+      locals[t] = std::move(local);
+    });
     for (const auto& local : locals)
       for (const auto& [piece, n] : local) counts_[std::string(piece)] += n;
   }

@@ -120,14 +120,17 @@ std::uint64_t RandomWindows::draw_start(std::uint64_t index, std::uint64_t& end)
 std::size_t RandomWindows::next(std::int64_t* x, std::int64_t* y) {
     Rng rng(mix(mix(seed_) ^ (batch_ * world_size_ + rank_)));
     ++batch_;
-    for (std::size_t row = 0; row < batch_size_; ++row) {
-        std::uint64_t end = 0;
-        const std::uint64_t start = draw_start(rng.below(window_count_), end);
-        const std::size_t length =
-            static_cast<std::size_t>(std::min<std::uint64_t>(context_length_ + 1, end - start));
-        write_row(*store_, start, length, context_length_, x + row * context_length_,
-                  y + row * context_length_);
-    }
+    auto fill = [&] {
+        for (std::size_t row = 0; row < batch_size_; ++row) {
+            std::uint64_t end = 0;
+            const std::uint64_t start = draw_start(rng.below(window_count_), end);
+            const std::size_t length = static_cast<std::size_t>(
+                std::min<std::uint64_t>(context_length_ + 1, end - start));
+            write_row(*store_, start, length, context_length_, x + row * context_length_,
+                      y + row * context_length_);
+        }
+    };
+    store_->read_tokens(fill);
     return batch_size_;
 }
 
@@ -162,14 +165,17 @@ bool SequentialWindows::next_window(std::uint64_t& start, std::size_t& length) {
 
 std::size_t SequentialWindows::next(std::int64_t* x, std::int64_t* y) {
     std::size_t rows = 0;
-    std::uint64_t start = 0;
-    std::size_t length = 0;
-    while (rows < batch_size_ && next_window(start, length)) {
-        if (window_++ % world_size_ != rank_) continue;
-        write_row(*store_, start, length, context_length_, x + rows * context_length_,
-                  y + rows * context_length_);
-        ++rows;
-    }
+    auto fill = [&] {
+        std::uint64_t start = 0;
+        std::size_t length = 0;
+        while (rows < batch_size_ && next_window(start, length)) {
+            if (window_++ % world_size_ != rank_) continue;
+            write_row(*store_, start, length, context_length_, x + rows * context_length_,
+                      y + rows * context_length_);
+            ++rows;
+        }
+    };
+    store_->read_tokens(fill);
     return rows;
 }
 

@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run", metavar="RUN", help="run directory written by `tinygpt train` or `quickstart`")
+    parser.add_argument("run", metavar="MODEL",
+                        help="run directory written by `tinygpt train` or `quickstart`, a transformers "
+                        "GPT-2 directory (save_pretrained) or hf:owner/name")
     parser.add_argument(
         "--checkpoint", default="best",
         help="best | last | a step directory name (step_00001000) | a checkpoint path (default best)",
@@ -86,20 +88,31 @@ def load_model(args: argparse.Namespace) -> tuple[GPT, BPETokenizer]:
     """``load_run`` plus a line on stderr saying what was loaded and its parameter count."""
     import torch
 
-    from tinygpt.run import load_run, resolve_checkpoint
+    from tinygpt.run import load_run
 
     model, tokenizer = load_run(args.run, checkpoint=args.checkpoint, device=args.device)
-    checkpoint = resolve_checkpoint(args.run, args.checkpoint)
     device = next(model.parameters()).device
     if device.type == "cpu":
         set_cpu_threads(args.threads, model)
     where = f"{device}, {torch.get_num_threads()} thread(s)" if device.type == "cpu" else str(device)
     print(
-        f"loaded {checkpoint}: {model.num_parameters():,} parameters, "
+        f"loaded {model_label(args.run, args.checkpoint)}: {model.num_parameters():,} parameters, "
         f"context {model.config.context_length}, vocabulary {tokenizer.vocab_size}, on {where}",
         file=sys.stderr,
     )
     return model, tokenizer
+
+
+def model_label(model: str, checkpoint: str) -> str:
+    """What was loaded: the checkpoint directory of a run, or the transformers model and its files."""
+    from tinygpt.hf.source import hf_directory, is_hf_model
+    from tinygpt.run import resolve_checkpoint
+
+    if is_hf_model(model):
+        directory = hf_directory(model)
+        where = "" if str(directory) == model else f" from {directory}"
+        return f"{model} (transformers GPT-2{where})"
+    return str(resolve_checkpoint(model, checkpoint))
 
 
 def check_prompt(text: str) -> str:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from tinygpt.cli.arguments import THREADS
+from tinygpt.cli.corpus_flags import add_format_flag
 from tinygpt.errors import ConfigError
 
 _DESCRIPTION = """\
@@ -63,6 +64,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help=f"tokens per shard at most (default: {DEFAULT_SHARD_TOKENS:,})")
     parser.add_argument("--part", type=_part, metavar="I/N", help="tokenize only the I-th of N slices of SRC")
     parser.add_argument("--text-column", metavar="NAME", help="parquet column / jsonl field holding the text")
+    add_format_flag(parser)
+    parser.add_argument("--byte-fallback", action="store_true",
+                        help="words mode, when training: characters outside the alphabet become byte tokens")
     parser.add_argument("--threads", type=THREADS, metavar="N", help="encoding threads (default: all cores)")
     parser.add_argument("--merge", action="store_true", help="merge OUT's part manifests into OUT/manifest.json")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -94,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
         text_column=args.text_column,
         num_threads=args.threads,
         show_progress=not args.no_progress,
+        format=args.format,
     )
     print(summary.report())
     return 0
@@ -112,7 +117,7 @@ def _trained_tokenizer(args: argparse.Namespace):
     saved = args.out / TOKENIZER_NAME
     if saved.is_file() and (args.out / MANIFEST_NAME).is_file():
         tokenizer = BPETokenizer.load(saved)
-        if tokenizer.vocab_size == args.vocab_size and tokenizer.mode == args.mode:
+        if (tokenizer.vocab_size, tokenizer.mode, tokenizer.byte_fallback) == (args.vocab_size, args.mode, args.byte_fallback):
             print(f"resuming with the tokenizer trained earlier: {saved}", file=sys.stderr)
             return tokenizer
     return BPETokenizer.train(
@@ -122,4 +127,6 @@ def _trained_tokenizer(args: argparse.Namespace):
         num_threads=args.threads,
         text_column=args.text_column,
         show_progress=not args.no_progress,
+        byte_fallback=args.byte_fallback,
+        format=args.format,
     )

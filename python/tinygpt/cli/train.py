@@ -24,7 +24,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Train a GPT on the shards of `tinygpt tokenize` into a new run directory, "
         "or continue one with --resume. Config files use gpt-rs's RON (or JSON); every field "
         "can also be set, or overridden, with its flag. Under `torchrun --nproc_per_node N -m "
-        "tinygpt train ...` it trains with DistributedDataParallel.",
+        "tinygpt train ...` it trains with DistributedDataParallel. Budget mode: with "
+        "--max-seconds S and no config file, tinygpt picks the recipe for S seconds on this "
+        "device (model size from a short speed probe, no dropout, AdamW at a high peak "
+        "learning rate, warm-up then a decay that ends exactly at the budget; evaluations, "
+        "checkpoints and the final held-out score all fit inside S); flags still override it.",
     )
     parser.add_argument("--data", metavar="SHARDS", help="a `tinygpt tokenize` output directory")
     parser.add_argument("--out", metavar="RUN", help="new run directory to create")
@@ -36,8 +40,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="bf16 autocast where supported with auto (default auto)")
     parser.add_argument("--seed", type=SEED, default=0, help="random seed (default 0)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the model")
-    parser.add_argument("--threads", type=THREADS, help="torch CPU threads (default: torch's)")
-    parser.add_argument("--max-seconds", type=SECONDS, help="stop cleanly after this long")
+    parser.add_argument("--threads", type=THREADS,
+                        help="torch CPU threads (default: torch's; budget mode: the idle cores)")
+    parser.add_argument("--max-seconds", type=SECONDS,
+                        help="time budget: without config files, plan the whole recipe for it; "
+                             "with them, stop cleanly after this long")
     parser.add_argument("--no-progress", action="store_true", help="no live display")
     add_config_flags(parser, GPTConfig, "transformer config fields", prefix=MODEL_PREFIX)
     add_config_flags(parser, TrainConfig, "train config fields", prefix=TRAIN_PREFIX)
@@ -60,12 +67,38 @@ def run(args: argparse.Namespace) -> int:
     else:
         if not args.data or not args.out:
             raise ConfigError("--data SHARDS and --out RUN are required (or --resume RUN)")
-        model_config = _model_config(args)
-        summary = train(args.data, args.out, model_config, _train_config(args), seed=args.seed,
-                        **options)
+        if args.max_seconds is not None and not (args.transformer_config or args.train_config):
+            summary = _train_on_budget(args, options)
+        else:
+            summary = train(args.data, args.out, _model_config(args), _train_config(args),
+                            seed=args.seed, **options)
     if context_from_environment().is_main:
         _report(summary)
     return 130 if summary.interrupted else 0
+
+
+def _train_on_budget(args: argparse.Namespace, options: dict[str, Any]) -> Any:
+    """Budget mode: the recipe for --max-seconds, flags applied on top of it."""
+    import torch
+
+    from tinygpt.data import read_manifest
+    from tinygpt.model.config import GPTConfig
+    from tinygpt.train import train
+    from tinygpt.train.distributed import context_from_environment
+    from tinygpt.train.recipe import measure_training_flops, plan_recipe
+
+    device = context_from_environment().device(args.device)
+    recipe = plan_recipe(args.max_seconds, vocab_size=read_manifest(args.data).vocab_size,
+                         device=device.type, flops_per_second=measure_training_flops(device))
+    if args.threads is None and recipe.threads is not None:
+        torch.set_num_threads(recipe.threads)
+    model = GPTConfig.from_dict(
+        {**recipe.model.to_dict(), **config_overrides(args, GPTConfig, prefix=MODEL_PREFIX)},
+        source="transformer config")
+    train_config = recipe.train.replace(**config_overrides(args, type(recipe.train),
+                                                           prefix=TRAIN_PREFIX))
+    return train(args.data, args.out, model, train_config, seed=args.seed,
+                 time_plan=recipe.plan, **{**options, "max_seconds": None})
 
 
 def _model_config(args: argparse.Namespace) -> Any:

@@ -19,6 +19,7 @@ from typing import Any
 from tinygpt.atomic import atomic_write_text
 from tinygpt.data.shards import read_header
 from tinygpt.errors import DataError
+from tinygpt.tokenizer.bpe import BPETokenizer
 
 MANIFEST_NAME = "manifest.json"
 TOKENIZER_NAME = "tokenizer.ron"
@@ -319,3 +320,15 @@ def write_merged_manifest(directory: str | os.PathLike[str]) -> Manifest:
     manifest.complete = True
     manifest.save()
     return manifest
+
+
+def check_shards_match_tokenizer(manifest: Manifest, tokenizer: BPETokenizer,
+                                 data_dir: str | os.PathLike[str]) -> None:
+    """Shards made by another tokenizer would train (or evaluate) on meaningless ids."""
+    expected = tokenizer.fingerprint()
+    if manifest.tokenizer_fingerprint != expected:
+        raise DataError(
+            f"{data_dir}: shards were made by another tokenizer (manifest fingerprint "
+            f"{manifest.tokenizer_fingerprint[:12]}…, this tokenizer {expected[:12]}…); "
+            "re-tokenize the corpus with this run's tokenizer.ron"
+        )

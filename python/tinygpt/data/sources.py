@@ -6,7 +6,10 @@ One function, :func:`open_corpus`, turns a spec into a :class:`Corpus`:
 - ``stories.txt``: documents separated by lines that are exactly ``<|endoftext|>`` (two such
   lines in a row hold an empty document; one that opens or closes the file only frames it);
 - ``stories.jsonl``: one JSON object per line, the ``"text"`` field (or ``text_column``);
-- a directory: every such file below it, recursively, in sorted order;
+- any other file name with ``format="text"`` (``--format text``; also ``txt``, ``parquet``,
+  ``jsonl``): that file read in that format, whatever its name (``corpus.en``, ``book.md``);
+- a directory: every such file below it, recursively, in sorted order (with ``format``:
+  every file below it, read in that format);
 - ``hf:owner/name``: a Hugging Face dataset repository, downloaded once into the hub cache;
 - ``embedded``: the small corpus of stories shipped inside the package.
 
@@ -30,10 +33,12 @@ from typing import Callable, Iterator
 
 from tinygpt.errors import DataError
 
-__all__ = ["Corpus", "embedded_corpus_path", "open_corpus", "SUFFIXES", "DOCUMENT_SEPARATOR"]
+__all__ = ["Corpus", "embedded_corpus_path", "open_corpus", "FORMATS", "SUFFIXES", "DOCUMENT_SEPARATOR"]
 
 DOCUMENT_SEPARATOR = "<|endoftext|>"
 SUFFIXES = (".parquet", ".txt", ".jsonl")
+# format names (format= / --format) and the suffix whose reader each one selects
+FORMATS = {"text": ".txt", "txt": ".txt", "parquet": ".parquet", "jsonl": ".jsonl"}
 HF_PREFIX = "hf:"
 EMBEDDED = "embedded"
 
@@ -48,12 +53,14 @@ _LOCAL_HINT = "pass a local .parquet, .txt or .jsonl file (or a directory of the
 class Corpus:
     """Documents from one or more files; iterate it as often as you like, each pass streams."""
 
-    def __init__(self, paths: list[Path], *, text_column: str | None = None) -> None:
+    def __init__(self, paths: list[Path], *, text_column: str | None = None,
+                 format: str | None = None) -> None:
         self.paths = paths
         self.text_column = text_column
+        self.format = format
         self.total_bytes = sum(path.stat().st_size for path in paths)
         self._readers: list[Callable[[], Iterator[str]]] = [
-            _reader(path, text_column) for path in paths
+            _reader(path, text_column, _suffix(path, format)) for path in paths
         ]
 
     def __iter__(self) -> Iterator[str]:
@@ -72,18 +79,23 @@ class Corpus:
         return f"Corpus({len(self.paths)} file(s), {self.total_bytes:,} bytes)"
 
 
-def open_corpus(spec: str | os.PathLike[str], *, text_column: str | None = None) -> Corpus:
+def open_corpus(spec: str | os.PathLike[str], *, text_column: str | None = None,
+                format: str | None = None) -> Corpus:
     """Open a corpus: a file, a directory, ``hf:owner/name`` or ``embedded`` (see module doc).
 
-    Fails early, with a DataError naming the file, when a path is missing, unreadable, of an
-    unknown type, or (parquet) lacks the text column.
+    ``format`` (one of :data:`FORMATS`) reads files whatever their names; without it the
+    suffix decides. Fails early, with a DataError naming the file, when a path is missing,
+    unreadable, of an unknown type, or (parquet) lacks the text column.
     """
+    if format is not None and format not in FORMATS:
+        raise DataError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
     text = os.fspath(spec)
     if text == EMBEDDED:
         return Corpus([embedded_corpus_path()], text_column=text_column)
     if text.startswith(HF_PREFIX):
-        return Corpus(_corpus_files(_download_hf_dataset(text[len(HF_PREFIX):])), text_column=text_column)
-    return Corpus(_corpus_files(Path(text)), text_column=text_column)
+        files = _corpus_files(_download_hf_dataset(text[len(HF_PREFIX):]), format)
+        return Corpus(files, text_column=text_column, format=format)
+    return Corpus(_corpus_files(Path(text), format), text_column=text_column, format=format)
 
 
 def embedded_corpus_path() -> Path:
@@ -95,27 +107,34 @@ def embedded_corpus_path() -> Path:
     return path
 
 
-def _corpus_files(path: Path) -> list[Path]:
+def _suffix(path: Path, format: str | None) -> str:
+    """The suffix whose reader reads ``path``: the format's when one is given."""
+    return path.suffix if format is None else FORMATS[format]
+
+
+def _corpus_files(path: Path, format: str | None = None) -> list[Path]:
     if path.is_dir():
         files = sorted(
             (
                 found
                 for found in path.rglob("*")
-                if found.suffix in SUFFIXES
+                if (format is not None or found.suffix in SUFFIXES)
                 and found.is_file()
                 and not any(part.startswith(".") for part in found.relative_to(path).parts)
             ),
             key=lambda found: found.relative_to(path).as_posix(),
         )
         if not files:
-            raise DataError(f"{path}: no {', '.join(SUFFIXES)} files in this directory")
+            wanted = "files" if format is not None else f"{', '.join(SUFFIXES)} files"
+            raise DataError(f"{path}: no {wanted} in this directory")
         return files
     if not path.exists():
         raise DataError(f"{path}: no such file or directory")
-    if path.suffix not in SUFFIXES:
+    if format is None and path.suffix not in SUFFIXES:
         raise DataError(
-            f"{path}: unsupported file type {path.suffix or '(no extension)'!r}; "
-            f"expected {', '.join(SUFFIXES)} or a directory of them"
+            f"{path}: unsupported file type {path.suffix or '(no extension)'!r}; expected "
+            f"{', '.join(SUFFIXES)} or a directory of them, or name the format: --format text "
+            f"(format='text' in Python; also txt, parquet, jsonl)"
         )
     try:
         with path.open("rb"):
@@ -125,11 +144,11 @@ def _corpus_files(path: Path) -> list[Path]:
     return [path]
 
 
-def _reader(path: Path, text_column: str | None) -> Callable[[], Iterator[str]]:
-    if path.suffix == ".parquet":
+def _reader(path: Path, text_column: str | None, suffix: str) -> Callable[[], Iterator[str]]:
+    if suffix == ".parquet":
         column = _parquet_text_column(path, text_column)
         return lambda: _read_parquet(path, column)
-    if path.suffix == ".jsonl":
+    if suffix == ".jsonl":
         return lambda: _read_jsonl(path, text_column or "text")
     return lambda: _read_txt(path)
 

@@ -26,14 +26,17 @@ ORIGINAL_FIELDS = (
     "feed_forward_dropout",
     "residual_dropout",
 )
-ACTIVATIONS = ("relu", "gelu")
+# "gelu_new" is the tanh approximation of GELU that GPT-2 uses (transformers' name for it).
+ACTIVATIONS = ("relu", "gelu", "gelu_new")
 
 
 @dataclass
 class GPTConfig:
     """Model shape and regularisation; field names and defaults are gpt-rs's (≈2.1 M params).
 
-    ``activation``, ``tie_weights`` and ``bias`` go beyond the original and default to it.
+    ``activation``, ``tie_weights``, ``bias``, ``layer_norm_epsilon`` and ``feed_forward_size``
+    go beyond the original and default to it; with them a GPT-2 checkpoint is representable
+    (``feed_forward_size`` is the hidden width when it is not a multiple of the embedding).
     """
 
     vocab_size: int = 2048
@@ -49,6 +52,8 @@ class GPTConfig:
     activation: str = "relu"
     tie_weights: bool = False
     bias: bool = True
+    layer_norm_epsilon: float = 1e-5
+    feed_forward_size: int | None = None
 
     def __post_init__(self) -> None:
         for name in ORIGINAL_FIELDS[:6]:
@@ -69,6 +74,13 @@ class GPTConfig:
             raise ConfigError(
                 f"GPTConfig.activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}"
             )
+        epsilon = self.layer_norm_epsilon
+        if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not 0 < epsilon < 1:
+            raise ConfigError(f"GPTConfig.layer_norm_epsilon must be a number in (0, 1), got {epsilon!r}")
+        self.layer_norm_epsilon = float(epsilon)
+        hidden = self.feed_forward_size
+        if hidden is not None and (isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 1):
+            raise ConfigError(f"GPTConfig.feed_forward_size must be a positive integer or absent, got {hidden!r}")
         for name in ("tie_weights", "bias"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"GPTConfig.{name} must be true or false, got {getattr(self, name)!r}")
@@ -76,6 +88,11 @@ class GPTConfig:
     @property
     def head_size(self) -> int:
         return self.embedding_size // self.head_count
+
+    @property
+    def hidden_size(self) -> int:
+        """Width of the feed-forward layer."""
+        return self.feed_forward_size or self.feed_forward_multiplier * self.embedding_size
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

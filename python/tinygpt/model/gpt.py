@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
+from typing import Any, Callable
 
 import torch
 import torch.nn as nn
@@ -23,7 +23,11 @@ from tinygpt.model.config import GPTConfig
 from tinygpt.model.kv_cache import KVCache
 from tinygpt.model.decoding import TokenSampler, sample_tokens
 
-ACTIVATION_MODULES = {"relu": nn.ReLU, "gelu": nn.GELU}
+ACTIVATION_MODULES: dict[str, Callable[[], nn.Module]] = {
+    "relu": nn.ReLU,
+    "gelu": nn.GELU,
+    "gelu_new": lambda: nn.GELU(approximate="tanh"),
+}
 
 
 class CausalSelfAttention(nn.Module):
@@ -71,7 +75,7 @@ class FeedForward(nn.Module):
 
     def __init__(self, config: GPTConfig):
         super().__init__()
-        hidden = config.feed_forward_multiplier * config.embedding_size
+        hidden = config.hidden_size
         self.input = nn.Linear(config.embedding_size, hidden, bias=config.bias)
         self.activation = ACTIVATION_MODULES[config.activation]()
         self.output = nn.Linear(hidden, config.embedding_size, bias=config.bias)
@@ -86,9 +90,9 @@ class Block(nn.Module):
 
     def __init__(self, config: GPTConfig):
         super().__init__()
-        self.layer_norm_1 = nn.LayerNorm(config.embedding_size)
+        self.layer_norm_1 = nn.LayerNorm(config.embedding_size, eps=config.layer_norm_epsilon)
         self.attention = CausalSelfAttention(config)
-        self.layer_norm_2 = nn.LayerNorm(config.embedding_size)
+        self.layer_norm_2 = nn.LayerNorm(config.embedding_size, eps=config.layer_norm_epsilon)
         self.feed_forward = FeedForward(config)
         self.residual_dropout = nn.Dropout(config.residual_dropout)
 
@@ -113,7 +117,7 @@ class GPT(nn.Module):
         self.position_embedding = nn.Embedding(config.context_length, config.embedding_size)
         self.embedding_dropout = nn.Dropout(config.embedding_dropout)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.block_count))
-        self.layer_norm = nn.LayerNorm(config.embedding_size)
+        self.layer_norm = nn.LayerNorm(config.embedding_size, eps=config.layer_norm_epsilon)
         self.linear_head = nn.Linear(config.embedding_size, config.vocab_size, bias=False)
         self.apply(_init_weights)
         if config.tie_weights:

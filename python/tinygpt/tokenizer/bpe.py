@@ -15,20 +15,16 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from tinygpt import _bpe
 from tinygpt.errors import ConfigError, DataError
-from tinygpt.tokenizer.patterns import PreTokenizer, resolve_pattern
-
-if TYPE_CHECKING:
-    from tinygpt.tokenizer.training import Source
-
-MODES = ("bytes", "words")
-DEFAULT_DO_NOT_MERGE = ('"', "\n")
-ENDOFTEXT = "<|endoftext|>"
+from tinygpt.tokenizer.patterns import PreTokenizer, resolve_pattern, split_at_specials
+from tinygpt.tokenizer.persistence import read_tokenizer_file, write_tokenizer_file
+from tinygpt.tokenizer.spec import DEFAULT_DO_NOT_MERGE, ENDOFTEXT, MODES, TokenizerSpec
+from tinygpt.tokenizer.training import Source, train_tokenizer
 
 
 class BPETokenizer:
@@ -51,6 +47,8 @@ class BPETokenizer:
         merges: Sequence[tuple[int, int, int]],
         special_tokens: Mapping[str, int],
         do_not_merge: Sequence[str] = (),
+        added_tokens: Mapping[int, bytes] | None = None,
+        byte_fallback: Sequence[int] | None = None,
     ) -> None:
         if mode not in MODES:
             raise ConfigError(f"mode must be 'bytes' or 'words', got {mode!r}")
@@ -60,6 +58,8 @@ class BPETokenizer:
         self._merge_ids = [(int(a), int(b), int(t)) for a, b, t in merges]
         self._special_tokens = {str(name): int(token_id) for name, token_id in special_tokens.items()}
         self._do_not_merge = tuple(do_not_merge) if mode == "words" else ()
+        self._added = {int(token_id): bytes(token) for token_id, token in (added_tokens or {}).items()}
+        self._byte_ids = _byte_fallback_ids(mode, byte_fallback)
         self._token_bytes = self._build_token_table()
         if mode == "words":
             self._check_words_merges()
@@ -79,19 +79,24 @@ class BPETokenizer:
         do_not_merge: Sequence[str] = DEFAULT_DO_NOT_MERGE,
         text_column: str | None = None,
         show_progress: bool = True,
+        byte_fallback: bool = False,
+        format: str | None = None,
     ) -> BPETokenizer:
-        """Train on ``source``: a path (``.txt``/``.parquet``/``.jsonl``, a folder, ``hf:...``)
-        or any iterable of str, streamed (memory grows with distinct pre-tokens only).
+        """Train on ``source``: a path (``.txt``/``.parquet``/``.jsonl``, a folder, ``hf:...``;
+        ``format="text"`` reads any file name as plain text) or any iterable of str, streamed
+        (memory grows with distinct pre-tokens only).
+
+        ``byte_fallback=True`` (words mode) reserves 256 byte tokens after the merges, so that
+        characters outside the alphabet encode as their UTF-8 bytes (SentencePiece's byte
+        fallback) and ``decode(encode(s)) == s`` for every string; without it the alphabet is
+        closed, exactly as gpt-rs's.
 
         ``vocab_size`` counts base tokens (256 bytes, or the corpus's characters in words
         mode), merges and special tokens; special tokens take the last ids. Bytes mode breaks
         count ties toward the lexicographically greatest ``(bytes, bytes)`` pair; words mode
         follows gpt-rs exactly (ties toward the greatest ``(first_id, second_id)``).
         """
-        from tinygpt.tokenizer.training import train_tokenizer
-
-        return train_tokenizer(
-            cls,
+        return cls.from_spec(train_tokenizer(
             source,
             vocab_size,
             mode=mode,
@@ -101,7 +106,9 @@ class BPETokenizer:
             do_not_merge=do_not_merge,
             text_column=text_column,
             show_progress=show_progress,
-        )
+            byte_fallback=byte_fallback,
+            format=format,
+        ))
 
     @classmethod
     def from_vocab_merges(
@@ -113,8 +120,11 @@ class BPETokenizer:
     ) -> BPETokenizer:
         """A bytes-mode tokenizer from a GPT-2-style vocabulary (id -> bytes) and ordered merges.
 
-        The vocabulary must hold all 256 single bytes, every merge's result, and the special
-        tokens (given as ``{name: id}``, or as names looked up in ``vocab`` or appended).
+        The vocabulary must hold all 256 single bytes and every merge's result; the special
+        tokens are given as ``{name: id}``, or as names looked up in ``vocab`` or appended.
+        Any other entry is an *added token* (Hugging Face's term), kept as it is: it decodes,
+        but text never encodes to it unless it is also named a special token. So GPT-2's
+        vocabulary loads as it is, ``<|endoftext|>`` included (it is then :attr:`eot_id`).
         With GPT-2's files (see :func:`read_gpt2_vocab_merges`) this encodes exactly as
         tiktoken's ``gpt2`` encoding.
         """
@@ -138,10 +148,10 @@ class BPETokenizer:
             except KeyError as exc:
                 raise DataError(f"merge #{number} ({left!r}, {right!r}) uses {exc.args[0]!r}, which is not in vocab") from None
         reachable = {t for _, t in base} | {t for _, _, t in merge_ids} | set(specials.values())
-        for token, token_id in ids_of.items():
-            if token_id not in reachable and token not in special_bytes:
-                raise DataError(f"vocab token {token_id} ({token!r}) is neither a byte, a merge result nor a special token")
-        return cls(mode="bytes", pattern=pattern, base=base, merges=merge_ids, special_tokens=specials)
+        added = {token_id: token for token, token_id in ids_of.items()
+                 if token_id not in reachable and token not in special_bytes}
+        return cls(mode="bytes", pattern=pattern, base=base, merges=merge_ids, special_tokens=specials,
+                   added_tokens=added)
 
     @classmethod
     def from_alphabet_merges(
@@ -171,19 +181,32 @@ class BPETokenizer:
                    do_not_merge=do_not_merge)
 
     @classmethod
+    def from_spec(cls, spec: TokenizerSpec) -> BPETokenizer:
+        """The tokenizer that ``spec`` (what training and tokenizer files produce) describes."""
+        return cls(**vars(spec))
+
+    @classmethod
     def load(cls, path: str | os.PathLike[str]) -> BPETokenizer:
         """Read a tokenizer written by :meth:`save` (a RON file)."""
-        from tinygpt.tokenizer.persistence import load_tokenizer
-
-        return load_tokenizer(cls, path)
+        spec = read_tokenizer_file(path)
+        try:
+            return cls.from_spec(spec)
+        except (DataError, ConfigError) as exc:  # a well-formed file whose content is inconsistent
+            raise DataError(f"{path}: {exc}") from None
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the tokenizer as human-readable RON, atomically."""
-        from tinygpt.tokenizer.persistence import save_tokenizer
-
-        save_tokenizer(self, path)
+        write_tokenizer_file(self.spec, path)
 
     # ----------------------------------------------------------------- properties
+    @property
+    def spec(self) -> TokenizerSpec:
+        """The plain data this tokenizer is built from (what its file holds)."""
+        return TokenizerSpec(mode=self._mode, pattern=self.pattern, base=list(self._base),
+                             merges=list(self._merge_ids), special_tokens=dict(self._special_tokens),
+                             do_not_merge=self._do_not_merge, added_tokens=dict(self._added),
+                             byte_fallback=self.byte_fallback_ids)
+
     @property
     def mode(self) -> str:
         """``"bytes"`` or ``"words"``."""
@@ -216,8 +239,27 @@ class BPETokenizer:
 
     @property
     def eot_id(self) -> int | None:
-        """Id of ``<|endoftext|>`` when the tokenizer has it."""
-        return self._special_tokens.get(ENDOFTEXT)
+        """Id of ``<|endoftext|>`` when the tokenizer has it (a special or an added token)."""
+        found = self._special_tokens.get(ENDOFTEXT)
+        if found is None:
+            found = next((i for i, token in self._added.items() if token == ENDOFTEXT.encode()), None)
+        return found
+
+    @property
+    def added_tokens(self) -> dict[int, bytes]:
+        """Entries that are neither a base token, a merge result nor a special token: they
+        decode, and text never encodes to them."""
+        return dict(self._added)
+
+    @property
+    def byte_fallback(self) -> bool:
+        """Words mode: characters outside the alphabet encode as their UTF-8 bytes."""
+        return self._byte_ids is not None
+
+    @property
+    def byte_fallback_ids(self) -> list[int] | None:
+        """Words mode with byte fallback: the id of each byte value 0..255."""
+        return None if self._byte_ids is None else list(self._byte_ids)
 
     @property
     def vocab(self) -> dict[int, bytes]:
@@ -249,6 +291,11 @@ class BPETokenizer:
             "special_tokens": sorted(self._special_tokens.items()),
             "do_not_merge": list(self._do_not_merge),
         }
+        # Only present when used, so that tokenizers without them keep their old fingerprints.
+        if self._added:
+            canonical["added_tokens"] = sorted((token_id, token.hex()) for token_id, token in self._added.items())
+        if self._byte_ids is not None:
+            canonical["byte_fallback"] = self._byte_ids
         return hashlib.sha256(json.dumps(canonical, separators=(",", ":")).encode()).hexdigest()
 
     def __eq__(self, other: object) -> bool:
@@ -256,6 +303,23 @@ class BPETokenizer:
 
     def __hash__(self) -> int:
         return hash(self.fingerprint())
+
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
+        """Pickle by content (ids as packed arrays), so process pools, DataLoader workers,
+        ``datasets.map(num_proc=...)``, Ray or Spark can ship it; the compiled encoder is
+        rebuilt on arrival."""
+        merges = np.asarray(self._merge_ids, dtype=np.uint32).reshape(-1, 3)
+        state = {
+            "mode": self._mode,
+            "pattern": self.pattern,
+            "base": self._base,
+            "merges": merges.tobytes(),
+            "special_tokens": self._special_tokens,
+            "do_not_merge": self._do_not_merge,
+            "added_tokens": self._added,
+            "byte_fallback": self._byte_ids,
+        }
+        return _unpickle, (state,)
 
     def __repr__(self) -> str:
         pattern = f", pattern={self.pattern!r}" if self._pre else ""
@@ -266,22 +330,24 @@ class BPETokenizer:
         self,
         text: str,
         *,
-        allowed_special: str | Iterable[str] = "all",
+        allowed_special: str | Iterable[str] = "none",
         on_unknown: str = "error",
     ) -> list[int]:
         """Token ids of ``text``.
 
-        ``allowed_special``: ``"all"`` (special tokens written in the text become their ids),
-        ``"none"`` (they are plain text; use this for untrusted input such as a REPL line),
-        or a set of names. ``on_unknown`` (words mode, characters outside the alphabet):
+        ``allowed_special`` (the same default in every encoding method): ``"none"`` (special
+        tokens written in the text are plain text, as tiktoken's ``encode_ordinary``), ``"all"``
+        (they become their control ids) or a set of names. Text becomes a control token only
+        where the caller asks for it, so untrusted text (a REPL line, a scraped story) cannot
+        inject one. ``on_unknown`` (words mode, characters outside the alphabet):
         ``"error"`` (a DataError naming the character and its offset), ``"skip"``, or a
         single alphabet character to put in its place.
 
         >>> tok = BPETokenizer.train(["hello world"] * 5, 265, show_progress=False)
-        >>> tok.encode("hello<|endoftext|>")[-1] == tok.eot_id
-        True
-        >>> tok.eot_id in tok.encode("hello<|endoftext|>", allowed_special="none")
+        >>> tok.eot_id in tok.encode("hello<|endoftext|>")
         False
+        >>> tok.encode("hello<|endoftext|>", allowed_special="all")[-1] == tok.eot_id
+        True
         """
         if not isinstance(text, str):
             raise TypeError(f"encode expects str, got {type(text).__name__}")
@@ -299,7 +365,7 @@ class BPETokenizer:
         texts: Sequence[str],
         num_threads: int | None = None,
         *,
-        allowed_special: str | Iterable[str] = "all",
+        allowed_special: str | Iterable[str] = "none",
         on_unknown: str = "error",
     ) -> list[list[int]]:
         """:meth:`encode` for many texts on C++ threads (GIL released)."""
@@ -327,8 +393,8 @@ class BPETokenizer:
         """All texts' ids concatenated in one 1-D array, each text preceded by ``prepend``
         when given (the shard writer's end-of-text separator). GIL released while encoding.
 
-        Special tokens written inside the texts are plain text by default here: in a corpus,
-        document boundaries (``prepend``) are the only end-of-text tokens.
+        Special tokens written inside the texts are plain text by default, as everywhere: in
+        a corpus, document boundaries (``prepend``) are the only end-of-text tokens.
         """
         dtype = np.dtype(dtype)
         if dtype not in (np.dtype(np.uint16), np.dtype(np.uint32)):
@@ -386,6 +452,10 @@ class BPETokenizer:
             put(t, table[a] + table[b], "merge result")
         for name, token_id in self._special_tokens.items():
             put(token_id, name.encode("utf-8"), f"special token {name!r}")
+        for token_id, token in self._added.items():
+            put(token_id, token, "added token")
+        for byte, token_id in enumerate(self._byte_ids or ()):
+            put(token_id, bytes([byte]), "byte-fallback token")
         if sorted(table) != list(range(len(table))):
             hole = next(i for i in range(len(table) + 1) if i not in table)
             raise DataError(f"token ids must be 0..{len(table) - 1} without gaps; id {hole} is missing")
@@ -410,7 +480,13 @@ class BPETokenizer:
             encoder.add_token(token_id, token)
         for name, token_id in sorted(self._special_tokens.items(), key=lambda item: item[1]):
             encoder.add_special(token_id, name.encode("utf-8"))
+        for token_id, token in self._added.items():
+            encoder.add_decode_only(token_id, token)
         if self._mode == "words":
+            if self._byte_ids is not None:
+                for byte, token_id in enumerate(self._byte_ids):
+                    encoder.set_byte_id(byte, token_id)
+                encoder.enable_byte_fallback()
             for token, token_id in self._base:
                 encoder.set_char_id(ord(token.decode("utf-8")), token_id)
             for char in self._do_not_merge:
@@ -472,7 +548,8 @@ class BPETokenizer:
         where = f"text {index}, offset {offset}" if len(texts) > 1 else f"offset {offset}"
         return DataError(
             f"character {chr(cp)!r} (U+{cp:04X}) at {where} is not in the tokenizer's alphabet; "
-            "pass on_unknown='skip' or on_unknown='<a known character>' to encode anyway"
+            "pass on_unknown='skip' or on_unknown='<a known character>' to encode anyway "
+            "(--on-unknown on the command line)"
         )
 
     def _encode_custom(self, texts: list[str], allowed: list[bool], threads: int) -> list[list[int]]:
@@ -502,26 +579,6 @@ class BPETokenizer:
         return results
 
 
-def split_at_specials(text: str, specials: Mapping[str, int]) -> list[tuple[str, int | None]]:
-    """``text`` cut at the given special tokens: (ordinary text, None) and (name, id) items."""
-    if not specials:
-        return [(text, None)] if text else []
-    import re
-
-    names = sorted(specials, key=len, reverse=True)
-    pattern = re.compile("|".join(re.escape(name) for name in names))
-    out: list[tuple[str, int | None]] = []
-    pos = 0
-    for match in pattern.finditer(text):
-        if match.start() > pos:
-            out.append((text[pos : match.start()], None))
-        out.append((match.group(), specials[match.group()]))
-        pos = match.end()
-    if pos < len(text):
-        out.append((text[pos:], None))
-    return out
-
-
 def _special_ids(
     special_tokens: Mapping[str, int] | Sequence[str] | None, ids_of: Mapping[bytes, int], next_id: int
 ) -> dict[str, int]:
@@ -538,6 +595,22 @@ def _special_ids(
             token_id, next_id = next_id, next_id + 1
         specials[name] = token_id
     return specials
+
+
+def _byte_fallback_ids(mode: str, byte_fallback: Sequence[int] | None) -> list[int] | None:
+    if byte_fallback is None:
+        return None
+    if mode != "words":
+        raise ConfigError("byte_fallback is for words mode; bytes mode covers every byte already")
+    ids = [int(token_id) for token_id in byte_fallback]
+    if len(ids) != 256:
+        raise DataError(f"byte fallback needs the ids of all 256 byte values, got {len(ids)}")
+    return ids
+
+
+def _unpickle(state: dict[str, Any]) -> BPETokenizer:
+    merges = np.frombuffer(state.pop("merges"), dtype=np.uint32).reshape(-1, 3).tolist()
+    return BPETokenizer(merges=merges, **state)
 
 
 def _as_str_list(texts: Sequence[str]) -> list[str]:

@@ -8,15 +8,14 @@ import queue
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, TypeVar, Union
+from typing import TypeVar, Union
 
 from tinygpt import _bpe
+from tinygpt.data.sources import open_corpus
 from tinygpt.errors import ConfigError, DataError
-from tinygpt.tokenizer.patterns import resolve_pattern
 from tinygpt.progress import progress_bar
-
-if TYPE_CHECKING:
-    from tinygpt.tokenizer.bpe import BPETokenizer
+from tinygpt.tokenizer.patterns import resolve_pattern, split_at_specials
+from tinygpt.tokenizer.spec import TokenizerSpec
 
 T = TypeVar("T")
 Source = Union[str, "os.PathLike[str]", Iterable[str]]
@@ -28,7 +27,6 @@ MERGE_CHUNK = 256
 
 
 def train_tokenizer(
-    cls: type[BPETokenizer],
     source: Source,
     vocab_size: int,
     *,
@@ -39,8 +37,14 @@ def train_tokenizer(
     do_not_merge: Sequence[str],
     text_column: str | None,
     show_progress: bool,
-) -> BPETokenizer:
+    byte_fallback: bool = False,
+    format: str | None = None,
+) -> TokenizerSpec:
+    """Count the source's pre-tokens, merge until ``vocab_size``, return the result as data."""
     specials = _check_specials(special_tokens)
+    if byte_fallback and mode != "words":
+        raise ConfigError("byte_fallback is for words mode; bytes mode covers every byte already")
+    fallback_size = 256 if byte_fallback else 0
     if mode == "words":
         if pattern not in (None, "gpt2"):
             raise ConfigError("words mode splits at spaces itself; it takes no pre-tokenisation pattern")
@@ -65,7 +69,7 @@ def train_tokenizer(
     for char in do_not_merge if pre is None else ():
         trainer.add_no_merge(ord(char))
 
-    documents, total_bytes = _documents(source, text_column)
+    documents, total_bytes = _documents(source, text_column, format)
     batches = _batches(documents)
     if isinstance(source, (str, os.PathLike)):
         batches = read_ahead(batches)  # our own reader: safe to run on another thread
@@ -78,11 +82,12 @@ def train_tokenizer(
             advance(size)
 
     base_size = trainer.prepare()
-    wanted = vocab_size - base_size - len(specials)
+    wanted = vocab_size - base_size - fallback_size - len(specials)
     if wanted < 0:
+        fallback = " plus 256 byte-fallback tokens" if byte_fallback else ""
         raise ConfigError(
-            f"vocab_size {vocab_size} is smaller than the alphabet ({base_size} distinct characters) "
-            f"plus {len(specials)} special tokens; use vocab_size >= {base_size + len(specials)}"
+            f"vocab_size {vocab_size} is smaller than the alphabet ({base_size} distinct characters){fallback} "
+            f"plus {len(specials)} special tokens; use vocab_size >= {base_size + fallback_size + len(specials)}"
         )
     done = 0
     with progress_bar("merging", wanted, unit="merges", enabled=show_progress) as advance:
@@ -95,10 +100,13 @@ def train_tokenizer(
 
     tokens = trainer.tokens()
     merges = [(a, b, base_size + k) for k, (a, b) in enumerate(trainer.merges())]
-    special_ids = {name: base_size + len(merges) + i for i, name in enumerate(specials)}
+    # Words-mode ids: alphabet, merges (gpt-rs's ids either way), byte-fallback tokens, specials.
+    fallback_ids = list(range(base_size + len(merges), base_size + len(merges) + fallback_size))
+    special_ids = {name: base_size + len(merges) + fallback_size + i for i, name in enumerate(specials)}
     base = [(tokens[i], i) for i in range(base_size)]
-    return cls(mode=mode, pattern=None if pre is None else pre.pattern, base=base, merges=merges,
-               special_tokens=special_ids, do_not_merge=do_not_merge)
+    return TokenizerSpec(mode=mode, pattern=None if pre is None else pre.pattern, base=base, merges=merges,
+                         special_tokens=special_ids, do_not_merge=tuple(do_not_merge),
+                         byte_fallback=fallback_ids if byte_fallback else None)
 
 
 def _check_specials(special_tokens: Sequence[str]) -> list[str]:
@@ -110,13 +118,12 @@ def _check_specials(special_tokens: Sequence[str]) -> list[str]:
     return specials
 
 
-def _documents(source: Source, text_column: str | None) -> tuple[Iterable[str], int | None]:
+def _documents(source: Source, text_column: str | None,
+               format: str | None) -> tuple[Iterable[str], int | None]:
     """Documents of ``source`` and, when known, their total size in bytes (for the bar)."""
     if isinstance(source, (str, os.PathLike)):
-        from tinygpt.data.sources import open_corpus
-
-        corpus = open_corpus(source, text_column=text_column)
-        sized = all(p.suffix in (".txt", ".jsonl") for p in corpus.paths)
+        corpus = open_corpus(source, text_column=text_column, format=format)
+        sized = corpus.format != "parquet" and all(p.suffix != ".parquet" for p in corpus.paths)
         return corpus, corpus.total_bytes if sized else None
     if isinstance(source, (bytes, bytearray)):
         raise ConfigError("source must be a path or an iterable of str, not bytes")
@@ -182,8 +189,6 @@ def read_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
 
 
 def _count_with_regex(trainer, batch: list[str], split, specials: list[str]) -> None:
-    from tinygpt.tokenizer.bpe import split_at_specials
-
     active = {name: i for i, name in enumerate(specials)}
     counts: Counter[str] = Counter()
     for doc in batch:

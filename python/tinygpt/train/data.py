@@ -10,7 +10,8 @@ from typing import Any, Iterator
 import torch
 
 from tinygpt.errors import ConfigError
-from tinygpt.train.compatibility import check_shards_match_tokenizer, check_vocab_fits
+from tinygpt.data.manifest import check_shards_match_tokenizer
+from tinygpt.train.compatibility import check_vocab_fits
 from tinygpt.train.config import TrainConfig
 from tinygpt.train.distributed import DistContext
 
@@ -77,6 +78,10 @@ class TrainingData:
     @property
     def held_out_text_bytes(self) -> int | None:
         return self.manifest.split("val").text_bytes
+
+    @property
+    def held_out_tokens(self) -> int:
+        return self.manifest.split("val").tokens
 
     def state_dict(self) -> dict[str, Any]:
         return {name: loader.state_dict() for name, loader in self.loaders.items()}

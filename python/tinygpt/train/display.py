@@ -18,7 +18,7 @@ from rich.progress import (
 class TrainingDisplay:
     """A rich progress bar with the latest figures; silent when ``enabled`` is False."""
 
-    def __init__(self, total_steps: int, start_step: int, *, enabled: bool) -> None:
+    def __init__(self, total_steps: int | None, start_step: int, *, enabled: bool) -> None:
         self.enabled = enabled
         self.console = Console(file=sys.stderr)
         self._progress = Progress(

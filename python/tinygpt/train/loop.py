@@ -16,19 +16,20 @@ from torch import nn
 from torch.nn import functional as F
 
 from tinygpt.evaluate import IGNORE_INDEX, HeldOutLoss, held_out_loss, mean_batch_loss
-from tinygpt.run.layout import RunLayout
+from tinygpt.precision import autocast, precision_name
 from tinygpt.run.checkpoint import load_trainer_state, load_weights, save_checkpoint
+from tinygpt.run.layout import RunLayout
+from tinygpt.train.budget import TimePlan
 from tinygpt.train.config import TrainConfig
-from tinygpt.train.data import TrainingData
+from tinygpt.train.data import TrainingData, micro_batch_size
 from tinygpt.train.display import TrainingDisplay
 from tinygpt.train.divergence import require_finite_loss, require_finite_weights
 from tinygpt.train.distributed import DistContext
 from tinygpt.train.interrupt import stop_on_interrupt
 from tinygpt.train.metrics import MetricsLog
 from tinygpt.train.optim import build_optimizer, set_learning_rate
-from tinygpt.precision import autocast, precision_name
+from tinygpt.train.pace import Pace, StepPace, TimePace
 from tinygpt.train.rng import capture_rng_state, restore_rng_state, seed_everything
-from tinygpt.train.schedule import schedule_for
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,8 @@ class Trainer:
 
     def __init__(self, *, layout: RunLayout, model_config: Any, train_config: TrainConfig,
                  data: TrainingData, device: torch.device, dtype: torch.dtype | None,
-                 dist: DistContext, seed: int, compile: bool) -> None:
+                 dist: DistContext, seed: int, compile: bool,
+                 time_plan: TimePlan | None = None) -> None:
         from tinygpt.model.gpt import GPT
 
         self.layout = layout
@@ -69,7 +71,10 @@ class Trainer:
         self.optimizer = build_optimizer(self.raw_model, train_config, device)
         forward_model = torch.compile(self.raw_model) if compile else self.raw_model
         self.model = dist.wrap(forward_model, device)
-        self.schedule = schedule_for(train_config)
+        self.pace: Pace = StepPace(train_config) if time_plan is None else TimePace(
+            time_plan, tokens_per_step=self.tokens_per_step,
+            held_out_tokens=data.held_out_tokens // dist.world_size,
+            estimate_tokens=2 * train_config.evaluation_iterations * self._micro_batch_tokens)
         self.step = 0
         self.tokens_seen = 0
         self.best_checkpoint: str | None = None
@@ -80,6 +85,11 @@ class Trainer:
     def tokens_per_step(self) -> int:
         return self.config.contexts_per_batch * self.context_length
 
+    @property
+    def _micro_batch_tokens(self) -> int:
+        """Tokens in one of this process's evaluation batches (a micro-batch)."""
+        return micro_batch_size(self.config, self.dist.world_size) * self.context_length
+
     def restore(self, checkpoint_dir: Path) -> None:
         """Continue exactly from a checkpoint: weights, optimizer, step, RNG and loaders."""
         load_weights(self.raw_model, checkpoint_dir)
@@ -88,6 +98,7 @@ class Trainer:
         self.step = self._checkpointed_step = state["step"]
         self.last_checkpoint = checkpoint_dir.name
         self.tokens_seen = state["tokens_seen"]
+        self.pace.load_state_dict(state.get("pace", {}))
         ranks = state["ranks"]
         if len(ranks) == self.dist.world_size:
             restore_rng_state(ranks[self.dist.rank]["rng"], self.device)
@@ -98,12 +109,11 @@ class Trainer:
                   "(not an exact resume)", file=sys.stderr)
 
     def run(self, *, show_progress: bool, max_seconds: float | None) -> TrainSummary:
-        total = self.config.training_iterations
         started = time.perf_counter()
         start_step = self.step
         batches = self.data.batches()
         metrics = MetricsLog(self.layout.metrics, resume_step=start_step) if self.dist.is_main else None
-        display = TrainingDisplay(total, start_step, enabled=show_progress and self.dist.is_main)
+        display = TrainingDisplay(self.pace.total_steps, start_step, enabled=show_progress and self.dist.is_main)
         window = _Window(self.device, started)
         last_eval: tuple[float, float] | None = None
         train_loss: float | None = None
@@ -113,17 +123,18 @@ class Trainer:
                 display.message(
                     f"{self.raw_model.num_parameters():,} parameters, {self.device}, "
                     f"{precision_name(self.dtype)}, {self.dist.world_size} process(es), "
-                    f"steps {start_step}-{total}, {self.tokens_per_step:,} tokens/step"
+                    f"{self._extent(start_step)}, {self.tokens_per_step:,} tokens/step"
                 )
-                while self.step < total:
-                    learning_rate = self.schedule(self.step)
+                self.pace.start(self.step)
+                while not self.pace.finished(self.step):
+                    learning_rate = self.pace.learning_rate(self.step)
                     window.add(self._train_step(batches["train"], learning_rate))
                     self.step += 1
                     self.tokens_seen += self.tokens_per_step
-                    at_end = self.step == total
+                    at_end = self.pace.finished(self.step)
                     if self.step % self.config.log_interval == 0 or at_end:
                         train_loss = self._log(window, learning_rate, metrics, display, started)
-                    if self.step % self.config.evaluation_interval == 0 or at_end:
+                    if at_end or self.pace.evaluation_due(self.step):
                         last_eval = self._evaluate(batches, metrics, display)
                         self._checkpoint(val_loss=last_eval[1], train_loss=last_eval[0])
                     if not at_end and self._should_stop(stop_requested, started, max_seconds):
@@ -154,6 +165,12 @@ class Trainer:
             stopped_early=stopped_early,
             interrupted=interrupted,
         )
+
+    def _extent(self, start_step: int) -> str:
+        if self.pace.total_steps is None:
+            assert isinstance(self.pace, TimePace)
+            return f"a {self.pace.plan.seconds:g} s budget planned in time"
+        return f"steps {start_step}-{self.pace.total_steps}"
 
     def _train_step(self, batches: Any, learning_rate: float) -> torch.Tensor:
         """One optimizer step over grad_accumulation micro-batches; returns the mean loss as a
@@ -200,13 +217,17 @@ class Trainer:
 
     def _evaluate(self, batches: dict[str, Any], metrics: MetricsLog | None,
                   display: TrainingDisplay) -> tuple[float, float]:
-        """gpt-rs's estimate: mean loss over evaluation_iterations batches of each split."""
+        """gpt-rs's estimate: mean loss over evaluation_iterations batches of each split, in
+        float32 like the final held-out score, whose duration its timing predicts."""
         iterations = self.config.evaluation_iterations
+        started = time.perf_counter()
         train_loss, val_loss = (
             self.dist.mean(mean_batch_loss(self.raw_model, batches[name], iterations,
-                                           self.device, self.dtype)).item()
+                                           self.device)).item()
             for name in ("eval_train", "eval_val")
         )
+        self.pace.evaluated(time.perf_counter() - started,
+                            2 * iterations * self._micro_batch_tokens)
         if metrics is not None:
             metrics.write("eval", self.step, train_loss=train_loss, val_loss=val_loss)
         for what, value in (("the training loss", train_loss), ("the held-out loss", val_loss)):
@@ -246,6 +267,7 @@ class Trainer:
             trainer_state = {
                 "step": self.step,
                 "tokens_seen": self.tokens_seen,
+                "pace": self.pace.state_dict(),
                 "optimizer": self.optimizer.state_dict(),
                 "ranks": per_rank,
             }

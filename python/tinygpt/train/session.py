@@ -15,6 +15,7 @@ from tinygpt import limits
 from tinygpt.atomic import atomic_write_text
 from tinygpt.run.claim import claim_existing_run, claim_new_run
 from tinygpt.run.layout import RunLayout, read_run_info, resolve_checkpoint
+from tinygpt.train.budget import TimePlan
 from tinygpt.train.config import TrainConfig
 from tinygpt.train.data import TrainingData, micro_batch_size
 from tinygpt.train.distributed import DistContext, context_from_environment
@@ -34,12 +35,15 @@ def train(
     show_progress: bool = True,
     max_seconds: float | None = None,
     compile: bool = False,
+    time_plan: TimePlan | None = None,
 ) -> TrainSummary:
     """Train a new model on the shards in ``data_dir`` (a `tinygpt tokenize` output) into the
     new run directory ``out_dir``, which receives the tokenizer and both configs.
 
-    ``max_seconds`` stops cleanly after that much training time, with a checkpoint. Under
-    torchrun every process calls this; only rank 0 writes.
+    ``max_seconds`` stops cleanly after that much training time, with a checkpoint.
+    ``time_plan`` (budget mode, see tinygpt.train.recipe) replaces the step count and the
+    schedule of ``train_config`` by a schedule planned in time. Under torchrun every process
+    calls this; only rank 0 writes.
     """
     limits.seed(seed)
     _check_budget(max_seconds)
@@ -51,13 +55,13 @@ def train(
     with claim_new_run(layout) if dist.is_main else contextlib.nullcontext():
         return _start(data_dir, layout, model_config, train_config, dist=dist, target=target,
                       dtype=dtype, precision=precision, seed=seed, show_progress=show_progress,
-                      max_seconds=max_seconds, compile=compile)
+                      max_seconds=max_seconds, compile=compile, time_plan=time_plan)
 
 
 def _start(data_dir: str | os.PathLike[str], layout: RunLayout, model_config: Any,
            train_config: TrainConfig, *, dist: DistContext, target: Any, dtype: Any,
            precision: str, seed: int, show_progress: bool, max_seconds: float | None,
-           compile: bool) -> TrainSummary:
+           compile: bool, time_plan: TimePlan | None) -> TrainSummary:
     dist.start(target)
     try:
         data = TrainingData.open(
@@ -67,10 +71,10 @@ def _start(data_dir: str | os.PathLike[str], layout: RunLayout, model_config: An
         )
         trainer = Trainer(layout=layout, model_config=model_config, train_config=train_config,
                           data=data, device=target, dtype=dtype, dist=dist, seed=seed,
-                          compile=compile)
+                          compile=compile, time_plan=time_plan)
         if dist.is_main:
             _create_run(layout, data, model_config, train_config, seed=seed, device=str(target),
-                        precision=precision_name(dtype), dist=dist)
+                        precision=precision_name(dtype), dist=dist, time_plan=time_plan)
         dist.barrier()
         return trainer.run(show_progress=show_progress, max_seconds=max_seconds)
     finally:
@@ -117,7 +121,7 @@ def resume(
             )
             trainer = Trainer(layout=layout, model_config=model_config, train_config=config,
                               data=data, device=target, dtype=dtype, dist=dist, seed=info["seed"],
-                              compile=compile)
+                              compile=compile, time_plan=_time_plan(info))
             trainer.restore(checkpoint_dir)
             if dist.is_main and train_config is not None:
                 config.save(layout.train_config)
@@ -133,7 +137,7 @@ def _check_budget(max_seconds: float | None) -> None:
 
 def _create_run(layout: RunLayout, data: TrainingData, model_config: Any,
                 train_config: TrainConfig, *, seed: int, device: str, precision: str,
-                dist: DistContext) -> None:
+                dist: DistContext, time_plan: TimePlan | None) -> None:
     """Make the run self-contained: tokenizer and configs copied in, provenance in run.json."""
     layout.root.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(data.tokenizer_path, layout.tokenizer)
@@ -149,7 +153,15 @@ def _create_run(layout: RunLayout, data: TrainingData, model_config: Any,
         "precision": precision,
         "world_size": dist.world_size,
     }
+    if time_plan is not None:
+        info["time_plan"] = time_plan.to_dict()
     atomic_write_text(layout.info, json.dumps(info, indent=2) + "\n")
+
+
+def _time_plan(info: dict[str, Any]) -> TimePlan | None:
+    """A budget run resumes on its own time plan, its clock continuing from the checkpoint."""
+    record = info.get("time_plan")
+    return None if record is None else TimePlan.from_dict(record)
 
 
 def _version() -> str:

@@ -1,0 +1,112 @@
+"""The recipe `tinygpt train --max-seconds S` picks when no config is given.
+
+Chosen by measurement (benches/sweep_recipe.py; its table is in benches/README.md): for CPU
+budgets of minutes, a short, wide-enough model with no dropout, a high peak learning rate with
+a short warm-up and a decay that ends with the budget, and batches small enough for many
+steps. The model grows with the budget: the shape is the largest on a ladder whose training
+gets at least ``TOKENS_PER_PARAMETER`` tokens per parameter in the time, at the throughput
+this machine showed in a short probe.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from tinygpt.model.config import GPTConfig
+from tinygpt.train.budget import TimePlan, TimeSchedule
+from tinygpt.train.config import TrainConfig
+
+if TYPE_CHECKING:
+    import torch
+
+# (embedding_size, block_count, head_count, context_length), smallest first.
+SHAPES = (
+    (128, 4, 4, 64),
+    (192, 4, 6, 128),
+    (256, 6, 8, 128),
+    (384, 6, 6, 256),
+    (512, 8, 8, 256),
+    (768, 12, 12, 512),
+)
+TOKENS_PER_PARAMETER = 20.0
+PEAK_LEARNING_RATE = 3e-3
+MIN_LEARNING_RATE_RATIO = 0.1
+WARMUP_FRACTION = 0.02
+DECAY_FRACTION = 0.4
+CONTEXTS_PER_BATCH = 32
+WEIGHT_DECAY = 0.1
+EVALUATIONS = 4
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything budget mode decides: the model, the training knobs and the time plan."""
+
+    model: GPTConfig
+    train: TrainConfig
+    plan: TimePlan
+    threads: int | None
+
+
+def plan_recipe(seconds: float, *, vocab_size: int, device: str,
+                flops_per_second: float) -> Recipe:
+    """The recipe for ``seconds`` of training on ``device`` (a torch device type) that does
+    ``flops_per_second`` of training arithmetic (see ``measure_training_flops``)."""
+    shape = _shape_for(seconds * flops_per_second, vocab_size)
+    embedding, blocks, heads, context = shape
+    model = GPTConfig(vocab_size=vocab_size, embedding_size=embedding, context_length=context,
+                      head_count=heads, block_count=blocks, embedding_dropout=0.0,
+                      attention_dropout=0.0, feed_forward_dropout=0.0, residual_dropout=0.0)
+    train = TrainConfig(learning_rate=PEAK_LEARNING_RATE, contexts_per_batch=CONTEXTS_PER_BATCH,
+                        weight_decay=WEIGHT_DECAY, adam_beta2=0.99, sampling="document")
+    schedule = TimeSchedule(shape="warmup_stable_decay", peak_lr=PEAK_LEARNING_RATE,
+                            min_lr=PEAK_LEARNING_RATE * MIN_LEARNING_RATE_RATIO,
+                            warmup_fraction=WARMUP_FRACTION, decay_fraction=DECAY_FRACTION)
+    plan = TimePlan(seconds=seconds, schedule=schedule, evaluations=EVALUATIONS)
+    return Recipe(model=model, train=train, plan=plan,
+                  threads=cpu_threads() if device == "cpu" else None)
+
+
+def _shape_for(total_flops: float, vocab_size: int) -> tuple[int, int, int, int]:
+    """The largest shape that still sees TOKENS_PER_PARAMETER tokens per parameter."""
+    chosen = SHAPES[0]
+    for shape in SHAPES:
+        parameters = _parameters(shape, vocab_size)
+        tokens = total_flops / (6 * parameters)
+        if tokens < TOKENS_PER_PARAMETER * parameters:
+            break
+        chosen = shape
+    return chosen
+
+
+def _parameters(shape: tuple[int, int, int, int], vocab_size: int) -> int:
+    embedding, blocks, _, context = shape
+    return 12 * blocks * embedding * embedding + (2 * vocab_size + context) * embedding
+
+
+def cpu_threads() -> int:
+    """Torch threads that do not oversubscribe a busy machine: the cores the load leaves."""
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # Windows has no load average
+        return cores
+    return max(1, min(cores, round(cores - load + 0.5)))
+
+
+def measure_training_flops(device: torch.device | str, seconds: float = 0.3) -> float:
+    """Multiply-add throughput of float32 matrix products of a small model's size on
+    ``device``, in FLOP/s: a stand-in for training speed that costs a fraction of a second."""
+    import torch  # lazily: the CLI parser must not pay for it
+
+    a = torch.randn(2048, 256, device=device)
+    b = torch.randn(256, 256, device=device)
+    products = 0
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        (a @ b).sum().item()
+        products += 1
+    return products * 2 * a.shape[0] * a.shape[1] * b.shape[1] / (time.perf_counter() - started)
