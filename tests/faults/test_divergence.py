@@ -12,7 +12,8 @@ from tinygpt.run import load_run
 from tinygpt.run.layout import CheckpointIndex, RunLayout
 from tinygpt.train import resume, train
 from tinygpt.train.divergence import TrainingDiverged
-from train_support import (  # noqa: F401 (one_torch_thread and shards are fixtures)
+
+from tests.train.support import (  # noqa: F401 (one_torch_thread and shards are fixtures)
     one_torch_thread,
     shards,
     tiny_model_config,
