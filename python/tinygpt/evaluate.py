@@ -166,7 +166,8 @@ def evaluate_run(
         return held_out_loss(model, loader.iter_eval(), target,
                              text_bytes=loader.manifest.split("val").text_bytes)
     text_bytes = 0
-    prefix = [] if tokenizer.eot_id is None else [tokenizer.eot_id]
+    # Each document between two end-of-text tokens, so its end is predicted as in training.
+    boundary = [] if tokenizer.eot_id is None else [tokenizer.eot_id]
     unknown = UnknownText.for_tokenizer(tokenizer, on_unknown)
 
     def encoded() -> Iterator[list[int]]:
@@ -181,7 +182,7 @@ def evaluate_run(
                 raise _first_failure(tokenizer, documents, first, data, on_unknown) from None
             first += len(documents)
             for tokens in batch:
-                yield prefix + tokens
+                yield boundary + tokens + boundary
 
     result = held_out_loss(model, document_windows(encoded(), context, batch_size), target,
                            text_bytes=None)
