@@ -3,6 +3,8 @@ machine inflate neither side's figure."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from typing import Callable
 
@@ -15,3 +17,17 @@ def best_seconds(run: Callable[[], object], rounds: int) -> float:
         run()
         best = min(best, time.perf_counter() - start)
     return best
+
+
+def run_cli(args: list[str]) -> tuple[float, float, str]:
+    """``tinygpt ARGS`` in a fresh process: (wall seconds, peak RSS in MB, stdout)."""
+    command = (
+        "import resource, sys; from tinygpt.cli import main; code = main(sys.argv[1:]); "
+        "print('peak_rss_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); "
+        "sys.exit(code)"
+    )
+    start = time.perf_counter()
+    finished = subprocess.run([sys.executable, "-c", command, *args], capture_output=True, text=True, check=True)
+    seconds = time.perf_counter() - start
+    peak_kb = int(finished.stderr.split("peak_rss_kb")[1].split()[0])
+    return seconds, peak_kb / 1024 if sys.platform != "darwin" else peak_kb / 2**20, finished.stdout

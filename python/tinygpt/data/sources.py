@@ -30,7 +30,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from tinygpt.errors import DataError
 
@@ -45,6 +45,7 @@ EMBEDDED = "embedded"
 
 _CHUNK_BYTES = 8 << 20
 _PARQUET_BATCH_ROWS = 1024
+_ARROW_BATCH_ROWS = 16384  # ~14 MB of stories: one compiled encoding call each
 _SEPARATOR_LINE = re.compile(rb"^<\|endoftext\|>\r?\n", re.MULTILINE)
 _FINAL_SEPARATOR = re.compile(rb"^<\|endoftext\|>\r?\Z", re.MULTILINE)
 _HF_REPO = re.compile(r"[\w.-]+/[\w.-]+")
@@ -67,6 +68,38 @@ class Corpus:
     def __iter__(self) -> Iterator[str]:
         for read in self._readers:
             yield from read()
+
+    @property
+    def is_parquet(self) -> bool:
+        """Every file is parquet, so :meth:`iter_arrow` can hand out Arrow arrays."""
+        return all(_suffix(path, self.format) == ".parquet" for path in self.paths)
+
+    def iter_arrow(self) -> Iterator[Any]:
+        """A parquet corpus's documents as pyarrow string arrays, a record batch each, null
+        rows dropped as iteration drops them: the text stays in Arrow's buffers, with no
+        Python object per document."""
+        if not self.is_parquet:
+            raise DataError("only parquet corpora are read as Arrow arrays")
+        for path in self.paths:
+            yield from _read_parquet_arrays(path, _parquet_text_column(path, self.text_column),
+                                            _ARROW_BATCH_ROWS)
+
+    def parquet_document_count(self) -> int | None:
+        """A parquet corpus's document count from the files' metadata (rows minus nulls), or
+        None when some row group records no null count (then only a reading pass can tell)."""
+        total = 0
+        for path in self.paths:
+            metadata = _parquet_file(path).metadata
+            column = _parquet_text_column(path, self.text_column)
+            leaves = [metadata.schema.column(i).path for i in range(metadata.num_columns)]
+            if column not in leaves:
+                return None
+            for group in range(metadata.num_row_groups):
+                stats = metadata.row_group(group).column(leaves.index(column)).statistics
+                if stats is None or not stats.has_null_count:
+                    return None
+                total += metadata.row_group(group).num_rows - stats.null_count
+        return total
 
     def iter_batches(self, max_docs: int) -> Iterator[list[str]]:
         """Documents in lists of at most ``max_docs`` (for batch encoding)."""
@@ -265,12 +298,17 @@ def _parquet_text_column(path: Path, text_column: str | None) -> str:
 
 
 def _read_parquet(path: Path, column: str) -> Iterator[str]:
+    for array in _read_parquet_arrays(path, column, _PARQUET_BATCH_ROWS):
+        yield from array.to_pylist()
+
+
+def _read_parquet_arrays(path: Path, column: str, rows: int) -> Iterator[Any]:
     import pyarrow
 
-    batches = _parquet_file(path).iter_batches(batch_size=_PARQUET_BATCH_ROWS, columns=[column])
+    batches = _parquet_file(path).iter_batches(batch_size=rows, columns=[column])
     try:
         for batch in batches:
-            yield from (text for text in batch.column(0).to_pylist() if text is not None)
+            yield batch.column(0).drop_null()
     except (OSError, pyarrow.ArrowException) as error:
         raise DataError(f"{path}: cannot read column {column!r}: {error}") from error
 
