@@ -111,6 +111,7 @@ def tokenize_corpus(
             progress.start("tokenizing", None if count is None else stop - first)
             pipeline.execute(_read_batches(documents, rule, first, stop, manifest), progress)
             saved.result()
+        _require_text(manifest, corpus)
     except BaseException:
         _undo_unresumable_start(out_dir, created)
         raise
@@ -125,6 +126,17 @@ def tokenize_corpus(
         shards_written=sum(len(info.shards) for info in manifest.splits.values()) - kept,
         shards_kept=kept,
     )
+
+
+def _require_text(manifest: Manifest, corpus: Corpus) -> None:
+    """An empty corpus is a mistake (a wrong path or column), not a dataset: say so instead of
+    writing shards that no training can use. A part of a larger job may be empty."""
+    if manifest.part is not None or any(info.documents for info in manifest.splits.values()):
+        return
+    empty = sum(info.empty_documents for info in manifest.splits.values())
+    where = str(corpus.paths[0]) if len(corpus.paths) == 1 else f"the {len(corpus.paths)} corpus files"
+    raise DataError(f"{where}: no text to tokenize ({empty} empty document(s)); check "
+                    "--data and --text-column")
 
 
 def _make_out_dir(out_dir: Path) -> bool:
