@@ -284,7 +284,7 @@ def read_manifest(directory: str | os.PathLike[str]) -> Manifest:
     by re-running the same command), or when a shard disagrees with the manifest.
 
     >>> read_manifest("out").splits["val"].tokens
-    110742
+    9990
     """
     directory = Path(directory)
     main = directory / MANIFEST_NAME
