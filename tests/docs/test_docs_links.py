@@ -2,11 +2,13 @@
 
 The README is read on the repository's web page and docs/ as an mkdocs site, and the two turn
 headings into anchors by slightly different rules, so a linked heading must give the same
-anchor under both. The documents speak of the project, so they name no one's machine paths.
+anchor under both. The documents speak of the project, so they name no one's machine paths,
+and every `tinygpt.x.y` name they mention exists, so a moved module cannot leave them behind.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 import unicodedata
 from pathlib import Path
@@ -26,6 +28,7 @@ FENCE = re.compile(r"^(```|~~~).*?^\1", re.MULTILINE | re.DOTALL)
 INLINE_CODE = re.compile(r"`[^`\n]*`")
 LINK = re.compile(r"\[[^\]\n]*\]\(([^)\s]+)\)")
 HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+DOTTED_NAME = re.compile(r"\btinygpt(?:\.[A-Za-z_]\w*)+")
 MACHINE_PATH = re.compile(r"(?<![\w.])(/work/|/home/|/Users/|/root/|[A-Z]:\\Users\\)")
 
 
@@ -137,3 +140,35 @@ def test_every_page_is_in_the_site_nav() -> None:
     )
     pages = sorted(path.name for path in (REPO_ROOT / "docs").glob("*.md"))
     assert sorted(nav) == pages, "mkdocs.yml's nav should list each page of docs/ once"
+
+
+def _resolve(dotted: str) -> object:
+    """The object a dotted name means: the longest importable module, then attributes."""
+    parts = dotted.split(".")
+    for length in range(len(parts), 0, -1):
+        try:
+            found: object = importlib.import_module(".".join(parts[:length]))
+        except ImportError:
+            continue
+        for attribute in parts[length:]:
+            found = getattr(found, attribute)
+        return found
+    raise ImportError(dotted)
+
+
+@pytest.mark.parametrize(
+    "document", DOCUMENTS, ids=lambda path: str(path.relative_to(REPO_ROOT))
+)
+def test_named_python_objects_exist(document: Path) -> None:
+    missing = []
+    for dotted in sorted(
+        set(DOTTED_NAME.findall(document.read_text(encoding="utf-8")))
+    ):
+        try:
+            _resolve(dotted)
+        except (ImportError, AttributeError) as error:
+            missing.append(f"{dotted} ({error})")
+    assert not missing, (
+        f"{document.relative_to(REPO_ROOT)} names what tinygpt lacks: "
+        + "; ".join(missing)
+    )

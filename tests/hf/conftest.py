@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from tests.hf.hf_models import train_hf_tokenizer
 
 

@@ -6,10 +6,10 @@ import json
 
 import pytest
 import torch
-from tests.hf.hf_models import ENDOFTEXT, STORIES, save_transformers_model
 from tinygpt import load_run
-from tinygpt.hf.tokenizer_json import from_hf_json
 from tinygpt.tokenizer import BPETokenizer
+
+from tests.hf.hf_models import ENDOFTEXT, STORIES, save_transformers_model
 
 pytest.importorskip("transformers", reason="transformers (dev extra) is the oracle")
 
@@ -89,6 +89,6 @@ def test_sharded_weights_load(tmp_path, hf_tokenizer):
 
 def test_from_hf_json_reads_what_the_library_saved(tmp_path, hf_tokenizer):
     hf_tokenizer.save(str(tmp_path / "tokenizer.json"))
-    tokenizer = from_hf_json(tmp_path / "tokenizer.json")
+    tokenizer = BPETokenizer.from_hf_json(tmp_path / "tokenizer.json")
     assert tokenizer.vocab_size == hf_tokenizer.get_vocab_size()
     assert tokenizer.decode(tokenizer.encode(STORIES[1])) == STORIES[1]

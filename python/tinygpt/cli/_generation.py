@@ -95,6 +95,7 @@ def load_model(args: argparse.Namespace) -> tuple[GPT, BPETokenizer]:
     device = next(model.parameters()).device
     if device.type == "cpu":
         set_cpu_threads(args.threads, model)
+        model.use_decoding_layout()
     where = f"{device}, {torch.get_num_threads()} thread(s)" if device.type == "cpu" else str(device)
     print(
         f"loaded {model_label(args.run, args.checkpoint)}: {model.num_parameters():,} parameters, "

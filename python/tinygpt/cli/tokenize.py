@@ -49,7 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", metavar="SRC",
                         help="corpus: .parquet, .txt, .jsonl, a directory of them, hf:owner/name or 'embedded'")
     tokenizer = parser.add_mutually_exclusive_group()
-    tokenizer.add_argument("--tokenizer", type=Path, metavar="TOK.ron", help="tokenizer to encode with")
+    tokenizer.add_argument("--tokenizer", type=Path, metavar="TOK",
+                           help="tokenizer to encode with: tinygpt's .ron, or a byte-level BPE tokenizer.json "
+                           "(Hugging Face's format, e.g. GPT-2's)")
     tokenizer.add_argument("--vocab-size", type=int, metavar="N",
                            help="train a tokenizer of N tokens on SRC first (saved as OUT/tokenizer.ron)")
     parser.add_argument("--mode", choices=("bytes", "words"), default="bytes",
@@ -85,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--data SRC is required (unless --merge)")
     if args.tokenizer is None and args.vocab_size is None:
         raise ConfigError("pass --tokenizer TOK.ron, or --vocab-size N to train one first")
-    tokenizer = args.tokenizer if args.tokenizer is not None else _trained_tokenizer(args)
+    tokenizer = _given_tokenizer(args.tokenizer) if args.tokenizer is not None else _trained_tokenizer(args)
     summary = tokenize_corpus(
         args.data,
         tokenizer,
@@ -101,6 +103,13 @@ def run(args: argparse.Namespace) -> int:
     )
     print(summary.report())
     return 0
+
+
+def _given_tokenizer(path: Path):
+    """A ``.ron`` tokenizer stays a path (the shard writer reads it); a ``tokenizer.json`` is converted."""
+    from tinygpt.tokenizer import BPETokenizer
+
+    return BPETokenizer.from_hf_json(path) if path.suffix == ".json" else path
 
 
 def _trained_tokenizer(args: argparse.Namespace):

@@ -126,7 +126,7 @@ def state_dict_from_gpt2(tensors: dict[str, torch.Tensor], *, tied: bool, source
 def gpt2_tensors(model: GPT) -> dict[str, torch.Tensor]:
     """The model's weights under GPT-2's names and layouts; absent biases written as zeros."""
     config = model.config
-    state = {name: tensor.detach().float() for name, tensor in model.state_dict().items()}
+    state = {name: tensor.detach().float().contiguous() for name, tensor in model.state_dict().items()}
     out = {f"transformer.{gpt2}": state[ours].clone() for gpt2, ours in _TOP_NAMES.items()}
     for index in range(config.block_count):
         for gpt2, ours, transposed in _BLOCK_NAMES:

@@ -151,6 +151,20 @@ class GPT(nn.Module):
         """Trainable parameters, a tied matrix counted once (gpt-rs's default config: 2,118,912)."""
         return sum(p.numel() for p in self.parameters())
 
+    @torch.no_grad()
+    def use_decoding_layout(self) -> GPT:
+        """Store every weight matrix transposed in memory; values, shapes and names stay the same.
+
+        Token-by-token decoding multiplies one row by each matrix, and on the CPU that product
+        reads a matrix kept as ``[in, out]`` about 1.6x faster than nn.Linear's ``[out, in]``
+        (GPT-2's 50,257 x 768 head on one thread: 20 vs 33 ms), so generation switches to it.
+        safetensors stores row-major tensors only: save ``.contiguous()`` copies afterwards.
+        """
+        matrices = {id(m.weight): m.weight for m in self.modules() if isinstance(m, (nn.Linear, nn.Embedding))}
+        for weight in matrices.values():
+            weight.data = weight.data.t().contiguous().t()
+        return self
+
     def optimizer_groups(self, weight_decay: float) -> list[dict[str, Any]]:
         """AdamW parameter groups: decay on linear weights only, decided by module type.
 
@@ -290,7 +304,8 @@ def _to_gptrs_names(model: GPT, config: GPTConfig) -> dict[str, torch.Tensor]:
 
     A bias-free model exports zero biases, which gpt-rs expects and which compute the same.
     """
-    state = {name: tensor.detach().clone() for name, tensor in model.state_dict().items()}
+    state = {name: tensor.detach().clone(memory_format=torch.contiguous_format)
+             for name, tensor in model.state_dict().items()}
     if not config.bias:
         for name, module in model.named_modules():
             if isinstance(module, nn.Linear) and module is not model.linear_head:

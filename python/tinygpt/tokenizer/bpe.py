@@ -21,10 +21,12 @@ import numpy as np
 
 from tinygpt import _bpe
 from tinygpt.errors import ConfigError, DataError
+from tinygpt.tokenizer.hf_json import hf_json_text, read_hf_json
 from tinygpt.tokenizer.patterns import PreTokenizer, resolve_pattern, split_at_specials
 from tinygpt.tokenizer.persistence import read_tokenizer_file, write_tokenizer_file
 from tinygpt.tokenizer.spec import DEFAULT_DO_NOT_MERGE, ENDOFTEXT, MODES, TokenizerSpec
 from tinygpt.tokenizer.training import Source, train_tokenizer
+from tinygpt.tokenizer.vocab_merges import spec_from_vocab_merges
 
 
 class BPETokenizer:
@@ -128,30 +130,7 @@ class BPETokenizer:
         With GPT-2's files (see :func:`read_gpt2_vocab_merges`) this encodes exactly as
         tiktoken's ``gpt2`` encoding.
         """
-        ids_of: dict[bytes, int] = {}
-        for token_id, token in vocab.items():
-            if not isinstance(token, (bytes, bytearray)):
-                raise DataError(f"vocab[{token_id}] must be bytes, got {type(token).__name__}")
-            if bytes(token) in ids_of:
-                raise DataError(f"vocab holds {bytes(token)!r} twice (ids {ids_of[bytes(token)]} and {token_id})")
-            ids_of[bytes(token)] = int(token_id)
-        specials = _special_ids(special_tokens, ids_of, max(vocab, default=-1) + 1)
-        special_bytes = {name.encode("utf-8") for name in specials}
-        missing = [b for b in range(256) if bytes([b]) not in ids_of]
-        if missing:
-            raise DataError(f"vocab lacks the single-byte token {bytes([missing[0]])!r} ({len(missing)} bytes missing)")
-        base = [(bytes([b]), ids_of[bytes([b])]) for b in range(256)]
-        merge_ids = []
-        for number, (left, right) in enumerate(merges):
-            try:
-                merge_ids.append((ids_of[left], ids_of[right], ids_of[left + right]))
-            except KeyError as exc:
-                raise DataError(f"merge #{number} ({left!r}, {right!r}) uses {exc.args[0]!r}, which is not in vocab") from None
-        reachable = {t for _, t in base} | {t for _, _, t in merge_ids} | set(specials.values())
-        added = {token_id: token for token, token_id in ids_of.items()
-                 if token_id not in reachable and token not in special_bytes}
-        return cls(mode="bytes", pattern=pattern, base=base, merges=merge_ids, special_tokens=specials,
-                   added_tokens=added)
+        return cls.from_spec(spec_from_vocab_merges(vocab, merges, special_tokens, pattern))
 
     @classmethod
     def from_alphabet_merges(
@@ -197,6 +176,16 @@ class BPETokenizer:
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the tokenizer as human-readable RON, atomically."""
         write_tokenizer_file(self.spec, path)
+
+    @classmethod
+    def from_hf_json(cls, path: str | os.PathLike[str]) -> BPETokenizer:
+        """Read a Hugging Face ``tokenizer.json``: byte-level BPE (GPT-2's, say) or one that
+        :meth:`to_hf_json` wrote in either mode."""
+        return cls.from_spec(read_hf_json(path))
+
+    def to_hf_json(self) -> str:
+        """``tokenizer.json`` text with which the ``tokenizers`` library gives this tokenizer's ids."""
+        return hf_json_text(self.spec, self.vocab)
 
     # ----------------------------------------------------------------- properties
     @property
@@ -577,24 +566,6 @@ class BPETokenizer:
                     ids.append(item)
             results.append(ids)
         return results
-
-
-def _special_ids(
-    special_tokens: Mapping[str, int] | Sequence[str] | None, ids_of: Mapping[bytes, int], next_id: int
-) -> dict[str, int]:
-    if special_tokens is None:
-        return {}
-    if isinstance(special_tokens, Mapping):
-        return {str(name): int(token_id) for name, token_id in special_tokens.items()}
-    if isinstance(special_tokens, str):
-        raise ConfigError("special_tokens must be a sequence of names or a {name: id} mapping, not one str")
-    specials = {}
-    for name in special_tokens:
-        token_id = ids_of.get(name.encode("utf-8"))
-        if token_id is None:
-            token_id, next_id = next_id, next_id + 1
-        specials[name] = token_id
-    return specials
 
 
 def _byte_fallback_ids(mode: str, byte_fallback: Sequence[int] | None) -> list[int] | None:

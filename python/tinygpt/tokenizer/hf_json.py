@@ -18,13 +18,15 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from tinygpt.errors import DataError
-from tinygpt.tokenizer.bpe import BPETokenizer
 from tinygpt.tokenizer.gpt2_files import printable_byte_alphabet
 from tinygpt.tokenizer.patterns import NAMED_PATTERNS
+from tinygpt.tokenizer.spec import TokenizerSpec
+from tinygpt.tokenizer.vocab_merges import spec_from_vocab_merges
 
 # Oniguruma (which tokenizers uses) reads tiktoken's possessive ``{1,3}+`` as "repeat the
 # bounded group", so GPT-4's pattern is written in the spelling Hugging Face's own files use.
@@ -32,6 +34,7 @@ HF_PATTERNS = {"gpt4": NAMED_PATTERNS["gpt4"].replace(r"\p{N}{1,3}+", r"\p{N}{1,
 _BYTE_LEVEL = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}
 _WORDS_REGEX = re.compile(r"\[((?:\\x\{[0-9A-F]+\})*)\]\| \[\^ .*")
 _HEX_CHAR = re.compile(r"\\x\{([0-9A-F]+)\}")
+_BYTE_TOKEN = re.compile(r"<0x[0-9A-F]{2}>")
 
 
 def _byte_spelling() -> dict[int, str]:
@@ -39,25 +42,29 @@ def _byte_spelling() -> dict[int, str]:
     return {byte: char for char, byte in printable_byte_alphabet().items()}
 
 
-def to_hf_json(tokenizer: BPETokenizer) -> str:
-    """``tokenizer.json`` text that the ``tokenizers`` library encodes to ``tokenizer``'s ids."""
-    specials = sorted(tokenizer.special_tokens.items(), key=lambda item: item[1])
-    if tokenizer.mode == "bytes":
+def hf_json_text(spec: TokenizerSpec, vocab: Mapping[int, bytes]) -> str:
+    """``tokenizer.json`` text that the ``tokenizers`` library encodes to the ids of the
+    tokenizer ``spec`` describes (``vocab``: its bytes of every id)."""
+    specials = sorted(spec.special_tokens.items(), key=lambda item: item[1])
+    if spec.mode == "bytes":
         spell = _byte_spelling()
-        names = {token_id: "".join(spell[b] for b in token) for token_id, token in tokenizer.vocab.items()}
-        pre_tokenizer = _byte_level_pre_tokenizer(tokenizer.pattern or "gpt2")
+        names = {token_id: "".join(spell[b] for b in token) for token_id, token in vocab.items()}
+        pre_tokenizer = _byte_level_pre_tokenizer(spec.pattern or "gpt2")
         decoder: dict[str, Any] = dict(_BYTE_LEVEL)
-        merges = _tiktoken_rule_merges(tokenizer)
+        merges = _tiktoken_rule_merges(spec, vocab)
     else:
-        names = {token_id: token.decode("utf-8") for token_id, token in tokenizer.vocab.items()}
+        # Byte-fallback tokens take SentencePiece's names, which tokenizers' byte_fallback uses.
+        names = {token_id: f"<0x{byte:02X}>" for byte, token_id in enumerate(spec.byte_fallback or ())}
+        names.update({token_id: token.decode("utf-8") for token_id, token in vocab.items()
+                      if token_id not in names})
         pre_tokenizer = {
             "type": "Split",
-            "pattern": {"Regex": words_regex(tokenizer.do_not_merge)},
+            "pattern": {"Regex": words_regex(tuple(spec.do_not_merge))},
             "behavior": "Isolated",
             "invert": False,
         }
-        decoder = {"type": "Fuse"}
-        merges = [(a, b) for a, b, _ in tokenizer.merge_ids]
+        decoder = {"type": "Sequence", "decoders": [{"type": "ByteFallback"}, {"type": "Fuse"}]}
+        merges = [(a, b) for a, b, _ in spec.merges]
     special_ids = {token_id for _, token_id in specials}
     document = {
         "version": "1.0",
@@ -79,7 +86,7 @@ def to_hf_json(tokenizer: BPETokenizer) -> str:
             "continuing_subword_prefix": None,
             "end_of_word_suffix": None,
             "fuse_unk": False,
-            "byte_fallback": False,
+            "byte_fallback": spec.byte_fallback is not None,
             "ignore_merges": False,
             "vocab": {names[i]: i for i in sorted(names) if i not in special_ids},
             "merges": [[names[a], names[b]] for a, b in merges],
@@ -108,15 +115,13 @@ def _byte_level_pre_tokenizer(pattern: str) -> dict[str, Any]:
     }
 
 
-def _tiktoken_rule_merges(tokenizer: BPETokenizer) -> list[tuple[int, int]]:
+def _tiktoken_rule_merges(spec: TokenizerSpec, vocab: Mapping[int, bytes]) -> list[tuple[int, int]]:
     """Each merge, then every other split of its result into two tokens (see module doc)."""
-    vocab = tokenizer.vocab
-    specials = set(tokenizer.special_tokens.values())
-    ids_of = {token: token_id for token_id, token in sorted(vocab.items(), reverse=True)
-              if token_id not in specials}
+    mergeable = {token_id for _, token_id in spec.base} | {result for _, _, result in spec.merges}
+    ids_of = {token: token_id for token_id, token in sorted(vocab.items(), reverse=True) if token_id in mergeable}
     merges: list[tuple[int, int]] = []
     made: set[int] = set()
-    for a, b, result in tokenizer.merge_ids:
+    for a, b, result in spec.merges:
         if result in made:
             continue
         made.add(result)
@@ -129,9 +134,9 @@ def _tiktoken_rule_merges(tokenizer: BPETokenizer) -> list[tuple[int, int]]:
     return merges
 
 
-def from_hf_json(path: str | os.PathLike[str]) -> BPETokenizer:
-    """A tokenizer from a BPE ``tokenizer.json``: byte-level (GPT-2's and the like) or words mode
-    (as :func:`to_hf_json` writes it). Added tokens become special tokens."""
+def read_hf_json(path: str | os.PathLike[str]) -> TokenizerSpec:
+    """The tokenizer of a BPE ``tokenizer.json``: byte-level (GPT-2's and the like) or words mode
+    (as :func:`hf_json_text` writes it). Added tokens become special tokens."""
     source = Path(path)
     try:
         document = json.loads(source.read_text(encoding="utf-8"))
@@ -151,7 +156,7 @@ def from_hf_json(path: str | os.PathLike[str]) -> BPETokenizer:
     pre_tokenizer = document.get("pre_tokenizer") or {}
     words = _words_pre_tokenizer(pre_tokenizer)
     if words is not None:
-        return _words_tokenizer(vocab, merges, added, words, source)
+        return _words_spec(vocab, merges, added, words, source)
     pattern = _byte_level_pattern(pre_tokenizer, source)
     spelled = printable_byte_alphabet()
     try:
@@ -163,7 +168,7 @@ def from_hf_json(path: str | os.PathLike[str]) -> BPETokenizer:
         pairs = [(bytes(spelled[c] for c in a), bytes(spelled[c] for c in b)) for a, b in merges]
     except KeyError as error:
         raise DataError(f"{source}: {error.args[0]!r} is not a byte-level character") from None
-    return BPETokenizer.from_vocab_merges(by_id, _first_merge_per_token(pairs), special_tokens=added, pattern=pattern)
+    return spec_from_vocab_merges(by_id, _first_merge_per_token(pairs), special_tokens=added, pattern=pattern)
 
 
 def _merge_pair(item: Any) -> tuple[str, str]:
@@ -177,7 +182,7 @@ def _merge_pair(item: Any) -> tuple[str, str]:
 
 def _first_merge_per_token(pairs: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     """Drop merges whose result an earlier merge already made (the extra splits written by
-    :func:`to_hf_json`, which tinygpt's tiktoken rule applies without being told)."""
+    :func:`hf_json_text`, which tinygpt's tiktoken rule applies without being told)."""
     seen: set[bytes] = set()
     kept = []
     for left, right in pairs:
@@ -220,26 +225,23 @@ def _words_pre_tokenizer(pre_tokenizer: dict[str, Any]) -> tuple[str, ...] | Non
     return chars if regex == words_regex(chars) else None
 
 
-def _words_tokenizer(
+def _words_spec(
     vocab: dict[str, int],
     merges: list[tuple[str, str]],
     added: dict[str, int],
     do_not_merge: tuple[str, ...],
     source: Path,
-) -> BPETokenizer:
-    alphabet = sorted((token_id, token) for token, token_id in vocab.items()
-                      if len(token) == 1 and token not in added)
-    if [token_id for token_id, _ in alphabet] != list(range(len(alphabet))):
-        raise DataError(f"{source}: words-mode characters must have ids 0..{len(alphabet) - 1}")
+) -> TokenizerSpec:
+    """Words mode: single characters are the alphabet, ``<0xNN>`` the byte-fallback tokens."""
+    fallback = {int(token[3:5], 16): token_id for token, token_id in vocab.items() if _BYTE_TOKEN.fullmatch(token)}
+    if fallback and len(fallback) != 256:
+        raise DataError(f"{source}: byte fallback needs all 256 <0xNN> tokens, found {len(fallback)}")
+    base = [(token.encode("utf-8"), token_id) for token, token_id in vocab.items()
+            if len(token) == 1 and token not in added]
     try:
-        merge_ids = [(vocab[a], vocab[b]) for a, b in merges]
+        merge_ids = [(vocab[a], vocab[b], vocab[a + b]) for a, b in merges]
     except KeyError as error:
-        raise DataError(f"{source}: merge uses {error.args[0]!r}, which is not in the vocabulary") from None
-    specials = sorted(added, key=added.__getitem__)
-    tokenizer = BPETokenizer.from_alphabet_merges([c for _, c in alphabet], merge_ids, specials, do_not_merge)
-    made = {token.decode("utf-8"): token_id for token_id, token in tokenizer.vocab.items()}
-    moved = [token for token, token_id in {**vocab, **added}.items() if made.get(token) != token_id]
-    if moved:
-        raise DataError(f"{source}: token {moved[0]!r} does not have the id words mode gives it "
-                        "(characters, then merge results in merge order, then added tokens)")
-    return tokenizer
+        raise DataError(f"{source}: merge uses or makes {error.args[0]!r}, which is not in the vocabulary") from None
+    return TokenizerSpec(mode="words", pattern=None, base=base, merges=merge_ids, special_tokens=added,
+                         do_not_merge=do_not_merge,
+                         byte_fallback=[fallback[b] for b in range(256)] if fallback else None)
