@@ -149,14 +149,15 @@ def evaluate_run(
         return held_out_loss(model, loader.iter_eval(), target,
                              text_bytes=loader.manifest.split("val").text_bytes)
     text_bytes = 0
-    prefix = [] if tokenizer.eot_id is None else [tokenizer.eot_id]
+    # Each document between two end-of-text tokens, so its end is predicted as in training.
+    boundary = [] if tokenizer.eot_id is None else [tokenizer.eot_id]
 
     def encoded() -> Iterator[list[int]]:
         nonlocal text_bytes
         for documents in open_corpus(data, text_column=text_column).iter_batches(256):
             text_bytes += sum(len(document.encode("utf-8")) for document in documents)
             for tokens in tokenizer.encode_batch(documents):
-                yield prefix + tokens
+                yield boundary + tokens + boundary
 
     result = held_out_loss(model, document_windows(encoded(), context, batch_size), target,
                            text_bytes=None)

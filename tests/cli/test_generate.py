@@ -80,7 +80,6 @@ def test_stop_string_ends_the_text_before_it(run_dir):
     [
         (["--input", ""], "the prompt is empty"),
         (["--input", "Once", "--temperature", "0"], "temperature must be a number > 0"),
-        (["--input", "Once", "--token-count", "0"], "--token-count must be >= 1"),
         (["--input", "Once", "--checkpoint", "step_00000007"], "checkpoint 'step_00000007' not found"),
     ],
 )

@@ -88,7 +88,7 @@ def test_terminal_session_commands_colours_and_history(words_run, tmp_path):
 @needs_pty
 def test_ctrl_c_stops_a_long_answer_and_returns_to_the_prompt(words_run, tmp_path):
     """Ctrl-C mid-generation keeps the session alive; Ctrl-C at the prompt is harmless; Ctrl-D exits."""
-    repl = spawn_repl(words_run, tmp_path / "history", "--token-count", "10000000")
+    repl = spawn_repl(words_run, tmp_path / "history", "--token-count", "100000")
     repl.expect_exact(PROMPT)
     repl.sendline("Once")
     repl.expect_exact(ANSI_GREEN)  # the answer has started streaming

@@ -40,56 +40,82 @@ def _stream(loader: TokenLoader) -> np.ndarray:
 
 
 def test_batches_are_int64_windows_with_y_shifted_by_one(shard_dir):
-    """The public contract of DESIGN §5: x, y int64 (B, T) and y is x shifted by one token."""
+    """The public contract of DESIGN §5: x, y int64 (B, T) and y is x shifted by one token
+    (where y is a target; -1 marks the padding of a window cut short at a document's end)."""
     loader = TokenLoader(shard_dir, 8, 16)
     x, y = next(iter(loader))
     assert x.dtype == y.dtype == torch.int64
     assert x.shape == y.shape == (8, 16)
-    assert torch.equal(x[:, 1:], y[:, :-1])
-    stream = _stream(loader)
+    real = y[:, :-1] >= 0
+    assert torch.equal(x[:, 1:][real], y[:, :-1][real])
+    stream = np.append(_stream(loader), EOT)  # the end of the split closes its last document
     for row_x, row_y in zip(x.numpy(), y.numpy()):
-        start = int(np.flatnonzero(stream == row_y[0])[0]) - 1  # y[0] is a text token, never EOT
-        assert np.array_equal(stream[start:start + 17], np.append(row_x, row_y[-1]))
+        targets = int((row_y >= 0).sum())
+        anchor = int(np.flatnonzero(row_x != EOT)[0]) if (row_x != EOT).any() else None
+        if anchor is None:
+            continue  # EOT -> EOT: an empty document
+        start = int(np.flatnonzero(stream == row_x[anchor])[0]) - anchor
+        assert np.array_equal(stream[start:start + targets + 1], np.append(row_x[:targets], row_y[targets - 1]))
 
 
-def test_document_windows_stay_inside_one_document_and_skip_short_ones(shard_dir):
-    """document sampling (gpt-rs): a window is a document's EOT + text, never two documents."""
+def _windows(loader: TokenLoader, batches: int) -> list[tuple[int, ...]]:
+    """Each drawn window as its tokens (x then the last target), padding removed."""
+    windows = []
+    for _ in range(batches):
+        x, y = next(loader)
+        for row_x, row_y in zip(x.tolist(), y.tolist()):
+            targets = sum(target >= 0 for target in row_y)
+            windows.append((*row_x[:targets], row_y[targets - 1]))
+    return windows
+
+
+def test_document_windows_stay_inside_one_document_and_end_at_its_end_of_text(shard_dir):
+    """document sampling: a window lies inside one document; the end-of-text token that closes
+    it (the next document's) can only be its last target, and a window cut short there is
+    padded with ignored targets rather than run into the next document."""
     loader = TokenLoader(shard_dir, 32, 20, seed=3)
-    lengths = {doc[0]: len(doc) for doc in _documents(120)}
-    for _ in range(20):
-        x, y = next(loader)
-        window = torch.cat([x, y[:, -1:]], dim=1)
-        assert not (window[:, 1:] == EOT).any(), "a window crossed into the next document"
-        for row in window:
-            first_text = int(row[1]) if row[0] == EOT else int(row[0])
-            document = next(d for d in lengths if d <= first_text < d + lengths[d])
-            assert lengths[document] + 1 >= 21, "a document shorter than the window was sampled"
+    ends = 0
+    for window in _windows(loader, 20):
+        assert EOT not in window[1:-1], "a window crossed into the next document"
+        if window[-1] == EOT:
+            ends += 1
+        else:
+            assert len(window) == 21, "only a window that reaches its document's end is short"
+    assert ends > 0
 
 
-def test_document_sampling_reaches_every_valid_window(tmp_path):
-    """All windows of a document are equally eligible: with few windows, all get drawn."""
-    documents = [[1, 2, 3, 4, 5], [6, 7], [8, 9, 10, 11]]  # with EOT: lengths 6, 3, 5
+def test_document_sampling_reaches_every_window_start_equally(tmp_path):
+    """Every token of a document with a successor starts a window, equally likely; windows run
+    to the end-of-text token that closes the document (the next one's, or the one implied at
+    the end of the split), so short documents and document ends are learned too."""
+    documents = [[1, 2, 3, 4, 5], [6], [8, 9, 10, 11]]
     loader = TokenLoader(write_shard_dir(tmp_path, {"train": documents}, vocab_size=12), 64, 3)
-    seen = {tuple(np.append(x, y[-1])) for _ in range(5) for x, y in zip(*[t.numpy() for t in next(loader)])}
-    expected = {(EOT, 1, 2, 3), (1, 2, 3, 4), (2, 3, 4, 5), (EOT, 8, 9, 10), (8, 9, 10, 11)}
-    assert seen == expected
-
-
-def test_document_windows_are_drawn_uniformly_whatever_the_document_lengths(tmp_path):
-    """One long document (201 windows) among 100 one-window documents: every window is drawn,
-    each about equally often, so a long story weighs by its length, not as one document."""
-    long_document = list(range(1, 205))
-    short_documents = [list(range(1000 + 4 * i, 1004 + 4 * i)) for i in range(100)]
-    directory = write_shard_dir(tmp_path, {"train": [*short_documents[:50], long_document, *short_documents[50:]]},
-                                vocab_size=2000, documents_per_shard=13)
-    loader = TokenLoader(directory, 100, 4, seed=1)
     counts: dict[tuple[int, ...], int] = {}
-    for _ in range(90):
-        x, y = next(loader)
-        for row in torch.cat([x, y[:, -1:]], dim=1).tolist():
-            counts[tuple(row)] = counts.get(tuple(row), 0) + 1
-    assert len(counts) == 201 + 100  # windows of 5 tokens: EOT + 204 tokens, and EOT + 4 tokens each
-    assert 5 <= min(counts.values()) and max(counts.values()) <= 70  # 9,000 draws: ~30 each
+    for window in _windows(loader, 40):
+        counts[window] = counts.get(window, 0) + 1
+    expected = {(EOT, 1, 2, 3), (1, 2, 3, 4), (2, 3, 4, 5), (3, 4, 5, EOT), (4, 5, EOT), (5, EOT),
+                (EOT, 6, EOT), (6, EOT),
+                (EOT, 8, 9, 10), (8, 9, 10, 11), (9, 10, 11, EOT), (10, 11, EOT), (11, EOT)}
+    assert set(counts) == expected
+    assert max(counts.values()) < 2 * min(counts.values())  # 2,560 draws: ~197 each
+
+
+def test_end_of_text_is_a_target_as_often_in_document_as_in_stream_sampling(tmp_path):
+    """The fraction of targets that are end-of-text, per mode: documents of 30 to 60 tokens
+    end about once per 45 targets; document sampling learns their ends like stream sampling
+    (it was 0 when windows stopped before the end-of-text token)."""
+    rng = np.random.default_rng(0)
+    documents = [list(rng.integers(1, 500, size=int(n))) for n in rng.integers(30, 61, size=200)]
+    directory = write_shard_dir(tmp_path, {"train": documents}, vocab_size=500, documents_per_shard=50)
+    expected = len(documents) / sum(len(doc) + 1 for doc in documents)
+    for sampling in ("document", "stream"):
+        loader = TokenLoader(directory, 64, 16, sampling=sampling, seed=1)
+        targets = eots = 0
+        for _ in range(100):
+            _, y = next(loader)
+            targets += int((y >= 0).sum())
+            eots += int((y == EOT).sum())
+        assert 0.7 * expected < eots / targets < 1.3 * expected, (sampling, eots / targets, expected)
 
 
 def test_stream_windows_may_cross_documents_and_shards(tmp_path):
@@ -197,14 +223,16 @@ def _eval_targets(loader: TokenLoader, **kwargs) -> list[int]:
     return targets
 
 
-def test_eval_sweep_predicts_every_text_token_once_per_document(shard_dir):
-    """iter_eval (document): every text token is a target exactly once, no window crosses
-    documents, the trailing partial window is padded rather than dropped."""
+def test_eval_sweep_predicts_every_text_token_and_each_documents_end_once(shard_dir):
+    """iter_eval (document): every text token, and the end-of-text token closing each document,
+    is a target exactly once; no window crosses documents, the trailing partial window is padded
+    rather than dropped."""
     loader = TokenLoader(shard_dir, 5, 16)
     stream = _stream(loader)
-    assert sorted(_eval_targets(loader)) == sorted(stream[stream != EOT].tolist())
+    expected = sorted(stream[stream != EOT].tolist() + [EOT] * loader.num_documents)
+    assert sorted(_eval_targets(loader)) == expected
     ranks = [TokenLoader(shard_dir, 5, 16, rank=r, world_size=2) for r in range(2)]
-    assert sorted(_eval_targets(ranks[0]) + _eval_targets(ranks[1])) == sorted(stream[stream != EOT].tolist())
+    assert sorted(_eval_targets(ranks[0]) + _eval_targets(ranks[1])) == expected
 
 
 def test_eval_sweep_in_stream_mode_predicts_every_token_after_the_first(shard_dir):
@@ -237,11 +265,17 @@ def test_bad_arguments_are_refused(shard_dir, kwargs, error, message):
         TokenLoader(shard_dir, arguments.pop("batch_size"), arguments.pop("context_length"), **arguments)
 
 
-def test_no_document_long_enough_is_a_clear_error(shard_dir):
-    loader = TokenLoader(shard_dir, 2, 500)
-    with pytest.raises(DataError, match="no document of the split holds a window"):
+def test_documents_shorter_than_the_context_are_sampled_padded(shard_dir):
+    loader = TokenLoader(shard_dir, 4, 500)
+    x, y = next(loader)
+    assert ((y >= 0).sum(dim=1) < 500).all() and (y[:, -1] == -1).all()
+    assert len(list(loader.iter_eval())) > 0
+
+
+def test_stream_sampling_needs_one_full_window(shard_dir):
+    loader = TokenLoader(shard_dir, 2, 100_000, sampling="stream")
+    with pytest.raises(DataError, match="fewer than one window"):
         next(loader)
-    assert len(list(loader.iter_eval())) > 0, "evaluation still works with short documents"
 
 
 def test_missing_directory_manifest_or_shard_is_a_data_error(tmp_path, shard_dir):
@@ -251,7 +285,7 @@ def test_missing_directory_manifest_or_shard_is_a_data_error(tmp_path, shard_dir
     with pytest.raises(DataError, match="no manifest.json"):
         TokenLoader(tmp_path / "empty", 2, 4)
     (shard_dir / "train_000002.bin").unlink()
-    with pytest.raises(DataError, match="train_000002.bin: cannot open"):
+    with pytest.raises(DataError, match="train_000002.bin: listed in .*manifest.json but missing"):
         TokenLoader(shard_dir, 2, 4)
 
 
@@ -271,7 +305,7 @@ def test_dtype_disagreeing_with_manifest_is_refused(shard_dir):
     manifest = json.loads((shard_dir / "manifest.json").read_text())
     manifest["dtype"] = "uint32"
     (shard_dir / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(DataError, match="holds uint16 tokens, but the manifest says uint32"):
+    with pytest.raises(DataError, match=r"header says \d+ uint16 tokens, the manifest \d+ uint32"):
         TokenLoader(shard_dir, 2, 4)
 
 

@@ -5,18 +5,24 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import numpy as np
 import pytest
 
 from tinygpt.data import read_manifest, write_merged_manifest
 from tinygpt.data.manifest import Manifest, ShardInfo, SplitInfo, load_manifest_file
+from tinygpt.data.shards import write_shard
 from tinygpt.errors import DataError
 
 
 def _manifest(directory, part=None, complete=True, job=None) -> Manifest:
+    """A manifest and the shards it lists (zeros: only their headers matter here)."""
     train, val = SplitInfo(), SplitInfo()
     index = part[0] if part else 0
     train.add_shard(ShardInfo(f"train_part{index:04d}_000000.bin", 100 + index, 10, 400), 11, 1)
     val.add_shard(ShardInfo(f"val_part{index:04d}_000000.bin", 20, 2, 80), 2, 0)
+    for split in (train, val):
+        for shard in split.shards:
+            write_shard(directory / shard.file, np.zeros(shard.tokens, dtype=np.uint16))
     return Manifest(directory, "abc", 2048, 2047, "uint16", "tail", 0.1,
                     job or {"files": ["x.txt"], "part": list(part) if part else None},
                     {"train": train, "val": val}, part=part, complete=complete)

@@ -98,9 +98,10 @@ def test_vocab_smaller_than_the_tokenizer_fails_before_the_run_exists(shards, tm
     assert not (tmp_path / "run").exists()
 
 
-def test_context_longer_than_every_document_fails_before_the_run_exists(shards, tmp_path):
-    with pytest.raises(DataError):
-        run_tiny(shards, tmp_path / "run", model={"context_length": 4096})
+def test_context_longer_than_the_stream_fails_before_the_run_exists(shards, tmp_path):
+    """Stream sampling needs one full window; document sampling pads short documents instead."""
+    with pytest.raises(DataError, match="fewer than one window"):
+        run_tiny(shards, tmp_path / "run", sampling="stream", model={"context_length": 100_000})
     assert not (tmp_path / "run").exists()
 
 

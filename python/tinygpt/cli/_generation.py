@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from tinygpt.cli.arguments import SEED, TOKEN_COUNT
 from tinygpt.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -32,13 +33,13 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_sampling_arguments(parser: argparse.ArgumentParser, *, token_count: int) -> None:
-    parser.add_argument("--token-count", type=int, default=token_count,
+    parser.add_argument("--token-count", type=TOKEN_COUNT, default=token_count,
                         help=f"maximum number of new tokens (default {token_count})")
     parser.add_argument("--temperature", type=float, default=0.7, help="softmax temperature (default 0.7)")
     parser.add_argument("--top-k", type=int, default=None, help="sample among the K most likely tokens")
     parser.add_argument("--top-p", type=float, default=None, help="nucleus sampling: smallest set with mass P")
     parser.add_argument("--greedy", action="store_true", help="always take the most likely token")
-    parser.add_argument("--seed", type=int, default=None, help="seed for reproducible samples")
+    parser.add_argument("--seed", type=SEED, default=None, help="seed for reproducible samples")
     parser.add_argument("--stop", action="append", default=[], metavar="TEXT",
                         help="stop when TEXT is generated (repeatable); end-of-text always stops")
 
@@ -46,8 +47,6 @@ def add_sampling_arguments(parser: argparse.ArgumentParser, *, token_count: int)
 def sampler_from_args(args: argparse.Namespace) -> TokenSampler:
     from tinygpt.model.decoding import TokenSampler
 
-    if args.token_count < 1:
-        raise ConfigError(f"--token-count must be >= 1, got {args.token_count}")
     return TokenSampler(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, greedy=args.greedy)
 
 

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from tinygpt.cli.arguments import THREADS
 from tinygpt.cli.corpus_flags import add_format_flag
 from tinygpt.errors import ConfigError
 
@@ -68,7 +69,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_format_flag(parser)
     parser.add_argument("--byte-fallback", action="store_true",
                         help="words mode, when training: characters outside the alphabet become byte tokens")
-    parser.add_argument("--threads", type=int, metavar="N", help="encoding threads (default: all cores)")
+    parser.add_argument("--threads", type=THREADS, metavar="N", help="encoding threads (default: all cores)")
     parser.add_argument("--merge", action="store_true", help="merge OUT's part manifests into OUT/manifest.json")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)

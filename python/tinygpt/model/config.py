@@ -37,6 +37,14 @@ class GPTConfig:
     ``activation``, ``tie_weights``, ``bias``, ``layer_norm_epsilon`` and ``feed_forward_size``
     go beyond the original and default to it; with them a GPT-2 checkpoint is representable
     (``feed_forward_size`` is the hidden width when it is not a multiple of the embedding).
+
+    >>> config = GPTConfig()
+    >>> config.vocab_size, config.context_length, config.head_size, config.hidden_size
+    (2048, 64, 32, 512)
+    >>> GPTConfig(embedding_size=100, head_count=3)
+    Traceback (most recent call last):
+      ...
+    tinygpt.errors.ConfigError: GPTConfig.embedding_size (100) must be a multiple of head_count (3)
     """
 
     vocab_size: int = 2048

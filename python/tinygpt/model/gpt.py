@@ -108,7 +108,14 @@ class Block(nn.Module):
 
 
 class GPT(nn.Module):
-    """Decoder-only transformer; ``forward(idx)`` gives next-token logits for every position."""
+    """Decoder-only transformer; ``forward(idx)`` gives next-token logits for every position.
+
+    >>> model = GPT(GPTConfig())  # gpt-rs's shape
+    >>> sum(p.numel() for p in model.parameters())
+    2118912
+    >>> model(torch.zeros(1, 5, dtype=torch.long)).shape
+    torch.Size([1, 5, 2048])
+    """
 
     def __init__(self, config: GPTConfig):
         super().__init__()

@@ -25,7 +25,12 @@ def load_run(
     """Load a trained model (in eval mode) and its tokenizer from a `tinygpt train` directory,
     a transformers GPT-2 directory (``save_pretrained``) or ``hf:owner/name``.
 
-    >>> model, tok = load_run("runs/stories", checkpoint="best")  # doctest: +SKIP
+    >>> model, tok = load_run("runs/stories", checkpoint="best")
+    >>> model.training, model.config.context_length, tok.vocab_size
+    (False, 32, 300)
+
+    A Hugging Face model is downloaded first (so this one is not run by the tests):
+
     >>> model, tok = load_run("hf:openai-community/gpt2")  # doctest: +SKIP
     """
     if is_hf_model(run):

@@ -97,6 +97,12 @@ class BPETokenizer:
         mode), merges and special tokens; special tokens take the last ids. Bytes mode breaks
         count ties toward the lexicographically greatest ``(bytes, bytes)`` pair; words mode
         follows gpt-rs exactly (ties toward the greatest ``(first_id, second_id)``).
+
+        >>> tok = BPETokenizer.train("stories.txt", 512, show_progress=False)
+        >>> tok.vocab_size, tok.eot_id
+        (512, 511)
+        >>> tok.encode("Once upon a time")
+        [420, 432, 258, 388]
         """
         return cls.from_spec(train_tokenizer(
             source,
@@ -129,6 +135,12 @@ class BPETokenizer:
         vocabulary loads as it is, ``<|endoftext|>`` included (it is then :attr:`eot_id`).
         With GPT-2's files (see :func:`read_gpt2_vocab_merges`) this encodes exactly as
         tiktoken's ``gpt2`` encoding.
+
+        >>> from tinygpt.tokenizer import read_gpt2_vocab_merges
+        >>> vocab, merges = read_gpt2_vocab_merges("gpt2")  # vocab.json and merges.txt
+        >>> gpt2 = BPETokenizer.from_vocab_merges(vocab, merges)
+        >>> gpt2.encode("The cat sat on the mat.")
+        [464, 3797, 3332, 319, 262, 2603, 13]
         """
         return cls.from_spec(spec_from_vocab_merges(vocab, merges, special_tokens, pattern))
 
@@ -166,7 +178,12 @@ class BPETokenizer:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> BPETokenizer:
-        """Read a tokenizer written by :meth:`save` (a RON file)."""
+        """Read a tokenizer written by :meth:`save` (a RON file).
+
+        >>> tok = BPETokenizer.load("tokenizer.ron")
+        >>> tok.mode, tok.vocab_size
+        ('bytes', 512)
+        """
         spec = read_tokenizer_file(path)
         try:
             return cls.from_spec(spec)
@@ -357,7 +374,11 @@ class BPETokenizer:
         allowed_special: str | Iterable[str] = "none",
         on_unknown: str = "error",
     ) -> list[list[int]]:
-        """:meth:`encode` for many texts on C++ threads (GIL released)."""
+        """:meth:`encode` for many texts on C++ threads (GIL released).
+
+        >>> BPETokenizer.load("tokenizer.ron").encode_batch(["a cat", "a dog"], num_threads=2)
+        [[97, 277, 296], [97, 390, 103]]
+        """
         texts = _as_str_list(texts)
         allowed = self._allowed_flags(allowed_special)
         unknown, replacement = self._unknown_policy(on_unknown)
@@ -421,7 +442,14 @@ class BPETokenizer:
         return self._encoder.decode_bytes(np.ascontiguousarray(array, dtype=np.uint32))
 
     def decode(self, ids: Iterable[int] | np.ndarray) -> str:
-        """Text of ``ids``; bytes that do not form UTF-8 become U+FFFD (as tiktoken does)."""
+        """Text of ``ids``; bytes that do not form UTF-8 become U+FFFD (as tiktoken does).
+
+        >>> tok = BPETokenizer.load("tokenizer.ron")
+        >>> tok.decode([420, 432, 258, 388])
+        'Once upon a time'
+        >>> tok.decode(tok.encode("café")[:-1])  # the last id holds half of "é"
+        'caf\ufffd'
+        """
         return self.decode_bytes(ids).decode("utf-8", errors="replace")
 
     # ----------------------------------------------------------------- internals

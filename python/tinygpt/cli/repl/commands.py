@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
+from tinygpt import limits
 from tinygpt.errors import ConfigError, TinyGPTError
 from tinygpt.model.decoding import TokenSampler
 
@@ -53,7 +54,8 @@ def _number(text: str, kind: type) -> int | float:
     try:
         return kind(text)
     except ValueError:
-        raise CommandError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        raise CommandError(f"expected {'an integer' if kind is int else 'a number'}, got {shown!r}") from None
 
 
 def _optional(text: str, kind: type) -> int | float | None:
@@ -85,16 +87,22 @@ def greedy(repl: Session, arg: str) -> None:
     _resample(repl, greedy=not repl.settings.sampler.greedy)
 
 
+def _limited(check: Callable[[int], int], value: int) -> int:
+    try:
+        return check(value)
+    except ConfigError as error:
+        raise CommandError(str(error)) from None
+
+
 def tokens(repl: Session, arg: str) -> None:
-    count = _number(arg, int)
-    if count < 1:
-        raise CommandError(f"the token count must be >= 1, got {count}")
+    count = _limited(limits.token_count, int(_number(arg, int)))
     repl.settings.max_new_tokens = count
     repl.say(f"answers stop after {count} tokens")
 
 
 def seed(repl: Session, arg: str) -> None:
-    repl.settings.seed = _optional(arg, int)
+    value = _optional(arg, int)
+    repl.settings.seed = None if value is None else _limited(limits.seed, int(value))
     repl.say("each answer is sampled afresh" if repl.settings.seed is None
              else f"each answer is sampled with seed {repl.settings.seed} (same prompt, same answer)")
 
