@@ -13,8 +13,10 @@ from hypothesis import strategies as st
 
 from tests.reference.gptrs_files import TRANSFORMER_CONFIG, WARMUP_COSINE_TRAIN_CONFIG
 from tinygpt import ron
-from tinygpt.errors import ConfigError, DataError
+from tinygpt.errors import DataError
 from tinygpt.ron import Char, Ident, Records, RonError, RonMap
+from tinygpt.ron import records as ron_records
+from tinygpt.ron.values import is_struct
 
 
 TRAIN_CONFIG = """(learning_rate: 2e-4, training_iterations: 60000, evaluation_interval: 500,
@@ -208,7 +210,7 @@ def _same(a, b) -> bool:
     if isinstance(a, float) and isinstance(b, float):
         return a == b and math.copysign(1, a) == math.copysign(1, b)
     if type(a) is not type(b):
-        return isinstance(a, dict) and isinstance(b, RonMap) and not ron._is_struct(a) and _same_items(a, b)
+        return isinstance(a, dict) and isinstance(b, RonMap) and not is_struct(a) and _same_items(a, b)
     if isinstance(a, dict):
         return _same_items(a, b)
     if isinstance(a, (list, tuple)):
@@ -297,7 +299,7 @@ def _columns(layout, records):
 
 def _general_writer():
     """Switch off the writer's fast path for lists of records."""
-    return mock.patch.object(ron, "_column_layout", return_value=None)
+    return mock.patch.object(ron_records, "_column_layout", return_value=None)
 
 
 @settings(max_examples=100, deadline=None)
@@ -328,7 +330,7 @@ def test_record_lists_are_read_exactly_as_the_full_parser_reads_them(records):
     texts = [pretty, ron.dumps(records, pretty=False), pretty.replace(",", " ,\t\r\n ")]
     for text in texts:
         fast = ron.loads(text)
-        with mock.patch.object(ron, "_record_regex", return_value=None):
+        with mock.patch.object(ron_records, "record_regex", return_value=None):
             assert _same(ron.loads(text), fast)
     assert _same(records, ron.loads(pretty)["mergings"])
 
@@ -392,7 +394,7 @@ def test_malformed_records_late_in_a_long_list_report_their_line_and_column(text
     assert (caught.value.line, caught.value.column) == (line, column)
 
 
-# ------------------------------------------------------------------ files and load_struct
+# ------------------------------------------------------------------ files and config structs
 
 def test_dump_then_load_a_file(tmp_path):
     path = tmp_path / "sub" / "transformer_config.ron"
@@ -413,37 +415,3 @@ def test_load_names_the_file_in_syntax_errors_and_bad_utf8(tmp_path):
         ron.load(binary)
     with pytest.raises(DataError, match="missing.ron"):
         ron.load(tmp_path / "missing.ron")
-
-
-def test_load_struct_fills_defaults_and_reports_unknown_and_missing_fields(tmp_path):
-    path = tmp_path / "train_config.ron"
-    path.write_text(WARMUP_COSINE_TRAIN_CONFIG)
-    fields = {"training_iterations", "evaluation_interval", "evaluation_iterations", "contexts_per_batch"}
-    loaded = ron.load_struct(
-        path,
-        required=fields,
-        optional={"min_learning_rate": 0.0, "max_learning_rate": 0.0, "warmup_iterations": 0, "seed": 0},
-        what="train config",
-    )
-    assert loaded["warmup_iterations"] == 3000 and loaded["seed"] == 0
-    with pytest.raises(ConfigError) as caught:
-        ron.load_struct(path, required=fields | {"learning_rate"}, what="train config")
-    message = str(caught.value)
-    assert str(path) in message and "train config" in message
-    assert "unknown field(s) max_learning_rate, min_learning_rate, warmup_iterations" in message
-    assert "missing field(s) learning_rate" in message
-
-
-@pytest.mark.parametrize(("content", "found"), [("[1, 2]", "a list"), ("()", "an empty struct"), ("{}", "RonMap")])
-def test_load_struct_rejects_non_structs(tmp_path, content, found):
-    path = tmp_path / "config.ron"
-    path.write_text(content)
-    with pytest.raises(ConfigError, match=f"expected a model config struct.*{found}"):
-        ron.load_struct(path, required={"a"}, what="model config")
-
-
-def test_load_struct_turns_syntax_errors_into_config_errors(tmp_path):
-    path = tmp_path / "config.ron"
-    path.write_text("(a: 1,, )")
-    with pytest.raises(ConfigError, match=r"config.ron:1:7"):
-        ron.load_struct(path, required={"a"}, what="model config")

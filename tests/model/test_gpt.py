@@ -63,9 +63,9 @@ def reference_and_ours(config: GPTConfig, seed: int = 0) -> tuple[GptRsModel, GP
 
 
 def _ours_from(reference: GptRsModel, config: GPTConfig) -> dict[str, torch.Tensor]:
-    from tinygpt.model.gpt import _from_gptrs_names
+    from tinygpt.gptrs.checkpoint import from_gptrs_names
 
-    return _from_gptrs_names(dict(reference.state_dict()), config, "reference")
+    return from_gptrs_names(dict(reference.state_dict()), config.head_count, "reference")
 
 
 def test_reference_names_are_designs_gptrs_names():

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     for text in args.input:
         check_prompt(text)
     model, tokenizer = load_model(args)
-    prompts = [encode_prompt(tokenizer, text) for text in args.input]
+    prompts = [encode_prompt(tokenizer, text, args.on_unknown) for text in args.input]
     generator = seeded_generator(args.seed, next(model.parameters()).device)
     if args.stream:
         for text, ids in zip(args.input, prompts):

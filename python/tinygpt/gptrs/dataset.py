@@ -26,13 +26,11 @@ import itertools
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from tinygpt import ron
 from tinygpt.errors import DataError
-
-if TYPE_CHECKING:
-    from tinygpt.tokenizer import BPETokenizer
+from tinygpt.tokenizer.bpe import BPETokenizer
 
 __all__ = ["GptrsDataset", "export_gptrs_dataset", "import_gptrs_dataset", "read_gptrs_dataset"]
 
@@ -81,8 +79,6 @@ def import_gptrs_dataset(
     ``special_tokens`` are appended after gpt-rs's ids (e.g. ``("<|endoftext|>",)`` to mark
     document boundaries in shards); every other id stays as in the file.
     """
-    from tinygpt.tokenizer import BPETokenizer
-
     dataset = read_gptrs_dataset(path)
     tokenizer = BPETokenizer.from_alphabet_merges(
         dataset.alphabet, dataset.merges, special_tokens=tuple(special_tokens)

@@ -49,6 +49,7 @@ def tokenize_corpus(
     num_threads: int | None = None,
     show_progress: bool = True,
     format: str | None = None,
+    on_unknown: str = "error",
 ) -> TokenizeSummary:
     """Tokenize ``source`` into ``out_dir``: shards, ``manifest.json``, ``tokenizer.ron``.
 
@@ -98,7 +99,7 @@ def tokenize_corpus(
     if manifest.complete:
         return TokenizeSummary(out_dir, manifest, time.perf_counter() - started, shards_kept=kept)
     out_dir.mkdir(parents=True, exist_ok=True)
-    pipeline = _EncodeAndWrite(manifest, tokenizer, dtype, shard_tokens, num_threads)
+    pipeline = _EncodeAndWrite(manifest, tokenizer, dtype, shard_tokens, num_threads, on_unknown)
     # Serialising a large tokenizer is pure Python (tens of ms); it overlaps the encoding, which
     # runs without the GIL, and must be done before the manifest says "complete".
     with TokenizeProgress(show_progress) as progress, ThreadPoolExecutor(1) as saver:
@@ -183,11 +184,12 @@ class _EncodeAndWrite:
     """Encodes batches on a worker thread while the caller reads the next, and writes shards."""
 
     def __init__(self, manifest: Manifest, tokenizer: BPETokenizer, dtype: np.dtype,
-                 shard_tokens: int, num_threads: int | None) -> None:
+                 shard_tokens: int, num_threads: int | None, on_unknown: str) -> None:
         self.manifest = manifest
         self.tokenizer = tokenizer
         self.dtype = dtype
         self.num_threads = num_threads
+        self.on_unknown = on_unknown
         self.writers = {name: SplitWriter(manifest, name, dtype, shard_tokens) for name in SPLITS}
         self.documents = 0
         self.text_bytes = 0
@@ -222,6 +224,7 @@ class _EncodeAndWrite:
         tokens = self.tokenizer.encode_to_array(
             nonempty, prepend=eot, dtype=self.dtype, num_threads=self.num_threads,
             allowed_special="none",  # "<|endoftext|>" inside a story is text, not a boundary
+            on_unknown=self.on_unknown,
         )
         starts = np.flatnonzero(tokens == eot)
         if starts.size != len(nonempty):
