@@ -1,10 +1,10 @@
 """Generation speed: tinygpt's KV-cache sampler against gpt-rs's way of sampling.
 
 The peer is the original loop: every token, pad the last ``context_length`` tokens to a full
-context, run the whole model with one module per attention head (tests/gptrs_reference.py, the
-same oracle the model tests use) and read the logits at the last real position. Both models hold
-the same (random) weights; each benchmark checks that greedy decoding gives identical tokens
-before it reports a ratio. Timings are the best of a few repeats, peer and ours interleaved, so
+context, run the whole model with one module per attention head
+(tests/reference/gptrs_model.py, the same oracle the model tests use) and read the logits at
+the last real position. Both models hold the same (random) weights; each benchmark checks that
+greedy decoding gives identical tokens before it reports a ratio. Timings are the best of a few repeats, peer and ours interleaved, so
 noise from other processes on the machine hits both.
 
 Quick mode (``--benchmark-disable``, CI) shortens the runs; ``TINYGPT_BENCH_FULL=1`` runs the
@@ -14,19 +14,15 @@ figures of docs/benchmarks.md.
 from __future__ import annotations
 
 import os
-import sys
 import time
-from pathlib import Path
 from typing import Callable
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from gptrs_reference import GptRsModel  # noqa: E402
-
-from tinygpt.model.decoding import TokenSampler, sample_tokens  # noqa: E402
-from tinygpt.model import GPT, GPTConfig  # noqa: E402
+from tests.reference.gptrs_model import GptRsModel
+from tinygpt.model.decoding import TokenSampler, sample_tokens
+from tinygpt.model import GPT, GPTConfig
 
 FULL = os.environ.get("TINYGPT_BENCH_FULL") == "1"
 REPEATS = 3 if FULL else 1

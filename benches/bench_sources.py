@@ -4,8 +4,8 @@
 - ``.parquet``: ``open_corpus`` (record batches) vs ``pyarrow.parquet.read_table`` + ``to_pylist``;
 - gpt-rs dataset file: ``tinygpt.ron.loads`` (pure Python) vs ``json.loads`` (C) of the same data.
 
-Quick mode uses ../shared/data's 4.4 MB sample; ``TINYGPT_BENCH_FULL=1`` repeats it (shuffled)
-to ~256 MB.
+Quick mode uses ../shared/data's 4.4 MB sample (the 307-story slice in tests/fixtures in a clone
+without it); ``TINYGPT_BENCH_FULL=1`` repeats the full sample (shuffled) to ~256 MB.
 """
 
 from __future__ import annotations

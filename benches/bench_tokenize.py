@@ -6,7 +6,7 @@ document, hold out the last 10 % of documents, and write llm.c shards with numpy
 ``tokenize_corpus`` with the same GPT-2 vocabulary (``BPETokenizer.from_vocab_merges``), 2
 threads, which also writes manifest.json and tokenizer.ron. Both produce the same token ids.
 
-Quick mode: the 4.4 MB TinyStories sample. ``TINYGPT_BENCH_FULL=1`` adds a >= 1 GB corpus (the
+Quick mode: the 4.4 MB TinyStories sample (the slice in tests/fixtures in a clone without it). ``TINYGPT_BENCH_FULL=1`` adds a >= 1 GB corpus (the
 sample repeated, shuffled) through the CLI in a subprocess: MB/s and peak RSS, and the peer on
 the same file.
 """
@@ -35,7 +35,6 @@ from tinygpt.tokenizer import GPT2_PATTERN, read_gpt2_vocab_merges
 
 FULL = os.environ.get("TINYGPT_BENCH_FULL") == "1"
 THREADS = 2
-EOT = 50256
 PEER_BATCH_DOCUMENTS = 8192
 FULL_BYTES = 1 << 30
 
@@ -43,10 +42,10 @@ FULL_BYTES = 1 << 30
 @pytest.fixture(scope="module")
 def gpt2(gpt2_dir) -> tuple[BPETokenizer, tiktoken.Encoding]:
     vocab, merges = read_gpt2_vocab_merges(gpt2_dir)
-    ours = BPETokenizer.from_vocab_merges(vocab, merges, special_tokens={"<|endoftext|>": EOT})
-    ranks = {token: index for index, token in vocab.items()}
+    ours = BPETokenizer.from_vocab_merges(vocab, merges, special_tokens=["<|endoftext|>"])
+    ranks = {token: index for index, token in vocab.items() if index != ours.eot_id}
     peer = tiktoken.Encoding(name="gpt2-local", pat_str=GPT2_PATTERN, mergeable_ranks=ranks,
-                             special_tokens={"<|endoftext|>": EOT})
+                             special_tokens={"<|endoftext|>": ours.eot_id})
     return ours, peer
 
 
@@ -66,7 +65,7 @@ def tiktoken_job(source: Path, encoding: tiktoken.Encoding, out_dir: Path) -> No
             name = "train" if seen < train_documents else "val"
             seen += 1
             tokens = np.empty(len(row) + 1, dtype=np.uint16)
-            tokens[0], tokens[1:] = EOT, row
+            tokens[0], tokens[1:] = encoding.eot_token, row
             files[name].write(tokens.tobytes())
             counts[name] += tokens.size
     for name, handle in files.items():

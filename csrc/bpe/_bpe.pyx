@@ -8,6 +8,7 @@ does real work releases the GIL.
 
 from libc.stdint cimport int64_t, uint16_t, uint32_t, uint64_t
 from libcpp cimport bool as cbool
+from libcpp.memory cimport unique_ptr
 from libcpp.string cimport string
 from libcpp.vector cimport vector
 from cpython.bytes cimport PyBytes_FromStringAndSize
@@ -28,11 +29,28 @@ cdef extern from "<string_view>" namespace "std" nogil:
         string_view(const char*, size_t)
 
 
+cdef extern from "fault_injection.hpp" namespace "tinygpt::fault_injection" nogil:
+    cdef enum class FaultPoint "tinygpt::fault_injection::Point":
+        kThreadStart
+    void fail_nth(FaultPoint point, int n)
+
+
 cdef extern from "pretokenize.hpp" namespace "tgbpe" nogil:
-    vector[string] split_pieces(int splitter, string_view text, const vector[uint32_t]& no_merge) except +
+    cdef enum class Splitter:
+        kGpt2
+        kGpt4
+        kWords
+        kWhole
+
+    vector[string] split_pieces(Splitter splitter, string_view text, const vector[uint32_t]& no_merge) except +
 
 
 cdef extern from "encoder.hpp" namespace "tgbpe" nogil:
+    cdef enum class UnknownPolicy:
+        kError
+        kSkip
+        kReplace
+
     cdef cppclass EncodeOptions:
         vector[char] allowed_special
         uint32_t replacement_cp
@@ -43,10 +61,10 @@ cdef extern from "encoder.hpp" namespace "tgbpe" nogil:
         size_t byte_offset
         uint32_t cp
 
-    EncodeOptions make_encode_options(int unknown, uint32_t replacement_cp)
+    EncodeOptions make_encode_options(UnknownPolicy unknown, uint32_t replacement_cp)
 
     cdef cppclass CEncoder "tgbpe::Encoder":
-        CEncoder(int splitter)
+        CEncoder(Splitter splitter) except +
         void add_token(uint32_t id, const string& token)
         void add_special(uint32_t id, const string& token)
         void add_decode_only(uint32_t id, const string& token)
@@ -68,7 +86,7 @@ cdef extern from "encoder.hpp" namespace "tgbpe" nogil:
 
 cdef extern from "trainer.hpp" namespace "tgbpe" nogil:
     cdef cppclass CTrainer "tgbpe::Trainer":
-        CTrainer(int splitter, cbool words_mode)
+        CTrainer(Splitter splitter, cbool words_mode) except +
         void add_special(const string& token)
         void add_no_merge(uint32_t cp)
         void count(const vector[string_view]& texts, int num_threads) except +
@@ -80,14 +98,20 @@ cdef extern from "trainer.hpp" namespace "tgbpe" nogil:
         const vector[uint64_t]& merges()
 
 
-SPLIT_GPT2 = 0
-SPLIT_GPT4 = 1
-SPLIT_WORDS = 2
-SPLIT_WHOLE = 3
+# The C++ enums' values, for the Python side (which passes them back as ints).
+SPLIT_GPT2 = <int>Splitter.kGpt2
+SPLIT_GPT4 = <int>Splitter.kGpt4
+SPLIT_WORDS = <int>Splitter.kWords
+SPLIT_WHOLE = <int>Splitter.kWhole
 
-UNKNOWN_ERROR = 0
-UNKNOWN_SKIP = 1
-UNKNOWN_REPLACE = 2
+UNKNOWN_ERROR = <int>UnknownPolicy.kError
+UNKNOWN_SKIP = <int>UnknownPolicy.kSkip
+UNKNOWN_REPLACE = <int>UnknownPolicy.kReplace
+
+
+def _fail_nth_thread_start(int n):
+    """Test-only: the n-th thread start from now fails (n = 0 disarms); see fault_injection.hpp."""
+    fail_nth(FaultPoint.kThreadStart, n)
 
 
 class UnknownCharacter(ValueError):
@@ -138,7 +162,7 @@ def pretokenize(int splitter, str text, no_merge=()):
         blocked.push_back(ord(char))
     cdef vector[string] pieces
     with nogil:
-        pieces = split_pieces(splitter, view, blocked)
+        pieces = split_pieces(<Splitter>splitter, view, blocked)
     return [PyBytes_FromStringAndSize(pieces[i].data(), <Py_ssize_t>pieces[i].size())
             for i in range(pieces.size())]
 
@@ -185,56 +209,54 @@ cdef raise_unknown(const EncodeError& error):
 cdef class Encoder:
     """A configured encoder: tokens, merge rules, special tokens and the splitter."""
 
-    cdef CEncoder* c
+    cdef unique_ptr[CEncoder] c
     cdef list int_objects
 
     def __cinit__(self, int splitter):
-        self.c = new CEncoder(splitter)
+        self.c.reset(new CEncoder(<Splitter>splitter))
         self.int_objects = []
 
     cdef list ints(self):
-        if len(self.int_objects) != self.c.vocab_size():
-            self.int_objects = list(range(self.c.vocab_size()))
+        cdef Py_ssize_t size = <Py_ssize_t>self.c.get().vocab_size()
+        if len(self.int_objects) != size:
+            self.int_objects = list(range(size))
         return self.int_objects
 
-    def __dealloc__(self):
-        del self.c
-
     def add_token(self, uint32_t token_id, bytes token):
-        self.c.add_token(token_id, token)
+        self.c.get().add_token(token_id, token)
 
     def add_special(self, uint32_t token_id, bytes token):
-        self.c.add_special(token_id, token)
+        self.c.get().add_special(token_id, token)
 
     def add_decode_only(self, uint32_t token_id, bytes token):
-        self.c.add_decode_only(token_id, token)
+        self.c.get().add_decode_only(token_id, token)
 
     def enable_byte_fallback(self):
-        self.c.enable_byte_fallback()
+        self.c.get().enable_byte_fallback()
 
     def add_merge(self, uint32_t a, uint32_t b, uint32_t rank, uint32_t token_id):
-        self.c.add_merge(a, b, rank, token_id)
+        self.c.get().add_merge(a, b, rank, token_id)
 
     def set_byte_id(self, unsigned byte, uint32_t token_id):
-        self.c.set_byte_id(byte, token_id)
+        self.c.get().set_byte_id(byte, token_id)
 
     def set_char_id(self, uint32_t cp, uint32_t token_id):
-        self.c.set_char_id(cp, token_id)
+        self.c.get().set_char_id(cp, token_id)
 
     def add_no_merge(self, uint32_t cp):
-        self.c.add_no_merge(cp)
+        self.c.get().add_no_merge(cp)
 
     def index_whole_tokens(self):
-        self.c.index_whole_tokens()
+        self.c.get().index_whole_tokens()
 
     cdef EncodeOptions options(self, allowed, int unknown, uint32_t replacement_cp):
-        cdef EncodeOptions opts = make_encode_options(unknown, replacement_cp)
+        cdef EncodeOptions opts = make_encode_options(<UnknownPolicy>unknown, replacement_cp)
         cdef char on
         for flag in allowed:
             on = 1 if flag else 0
             opts.allowed_special.push_back(on)
         on = 0
-        while opts.allowed_special.size() < self.c.special_count():
+        while opts.allowed_special.size() < self.c.get().special_count():
             opts.allowed_special.push_back(on)
         return opts
 
@@ -245,7 +267,7 @@ cdef class Encoder:
         cdef vector[uint32_t] out
         cdef EncodeError error
         with nogil:
-            self.c.encode(view, opts, out, error)
+            self.c.get().encode(view, opts, out, error)
         if error.failed:
             raise_unknown(error)
         return ids_to_list(out, self.ints())
@@ -258,7 +280,7 @@ cdef class Encoder:
         cdef vector[vector[uint32_t]] outs
         cdef EncodeError error
         with nogil:
-            self.c.encode_many(views, opts, num_threads, outs, error)
+            self.c.get().encode_many(views, opts, num_threads, outs, error)
         if error.failed:
             raise_unknown(error)
         return outs
@@ -299,7 +321,7 @@ cdef class Encoder:
         cdef cbool ok
         cdef size_t n = ids.shape[0]
         with nogil:
-            ok = self.c.decode(&ids[0] if n else NULL, n, out, bad_id)
+            ok = self.c.get().decode(&ids[0] if n else NULL, n, out, bad_id)
         if not ok:
             raise KeyError(bad_id)
         return PyBytes_FromStringAndSize(out.data(), <Py_ssize_t>out.size())
@@ -308,50 +330,47 @@ cdef class Encoder:
 cdef class Trainer:
     """Counts pre-tokens over a stream of batches, then merges incrementally."""
 
-    cdef CTrainer* c
+    cdef unique_ptr[CTrainer] c
 
     def __cinit__(self, int splitter, cbool words_mode):
-        self.c = new CTrainer(splitter, words_mode)
-
-    def __dealloc__(self):
-        del self.c
+        self.c.reset(new CTrainer(<Splitter>splitter, words_mode))
 
     def add_special(self, bytes token):
-        self.c.add_special(token)
+        self.c.get().add_special(token)
 
     def add_no_merge(self, uint32_t cp):
-        self.c.add_no_merge(cp)
+        self.c.get().add_no_merge(cp)
 
     def count(self, texts, int num_threads):
         cdef list keep = []
         cdef vector[string_view] views = views_of(texts, keep)
         with nogil:
-            self.c.count(views, num_threads)
+            self.c.get().count(views, num_threads)
 
     def add_count(self, bytes piece, int64_t n):
-        self.c.add_count(piece, n)
+        self.c.get().add_count(piece, n)
 
     def distinct_pieces(self):
-        return self.c.distinct_pieces()
+        return self.c.get().distinct_pieces()
 
     def prepare(self):
         cdef size_t base
         with nogil:
-            base = self.c.prepare()
+            base = self.c.get().prepare()
         return base
 
     def merge(self, size_t max_merges):
         cdef size_t done
         with nogil:
-            done = self.c.merge(max_merges)
+            done = self.c.get().merge(max_merges)
         return done
 
     def tokens(self):
-        cdef const vector[string]* toks = &self.c.tokens()
+        cdef const vector[string]* toks = &self.c.get().tokens()
         return [PyBytes_FromStringAndSize(toks[0][i].data(), <Py_ssize_t>toks[0][i].size())
                 for i in range(toks[0].size())]
 
     def merges(self):
-        cdef const vector[uint64_t]* ms = &self.c.merges()
+        cdef const vector[uint64_t]* ms = &self.c.get().merges()
         return [(<uint32_t>(ms[0][i] >> 32), <uint32_t>(ms[0][i] & 0xFFFFFFFFu))
                 for i in range(ms[0].size())]

@@ -13,112 +13,115 @@
 namespace tgbpe {
 
 inline std::uint64_t hash_bytes(const char* p, std::size_t n) {
-  std::uint64_t h = 0x9E3779B97F4A7C15ULL ^ (n * 0xff51afd7ed558ccdULL);
-  while (n >= 8) {
-    std::uint64_t w;
-    std::memcpy(&w, p, 8);
-    h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 29;
-    p += 8;
-    n -= 8;
-  }
-  if (n > 0) {
-    std::uint64_t w = 0;
-    std::memcpy(&w, p, n);
-    h = (h ^ w) * 0x94d049bb133111ebULL;
-  }
-  h ^= h >> 32;
-  h *= 0xd6e8feb86659fd93ULL;
-  h ^= h >> 32;
-  return h;
+    std::uint64_t h = 0x9E3779B97F4A7C15ULL ^ (n * 0xff51afd7ed558ccdULL);
+    while (n >= 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p, 8);
+        h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+        h ^= h >> 29;
+        p += 8;
+        n -= 8;
+    }
+    if (n > 0) {
+        std::uint64_t w = 0;
+        std::memcpy(&w, p, n);
+        h = (h ^ w) * 0x94d049bb133111ebULL;
+    }
+    h ^= h >> 32;
+    h *= 0xd6e8feb86659fd93ULL;
+    h ^= h >> 32;
+    return h;
 }
 
 // hash_bytes as a hasher for std::unordered_map keyed by strings or string views.
 struct BytesHash {
-  std::size_t operator()(std::string_view s) const {
-    return static_cast<std::size_t>(hash_bytes(s.data(), s.size()));
-  }
+    std::size_t operator()(std::string_view s) const {
+        return static_cast<std::size_t>(hash_bytes(s.data(), s.size()));
+    }
 };
 
 class PieceCache {
- public:
-  PieceCache() { reset(); }
+public:
+    PieceCache() { reset(); }
 
-  // The cached ids of `key` (nullptr when absent); `count` receives their number.
-  const std::uint32_t* find(std::string_view key, std::uint64_t hash, std::uint32_t& count) const {
-    for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
-      const Slot& s = slots_[i];
-      if (s.data == nullptr) return nullptr;
-      if (s.hash == hash && s.len == key.size() && same_bytes(s.data, key.data(), key.size())) {
-        count = s.count;
-        return arena_.data() + s.offset;
-      }
+    // The cached ids of `key` (nullptr when absent); `count` receives their number.
+    const std::uint32_t* find(std::string_view key, std::uint64_t hash,
+                              std::uint32_t& count) const {
+        for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
+            const Slot& s = slots_[i];
+            if (s.data == nullptr) return nullptr;
+            if (s.hash == hash && s.len == key.size() &&
+                same_bytes(s.data, key.data(), key.size())) {
+                count = s.count;
+                return arena_.data() + s.offset;
+            }
+        }
     }
-  }
 
-  // Caches `ids` for `key`; `key` must outlive the cache (it views the caller's text).
-  void insert(std::string_view key, std::uint64_t hash, const std::vector<std::uint32_t>& ids) {
-    if (arena_.size() + ids.size() > kArenaLimit) reset();
-    if ((used_ + 1) * 2 > slots_.size()) grow();
-    place(Slot{key.data(), static_cast<std::uint32_t>(key.size()), static_cast<std::uint32_t>(ids.size()),
-               static_cast<std::uint32_t>(arena_.size()), hash});
-    arena_.insert(arena_.end(), ids.begin(), ids.end());
-    ++used_;
-  }
-
- private:
-  // Pieces are short: compare them a word at a time rather than through a memcmp call.
-  static bool same_bytes(const char* a, const char* b, std::size_t n) {
-    while (n >= 8) {
-      std::uint64_t x, y;
-      std::memcpy(&x, a, 8);
-      std::memcpy(&y, b, 8);
-      if (x != y) return false;
-      a += 8;
-      b += 8;
-      n -= 8;
+    // Caches `ids` for `key`; `key` must outlive the cache (it views the caller's text).
+    void insert(std::string_view key, std::uint64_t hash, const std::vector<std::uint32_t>& ids) {
+        if (arena_.size() + ids.size() > kArenaLimit) reset();
+        if ((used_ + 1) * 2 > slots_.size()) grow();
+        place(Slot{key.data(), static_cast<std::uint32_t>(key.size()),
+                   static_cast<std::uint32_t>(ids.size()),
+                   static_cast<std::uint32_t>(arena_.size()), hash});
+        arena_.insert(arena_.end(), ids.begin(), ids.end());
+        ++used_;
     }
-    for (; n > 0; --n)
-      if (*a++ != *b++) return false;
-    return true;
-  }
 
-  struct Slot {
-    const char* data;
-    std::uint32_t len;
-    std::uint32_t count;
-    std::uint32_t offset;
-    std::uint64_t hash;
-  };
+private:
+    // Pieces are short: compare them a word at a time rather than through a memcmp call.
+    static bool same_bytes(const char* a, const char* b, std::size_t n) {
+        while (n >= 8) {
+            std::uint64_t x, y;
+            std::memcpy(&x, a, 8);
+            std::memcpy(&y, b, 8);
+            if (x != y) return false;
+            a += 8;
+            b += 8;
+            n -= 8;
+        }
+        for (; n > 0; --n)
+            if (*a++ != *b++) return false;
+        return true;
+    }
 
-  // Bounds memory on huge inputs with endless distinct pieces: start afresh past ~64 MB of ids.
-  static constexpr std::size_t kArenaLimit = std::size_t{1} << 24;
+    struct Slot {
+        const char* data;
+        std::uint32_t len;
+        std::uint32_t count;
+        std::uint32_t offset;
+        std::uint64_t hash;
+    };
 
-  void reset() {
-    slots_.assign(1024, Slot{nullptr, 0, 0, 0, 0});
-    mask_ = slots_.size() - 1;
-    used_ = 0;
-    arena_.clear();
-  }
+    // Bounds memory on huge inputs with endless distinct pieces: start afresh past ~64 MB of ids.
+    static constexpr std::size_t kArenaLimit = std::size_t{1} << 24;
 
-  void place(const Slot& slot) {
-    std::size_t i = slot.hash & mask_;
-    while (slots_[i].data != nullptr) i = (i + 1) & mask_;
-    slots_[i] = slot;
-  }
+    void reset() {
+        slots_.assign(1024, Slot{nullptr, 0, 0, 0, 0});
+        mask_ = slots_.size() - 1;
+        used_ = 0;
+        arena_.clear();
+    }
 
-  void grow() {
-    std::vector<Slot> old(slots_.size() * 2, Slot{nullptr, 0, 0, 0, 0});
-    old.swap(slots_);
-    mask_ = slots_.size() - 1;
-    for (const Slot& s : old)
-      if (s.data != nullptr) place(s);
-  }
+    void place(const Slot& slot) {
+        std::size_t i = slot.hash & mask_;
+        while (slots_[i].data != nullptr) i = (i + 1) & mask_;
+        slots_[i] = slot;
+    }
 
-  std::vector<Slot> slots_;
-  std::size_t mask_ = 0;
-  std::size_t used_ = 0;
-  std::vector<std::uint32_t> arena_;
+    void grow() {
+        std::vector<Slot> old(slots_.size() * 2, Slot{nullptr, 0, 0, 0, 0});
+        old.swap(slots_);
+        mask_ = slots_.size() - 1;
+        for (const Slot& s : old)
+            if (s.data != nullptr) place(s);
+    }
+
+    std::vector<Slot> slots_;
+    std::size_t mask_ = 0;
+    std::size_t used_ = 0;
+    std::vector<std::uint32_t> arena_;
 };
 
 }  // namespace tgbpe

@@ -34,11 +34,28 @@ private:
     std::uint64_t state_;
 };
 
+// Tokens [start, start + count) of the stream, where the position just past the end of the split
+// reads as the end-of-text token that closes its last document (so that document's end is
+// learned like every other's).
+void copy_closed(const TokenStore& store, std::uint64_t start, std::size_t count,
+                 std::int64_t* out) {
+    const std::size_t stored = static_cast<std::size_t>(
+        std::min<std::uint64_t>(count, store.size() > start ? store.size() - start : 0));
+    store.copy(start, stored, out);
+    std::fill(out + stored, out + count, static_cast<std::int64_t>(store.eot_id()));
+}
+
+// The extent of document k closed by the end-of-text token that follows it: the next
+// document's first token, or the one implied at the end of the split.
+std::uint64_t closed_document_end(const TokenStore& store, std::size_t k) {
+    return store.document_end(k) + 1;
+}
+
 void write_row(const TokenStore& store, std::uint64_t start, std::size_t length,
                std::size_t context_length, std::int64_t* x, std::int64_t* y) {
     const std::size_t predicted = length - 1;
-    store.copy(start, predicted, x);
-    store.copy(start + 1, predicted, y);
+    copy_closed(store, start, predicted, x);
+    copy_closed(store, start + 1, predicted, y);
     std::fill(x + predicted, x + context_length, static_cast<std::int64_t>(store.eot_id()));
     std::fill(y + predicted, y + context_length, std::int64_t{-1});
 }
@@ -67,21 +84,12 @@ RandomWindows::RandomWindows(std::shared_ptr<const TokenStore> store, bool docum
         window_count_ = store_->size() - window + 1;
         return;
     }
-    std::uint64_t longest = 0;
     for (std::size_t k = 0; k < store_->document_count(); ++k) {
-        const std::uint64_t length = store_->document_end(k) - store_->document_start(k);
-        longest = std::max(longest, length);
-        if (length < window) continue;
-        slots_.push_back(Slot{window_count_, store_->document_start(k)});
-        window_count_ += length - window + 1;
+        const std::uint64_t end = closed_document_end(*store_, k);
+        slots_.push_back(Slot{window_count_, store_->document_start(k), end});
+        window_count_ += end - 1 - store_->document_start(k);  // every token with a successor
     }
-    if (slots_.empty()) {
-        throw ShardError("no document of the split holds a window of context_length + 1 = " +
-                         std::to_string(window) + " tokens (the longest holds " +
-                         std::to_string(longest) +
-                         " with its end-of-text token); use sampling=\"stream\" or a shorter "
-                         "context");
-    }
+    if (slots_.empty()) throw ShardError("the split holds no document");
     const std::size_t buckets = slots_.size();
     bucket_width_ = (window_count_ + buckets - 1) / buckets;
     guide_.resize(buckets + 1);
@@ -93,8 +101,11 @@ RandomWindows::RandomWindows(std::shared_ptr<const TokenStore> store, bool docum
     }
 }
 
-std::uint64_t RandomWindows::draw_start(std::uint64_t index) const {
-    if (slots_.empty()) return index;
+std::uint64_t RandomWindows::draw_start(std::uint64_t index, std::uint64_t& end) const {
+    if (slots_.empty()) {
+        end = store_->size();
+        return index;
+    }
     const std::size_t bucket = static_cast<std::size_t>(index / bucket_width_);
     const auto first = slots_.begin() + static_cast<std::ptrdiff_t>(guide_[bucket]);
     const auto last = slots_.begin() + static_cast<std::ptrdiff_t>(guide_[bucket + 1]) + 1;
@@ -102,17 +113,24 @@ std::uint64_t RandomWindows::draw_start(std::uint64_t index) const {
         return value < slot.windows_before;
     });
     const Slot& slot = *(after - 1);
+    end = slot.end;
     return slot.first_token + (index - slot.windows_before);
 }
 
 std::size_t RandomWindows::next(std::int64_t* x, std::int64_t* y) {
     Rng rng(mix(mix(seed_) ^ (batch_ * world_size_ + rank_)));
     ++batch_;
-    for (std::size_t row = 0; row < batch_size_; ++row) {
-        const std::uint64_t start = draw_start(rng.below(window_count_));
-        write_row(*store_, start, context_length_ + 1, context_length_, x + row * context_length_,
-                  y + row * context_length_);
-    }
+    auto fill = [&] {
+        for (std::size_t row = 0; row < batch_size_; ++row) {
+            std::uint64_t end = 0;
+            const std::uint64_t start = draw_start(rng.below(window_count_), end);
+            const std::size_t length = static_cast<std::size_t>(
+                std::min<std::uint64_t>(context_length_ + 1, end - start));
+            write_row(*store_, start, length, context_length_, x + row * context_length_,
+                      y + row * context_length_);
+        }
+    };
+    store_->read_tokens(fill);
     return batch_size_;
 }
 
@@ -130,7 +148,8 @@ bool SequentialWindows::next_window(std::uint64_t& start, std::size_t& length) {
     const std::size_t segments = documents_ ? store_->document_count() : 1;
     while (segment_ < segments) {
         const std::uint64_t first = documents_ ? store_->document_start(segment_) : 0;
-        const std::uint64_t end = documents_ ? store_->document_end(segment_) : store_->size();
+        const std::uint64_t end =
+            documents_ ? closed_document_end(*store_, segment_) : store_->size();
         if (first + offset_ + 1 < end) {
             start = first + offset_;
             length = static_cast<std::size_t>(
@@ -146,14 +165,17 @@ bool SequentialWindows::next_window(std::uint64_t& start, std::size_t& length) {
 
 std::size_t SequentialWindows::next(std::int64_t* x, std::int64_t* y) {
     std::size_t rows = 0;
-    std::uint64_t start = 0;
-    std::size_t length = 0;
-    while (rows < batch_size_ && next_window(start, length)) {
-        if (window_++ % world_size_ != rank_) continue;
-        write_row(*store_, start, length, context_length_, x + rows * context_length_,
-                  y + rows * context_length_);
-        ++rows;
-    }
+    auto fill = [&] {
+        std::uint64_t start = 0;
+        std::size_t length = 0;
+        while (rows < batch_size_ && next_window(start, length)) {
+            if (window_++ % world_size_ != rank_) continue;
+            write_row(*store_, start, length, context_length_, x + rows * context_length_,
+                      y + rows * context_length_);
+            ++rows;
+        }
+    };
+    store_->read_tokens(fill);
     return rows;
 }
 

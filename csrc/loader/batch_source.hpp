@@ -22,8 +22,11 @@ public:
 // Training batches of full windows of context_length + 1 tokens. Batch b of `rank` draws from a
 // generator keyed by (seed, b * world_size + rank) alone, so batches do not depend on prefetch
 // depth or thread timing, ranks see disjoint streams, and resuming at batch b is exact.
-// documents = true: every window lies inside one document (its end-of-text token and text), all
-// such windows equally likely, shorter documents never sampled. false: anywhere in the stream.
+// documents = true: a window starts at any token of a document (its end-of-text token or a text
+// token, all equally likely) and runs for context_length + 1 tokens or up to the end-of-text
+// token that closes the document (the next one's, or the one implied at the end of the split),
+// its last target, so models learn where a document ends; a shorter window is padded (x with the
+// end-of-text id, y with -1, ignore_index). false: full windows anywhere in the stream.
 class RandomWindows : public BatchSource {
 public:
     RandomWindows(std::shared_ptr<const TokenStore> store, bool documents, std::size_t batch_size,
@@ -32,7 +35,8 @@ public:
     std::size_t next(std::int64_t* x, std::int64_t* y) override;
 
 private:
-    std::uint64_t draw_start(std::uint64_t index) const;
+    // The stream position of window `index`; `end` receives where its document's extent ends.
+    std::uint64_t draw_start(std::uint64_t index, std::uint64_t& end) const;
 
     std::shared_ptr<const TokenStore> store_;
     std::size_t batch_size_;
@@ -42,10 +46,11 @@ private:
     std::uint64_t world_size_;
     std::uint64_t batch_;
     std::uint64_t window_count_;  // number of distinct valid window starts
-    // Document mode: one slot per document long enough for a window, in stream order.
+    // Document mode: one slot per document, in stream order.
     struct Slot {
         std::uint64_t windows_before;  // window starts in all earlier slots
         std::uint64_t first_token;     // stream position of the document's end-of-text token
+        std::uint64_t end;             // one past the end-of-text token that closes it
     };
     std::vector<Slot> slots_;
     // Guide table: the windows [g * bucket_width_, (g + 1) * bucket_width_) lie in slots
@@ -55,7 +60,8 @@ private:
 };
 
 // One pass of consecutive windows (stride context_length) that predicts every token once:
-// documents = true restarts at each document and predicts its text tokens; false sweeps the
+// documents = true restarts at each document and predicts its text tokens and the end-of-text
+// token that closes it (the next document's, or the one implied at the end); false sweeps the
 // stream and predicts every token after the first. The last window of a document (or of the
 // stream) is padded: x with the end-of-text id, y with -1 (ignore_index). Window w goes to rank
 // w % world_size; the final batch may have fewer rows.

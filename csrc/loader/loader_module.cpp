@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "batch_source.hpp"
+#include "fault_injection.hpp"
 #include "mapped_file.hpp"
 #include "prefetcher.hpp"
 #include "shard_error.hpp"
@@ -26,16 +27,8 @@ using tinygpt::TokenStore;
 
 namespace {
 
-// Keeps a batch buffer out of the pool for as long as a numpy array views it.
-struct BufferOwner {
-    std::shared_ptr<BufferPool> pool;
-    std::int64_t* buffer;
-};
-
-void release_owner(void* pointer) {
-    auto* owner = static_cast<BufferOwner*>(pointer);
-    owner->pool->release(owner->buffer);
-    delete owner;
+void delete_buffer(void* buffer) {
+    delete static_cast<BufferPool::Buffer*>(buffer);
 }
 
 // Python iterator protocol over a prefetched BatchSource; batches arrive as (x, y) int64 arrays
@@ -46,8 +39,8 @@ public:
                 std::size_t context_length, std::size_t depth)
         : batch_size_(batch_size),
           context_length_(context_length),
-          prefetcher_(std::make_unique<Prefetcher>(std::move(source), batch_size, context_length,
-                                                   depth)) {}
+          prefetcher_(
+              std::make_unique<Prefetcher>(std::move(source), batch_size, context_length, depth)) {}
 
     py::object next() {
         Batch batch;
@@ -56,15 +49,18 @@ public:
             batch = prefetcher_->next();
         }
         if (batch.rows == 0) return py::none();
-        py::capsule base(new BufferOwner{prefetcher_->pool(), batch.buffer}, release_owner);
+        // The capsule owns the buffer (which goes back to the pool when the arrays let go).
+        std::int64_t* const data = batch.buffer.get();
+        auto owner = std::make_unique<BufferPool::Buffer>(std::move(batch.buffer));
+        py::capsule base(owner.get(), delete_buffer);
+        owner.release();
         const std::vector<py::ssize_t> shape{static_cast<py::ssize_t>(batch.rows),
                                              static_cast<py::ssize_t>(context_length_)};
         const std::vector<py::ssize_t> strides{
             static_cast<py::ssize_t>(context_length_ * sizeof(std::int64_t)),
             static_cast<py::ssize_t>(sizeof(std::int64_t))};
-        py::array_t<std::int64_t> x(shape, strides, batch.buffer, base);
-        py::array_t<std::int64_t> y(shape, strides, batch.buffer + batch_size_ * context_length_,
-                                    base);
+        py::array_t<std::int64_t> x(shape, strides, data, base);
+        py::array_t<std::int64_t> y(shape, strides, data + batch_size_ * context_length_, base);
         return py::make_tuple(std::move(x), std::move(y));
     }
 
@@ -85,16 +81,16 @@ void check_shape(std::size_t batch_size, std::size_t context_length, std::uint64
     if (depth == 0) throw std::invalid_argument("prefetch depth must be at least 1");
 }
 
-std::unique_ptr<BatchStream> random_batches(std::shared_ptr<const TokenStore> store,
-                                            bool documents, std::size_t batch_size,
-                                            std::size_t context_length, std::uint64_t seed,
-                                            std::uint64_t rank, std::uint64_t world_size,
-                                            std::uint64_t first_batch, std::size_t depth) {
+std::unique_ptr<BatchStream> random_batches(std::shared_ptr<const TokenStore> store, bool documents,
+                                            std::size_t batch_size, std::size_t context_length,
+                                            std::uint64_t seed, std::uint64_t rank,
+                                            std::uint64_t world_size, std::uint64_t first_batch,
+                                            std::size_t depth) {
     check_shape(batch_size, context_length, rank, world_size, depth);
     py::gil_scoped_release release;
-    auto source = std::make_unique<tinygpt::RandomWindows>(
-        std::move(store), documents, batch_size, context_length, seed, rank, world_size,
-        first_batch);
+    auto source = std::make_unique<tinygpt::RandomWindows>(std::move(store), documents, batch_size,
+                                                           context_length, seed, rank, world_size,
+                                                           first_batch);
     return std::make_unique<BatchStream>(std::move(source), batch_size, context_length, depth);
 }
 
@@ -113,7 +109,7 @@ py::tuple read_header(const std::string& path) {
     {
         py::gil_scoped_release release;
         tinygpt::MappedFile file(path);
-        header = tinygpt::parse_header(path, file.data(), file.size());
+        header = tinygpt::parse_header(file);
     }
     return py::make_tuple(header.format->dtype, header.token_count);
 }
@@ -132,6 +128,19 @@ PYBIND11_MODULE(_loader, m) {
     }
     m.attr("FORMATS") = formats;
 
+    m.def(
+        "_fail_nth",
+        [](const std::string& point, int n) {
+            namespace faults = tinygpt::fault_injection;
+            if (point != "thread_start" && point != "buffer_allocation") {
+                throw std::invalid_argument("point must be thread_start or buffer_allocation");
+            }
+            faults::fail_nth(point == "thread_start" ? faults::Point::kThreadStart
+                                                     : faults::Point::kBufferAllocation,
+                             n);
+        },
+        py::arg("point"), py::arg("n"),
+        "Test-only: the n-th thread start or buffer allocation from now fails (n = 0 disarms).");
     m.def("read_header", &read_header, py::arg("path"),
           "Validate a shard's header against its file length; return (dtype, token_count).");
 
@@ -158,6 +167,6 @@ PYBIND11_MODULE(_loader, m) {
           py::arg("batch_size"), py::arg("context_length"), py::arg("seed"), py::arg("rank"),
           py::arg("world_size"), py::arg("first_batch"), py::arg("depth"));
     m.def("sequential_batches", &sequential_batches, py::arg("store"), py::arg("documents"),
-          py::arg("batch_size"), py::arg("context_length"), py::arg("rank"),
-          py::arg("world_size"), py::arg("depth"));
+          py::arg("batch_size"), py::arg("context_length"), py::arg("rank"), py::arg("world_size"),
+          py::arg("depth"));
 }

@@ -14,19 +14,44 @@
 #endif
 #include <windows.h>
 #else
-#include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #endif
 
 namespace tinygpt {
 
+void MappedFile::throw_shrank(const void* fault) const {
+    const auto offset = static_cast<std::size_t>(static_cast<const std::uint8_t*>(fault) - data_);
+    throw ShardError(path_ + ": the file became shorter while it was being read (byte " +
+                     std::to_string(offset) + " of " + std::to_string(size_) +
+                     " is gone): another process truncated or rewrote it; re-create the shards");
+}
+
 #ifdef _WIN32
 
 namespace {
+
+// Closes a Win32 handle when it goes out of scope.
+class Handle {
+public:
+    explicit Handle(HANDLE handle) : handle_(handle) {}
+    ~Handle() {
+        if (valid()) CloseHandle(handle_);
+    }
+    Handle(const Handle&) = delete;
+    Handle& operator=(const Handle&) = delete;
+
+    HANDLE get() const { return handle_; }
+    bool valid() const { return handle_ != nullptr && handle_ != INVALID_HANDLE_VALUE; }
+
+private:
+    HANDLE handle_;
+};
 
 std::wstring widen(const std::string& utf8, const std::string& path) {
     if (utf8.empty()) return std::wstring();
@@ -39,36 +64,28 @@ std::wstring widen(const std::string& utf8, const std::string& path) {
     return wide;
 }
 
-std::string windows_error(const std::string& path, const char* what) {
-    return path + ": " + what + " (Windows error " + std::to_string(GetLastError()) + ")";
+[[noreturn]] void throw_windows_error(const std::string& path, const char* what) {
+    const DWORD error = GetLastError();  // before anything else can change it
+    throw ShardError(path + ": " + what + " (Windows error " + std::to_string(error) + ")");
 }
 
 }  // namespace
 
 MappedFile::MappedFile(std::string path) : path_(std::move(path)) {
-    const std::wstring wide = widen(path_, path_);
-    HANDLE file = CreateFileW(wide.c_str(), GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_DELETE,
-                              nullptr, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr);
-    if (file == INVALID_HANDLE_VALUE) throw ShardError(windows_error(path_, "cannot open"));
+    const Handle file(CreateFileW(widen(path_, path_).c_str(), GENERIC_READ,
+                                  FILE_SHARE_READ | FILE_SHARE_DELETE, nullptr, OPEN_EXISTING,
+                                  FILE_ATTRIBUTE_NORMAL, nullptr));
+    if (!file.valid()) throw_windows_error(path_, "cannot open");
     LARGE_INTEGER size;
-    if (!GetFileSizeEx(file, &size)) {
-        std::string message = windows_error(path_, "cannot read the file size");
-        CloseHandle(file);
-        throw ShardError(message);
-    }
+    if (!GetFileSizeEx(file.get(), &size)) throw_windows_error(path_, "cannot read the file size");
     size_ = static_cast<std::size_t>(size.QuadPart);
-    if (size_ > 0) {
-        HANDLE mapping = CreateFileMappingW(file, nullptr, PAGE_READONLY, 0, 0, nullptr);
-        void* view = mapping ? MapViewOfFile(mapping, FILE_MAP_READ, 0, 0, 0) : nullptr;
-        std::string message = view ? std::string() : windows_error(path_, "cannot memory-map");
-        if (mapping) CloseHandle(mapping);  // the view keeps the mapping alive
-        if (!view) {
-            CloseHandle(file);
-            throw ShardError(message);
-        }
-        data_ = static_cast<const std::uint8_t*>(view);
-    }
-    CloseHandle(file);
+    if (size_ == 0) return;
+    // The view keeps the mapping object (and the file) alive once both handles are closed.
+    const Handle mapping(CreateFileMappingW(file.get(), nullptr, PAGE_READONLY, 0, 0, nullptr));
+    if (!mapping.valid()) throw_windows_error(path_, "cannot memory-map");
+    void* view = MapViewOfFile(mapping.get(), FILE_MAP_READ, 0, 0, 0);
+    if (!view) throw_windows_error(path_, "cannot memory-map");
+    data_ = static_cast<const std::uint8_t*>(view);
 }
 
 MappedFile::~MappedFile() {
@@ -79,36 +96,41 @@ MappedFile::~MappedFile() {
 
 namespace {
 
-std::string posix_error(const std::string& path, const char* what, int error) {
-    return path + ": " + what + ": " + std::strerror(error);
+// Closes a file descriptor when it goes out of scope.
+class FileDescriptor {
+public:
+    explicit FileDescriptor(int fd) : fd_(fd) {}
+    ~FileDescriptor() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    FileDescriptor(const FileDescriptor&) = delete;
+    FileDescriptor& operator=(const FileDescriptor&) = delete;
+
+    int get() const { return fd_; }
+
+private:
+    int fd_;
+};
+
+[[noreturn]] void throw_posix_error(const std::string& path, const char* what) {
+    const int error = errno;  // before anything else can change it
+    throw ShardError(path + ": " + what + ": " + std::strerror(error));
 }
 
 }  // namespace
 
 MappedFile::MappedFile(std::string path) : path_(std::move(path)) {
-    int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw ShardError(posix_error(path_, "cannot open", errno));
+    const FileDescriptor fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) throw_posix_error(path_, "cannot open");
     struct stat info;
-    if (::fstat(fd, &info) != 0) {
-        int error = errno;
-        ::close(fd);
-        throw ShardError(posix_error(path_, "cannot stat", error));
-    }
-    if (!S_ISREG(info.st_mode)) {
-        ::close(fd);
-        throw ShardError(path_ + ": not a regular file");
-    }
+    if (::fstat(fd.get(), &info) != 0) throw_posix_error(path_, "cannot stat");
+    if (!S_ISREG(info.st_mode)) throw ShardError(path_ + ": not a regular file");
     size_ = static_cast<std::size_t>(info.st_size);
-    if (size_ > 0) {
-        void* view = ::mmap(nullptr, size_, PROT_READ, MAP_SHARED, fd, 0);
-        if (view == MAP_FAILED) {
-            int error = errno;
-            ::close(fd);
-            throw ShardError(posix_error(path_, "cannot memory-map", error));
-        }
-        data_ = static_cast<const std::uint8_t*>(view);
-    }
-    ::close(fd);  // the mapping stays valid after the descriptor is closed
+    if (size_ == 0) return;
+    // The mapping stays valid after the descriptor is closed.
+    void* view = ::mmap(nullptr, size_, PROT_READ, MAP_SHARED, fd.get(), 0);
+    if (view == MAP_FAILED) throw_posix_error(path_, "cannot memory-map");
+    data_ = static_cast<const std::uint8_t*>(view);
 }
 
 MappedFile::~MappedFile() {

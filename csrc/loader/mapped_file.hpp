@@ -1,5 +1,6 @@
-// A read-only memory map of a whole file. This class is the only platform-specific code of the
-// loader: POSIX mmap and Win32 MapViewOfFile live in mapped_file.cpp behind this interface.
+// A read-only memory map of a whole file. With mapping_guard.hpp, this is the only
+// platform-specific code of the loader: POSIX mmap and Win32 MapViewOfFile live in
+// mapped_file.cpp behind this interface.
 #pragma once
 
 #include <cstddef>
@@ -19,10 +20,18 @@ public:
     const std::uint8_t* data() const { return data_; }
     std::size_t size() const { return size_; }
     const std::string& path() const { return path_; }
+    bool contains(const void* address) const {
+        const auto* byte = static_cast<const std::uint8_t*>(address);
+        return data_ != nullptr && byte >= data_ && byte < data_ + size_;
+    }
+
+    // Throws ShardError: the file became shorter than its mapping, as a read of `fault` (an
+    // address inside the mapping, from read_mapped) found.
+    [[noreturn]] void throw_shrank(const void* fault) const;
 
 private:
     std::string path_;
-    const std::uint8_t* data_ = nullptr;
+    const std::uint8_t* data_ = nullptr;  // owned: unmapped by the destructor
     std::size_t size_ = 0;
 };
 

@@ -2,37 +2,39 @@
 
 #include <utility>
 
+#include "fault_injection.hpp"
+
 namespace tinygpt {
 
+std::shared_ptr<BufferPool> BufferPool::create(std::size_t elements, std::size_t keep) {
+    return std::shared_ptr<BufferPool>(new BufferPool(elements, keep));
+}
+
 BufferPool::BufferPool(std::size_t elements, std::size_t keep) : elements_(elements), keep_(keep) {
-    for (std::size_t i = 0; i < keep_; ++i) free_.push_back(new std::int64_t[elements_]);
+    free_.reserve(keep_);
 }
 
-BufferPool::~BufferPool() {
-    for (std::int64_t* buffer : free_) delete[] buffer;
-}
-
-std::int64_t* BufferPool::acquire() {
+BufferPool::Buffer BufferPool::acquire() {
+    std::unique_ptr<std::int64_t[]> buffer;
     {
         std::lock_guard<std::mutex> lock(mutex_);
         if (!free_.empty()) {
-            std::int64_t* buffer = free_.back();
+            buffer = std::move(free_.back());
             free_.pop_back();
-            return buffer;
         }
     }
-    return new std::int64_t[elements_];
+    if (!buffer) {
+        fault_injection::check(fault_injection::Point::kBufferAllocation);
+        buffer.reset(new std::int64_t[elements_]);
+    }
+    Return back{shared_from_this()};
+    return Buffer(buffer.release(), std::move(back));
 }
 
-void BufferPool::release(std::int64_t* buffer) {
-    {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (free_.size() < keep_) {
-            free_.push_back(buffer);
-            return;
-        }
-    }
-    delete[] buffer;
+void BufferPool::release(std::int64_t* buffer) noexcept {
+    std::unique_ptr<std::int64_t[]> owned(buffer);
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (free_.size() < keep_) free_.push_back(std::move(owned));
 }
 
 Prefetcher::Prefetcher(std::unique_ptr<BatchSource> source, std::size_t batch_size,
@@ -40,8 +42,9 @@ Prefetcher::Prefetcher(std::unique_ptr<BatchSource> source, std::size_t batch_si
     : source_(std::move(source)),
       depth_(depth),
       y_offset_(batch_size * context_length),
-      pool_(std::make_shared<BufferPool>(2 * y_offset_, depth + 2)),
-      worker_([this] { run(); }) {}
+      pool_(BufferPool::create(2 * y_offset_, depth + 2)) {
+    worker_.start([this] { run(); });
+}
 
 Prefetcher::~Prefetcher() {
     {
@@ -50,10 +53,19 @@ Prefetcher::~Prefetcher() {
     }
     changed_.notify_all();
     worker_.join();
-    for (const Batch& batch : ready_) pool_->release(batch.buffer);
 }
 
 void Prefetcher::run() {
+    try {
+        produce();
+    } catch (...) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        error_ = std::current_exception();
+        changed_.notify_all();
+    }
+}
+
+void Prefetcher::produce() {
     for (;;) {
         {
             std::unique_lock<std::mutex> lock(mutex_);
@@ -62,23 +74,14 @@ void Prefetcher::run() {
         }
         Batch batch;
         batch.buffer = pool_->acquire();
-        try {
-            batch.rows = source_->next(batch.buffer, batch.buffer + y_offset_);
-        } catch (...) {
-            pool_->release(batch.buffer);
-            std::lock_guard<std::mutex> lock(mutex_);
-            error_ = std::current_exception();
-            changed_.notify_all();
-            return;
-        }
+        batch.rows = source_->next(batch.buffer.get(), batch.buffer.get() + y_offset_);
         std::lock_guard<std::mutex> lock(mutex_);
         if (batch.rows == 0) {
-            pool_->release(batch.buffer);
             exhausted_ = true;
             changed_.notify_all();
             return;
         }
-        ready_.push_back(batch);
+        ready_.push_back(std::move(batch));
         changed_.notify_all();
     }
 }
@@ -87,7 +90,7 @@ Batch Prefetcher::next() {
     std::unique_lock<std::mutex> lock(mutex_);
     changed_.wait(lock, [this] { return !ready_.empty() || exhausted_ || error_; });
     if (!ready_.empty()) {
-        Batch batch = ready_.front();
+        Batch batch = std::move(ready_.front());
         ready_.pop_front();
         changed_.notify_all();
         return batch;

@@ -1,4 +1,4 @@
-// Runs a BatchSource on a background std::thread, `depth` batches ahead, into recycled buffers.
+// Runs a BatchSource on a background thread, `depth` batches ahead, into recycled buffers.
 // A buffer handed out returns to the pool only when its owner (the numpy arrays viewing it) lets
 // go, so the worker never overwrites a batch that Python still holds.
 #pragma once
@@ -10,33 +10,41 @@
 #include <exception>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <vector>
 
 #include "batch_source.hpp"
+#include "thread_group.hpp"
 
 namespace tinygpt {
 
-class BufferPool {
+class BufferPool : public std::enable_shared_from_this<BufferPool> {
 public:
-    BufferPool(std::size_t elements, std::size_t keep);
-    ~BufferPool();
-    BufferPool(const BufferPool&) = delete;
-    BufferPool& operator=(const BufferPool&) = delete;
+    // Gives a buffer back to its pool; holds the pool alive for as long as the buffer lives.
+    struct Return {
+        std::shared_ptr<BufferPool> pool;
+        void operator()(std::int64_t* buffer) const noexcept { pool->release(buffer); }
+    };
+    using Buffer = std::unique_ptr<std::int64_t[], Return>;
 
-    std::int64_t* acquire();
-    void release(std::int64_t* buffer);
+    // Buffers of `elements` int64; at most `keep` idle ones are kept for reuse, more are freed,
+    // so that a burst does not pin memory.
+    static std::shared_ptr<BufferPool> create(std::size_t elements, std::size_t keep);
+
+    Buffer acquire();
 
 private:
+    BufferPool(std::size_t elements, std::size_t keep);
+    void release(std::int64_t* buffer) noexcept;
+
     std::size_t elements_;
-    std::size_t keep_;  // buffers kept for reuse; more are freed, so a burst does not pin memory
+    std::size_t keep_;
     std::mutex mutex_;
-    std::vector<std::int64_t*> free_;
+    std::vector<std::unique_ptr<std::int64_t[]>> free_;  // capacity keep_: release never allocates
 };
 
 struct Batch {
-    std::int64_t* buffer = nullptr;  // x (batch_size x context_length), then y
-    std::size_t rows = 0;            // 0: the source is exhausted
+    BufferPool::Buffer buffer;  // x (batch_size x context_length), then y
+    std::size_t rows = 0;       // 0: the source is exhausted
 };
 
 class Prefetcher {
@@ -48,12 +56,11 @@ public:
     Prefetcher& operator=(const Prefetcher&) = delete;
 
     // Blocks until the next batch is ready (call without the GIL); rethrows a worker error.
-    // The caller owns the returned buffer and gives it back through pool()->release().
     Batch next();
-    const std::shared_ptr<BufferPool>& pool() const { return pool_; }
 
 private:
     void run();
+    void produce();
 
     std::unique_ptr<BatchSource> source_;
     std::size_t depth_;
@@ -65,7 +72,7 @@ private:
     bool stopping_ = false;
     bool exhausted_ = false;
     std::exception_ptr error_;
-    std::thread worker_;  // last: starts once every other member exists
+    ThreadGroup worker_;  // last: joined (by the destructor) before the members it uses go
 };
 
 }  // namespace tinygpt

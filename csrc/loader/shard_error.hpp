@@ -1,4 +1,5 @@
-// The one exception type the loader throws for bad files; Python sees it as tinygpt.errors.DataError.
+// The one exception type the loader throws for bad files; Python sees it as
+// tinygpt.errors.DataError.
 #pragma once
 
 #include <stdexcept>

@@ -1,7 +1,11 @@
 #include "shard_format.hpp"
 
+#include <algorithm>
+#include <cstring>
 #include <string>
 
+#include "mapped_file.hpp"
+#include "mapping_guard.hpp"
 #include "shard_error.hpp"
 
 namespace tinygpt {
@@ -56,8 +60,8 @@ ShardHeader parse_header(const std::string& path, const std::uint8_t* data, std:
     const std::uint64_t payload = static_cast<std::uint64_t>(size - kHeaderBytes);
     const std::uint64_t expected = static_cast<std::uint64_t>(count) * format->token_bytes;
     if (payload < expected) {
-        throw ShardError(path + ": truncated: the header announces " + std::to_string(count) +
-                         " " + format->dtype + " tokens (" + std::to_string(expected) +
+        throw ShardError(path + ": truncated: the header announces " + std::to_string(count) + " " +
+                         format->dtype + " tokens (" + std::to_string(expected) +
                          " bytes) but only " + std::to_string(payload) +
                          " bytes follow the header");
     }
@@ -67,6 +71,15 @@ ShardHeader parse_header(const std::string& path, const std::uint8_t* data, std:
                          " tokens the header announces");
     }
     return ShardHeader{format, static_cast<std::uint64_t>(count)};
+}
+
+ShardHeader parse_header(const MappedFile& file) {
+    std::uint8_t header[kHeaderBytes];
+    const std::size_t length = std::min(file.size(), kHeaderBytes);
+    auto copy = [&] { std::memcpy(header, file.data(), length); };
+    const void* fault = nullptr;
+    if (length > 0 && !read_mapped(copy, fault)) file.throw_shrank(fault);
+    return parse_header(file.path(), header, file.size());
 }
 
 }  // namespace tinygpt

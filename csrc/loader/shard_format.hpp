@@ -32,8 +32,13 @@ struct ShardHeader {
     std::uint64_t token_count;
 };
 
+class MappedFile;
+
 // Validates the header of the `size`-byte file at `data` (magic, version, and a token count that
 // matches the file length exactly); throws ShardError naming `path` and the offending field.
 ShardHeader parse_header(const std::string& path, const std::uint8_t* data, std::size_t size);
+
+// parse_header for a mapped shard, whose header is read through the mapping guard.
+ShardHeader parse_header(const MappedFile& file);
 
 }  // namespace tinygpt

@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
-#include <exception>
 #include <thread>
 
 #include "shard_error.hpp"
 #include "shard_format.hpp"
+#include "thread_group.hpp"
 
 namespace tinygpt {
 
@@ -20,13 +20,13 @@ Token token_at(const std::uint8_t* tokens, std::uint64_t index) {
     return value;
 }
 
-// Positions (within the shard) of its end-of-text tokens; rejects ids outside the vocabulary,
-// which would otherwise surface much later as an opaque embedding index error.
+// Appends the positions (within the shard) of its end-of-text tokens to `positions`; rejects ids
+// outside the vocabulary, which would otherwise surface much later as an opaque embedding index
+// error. Runs inside read_tokens(), so it owns no resources.
 template <typename Token>
-std::vector<std::uint64_t> scan_shard(const MappedFile& file, const std::uint8_t* tokens,
-                                      std::uint64_t count, std::uint32_t eot_id,
-                                      std::uint32_t vocab_size) {
-    std::vector<std::uint64_t> positions;
+void scan_shard(const MappedFile& file, const std::uint8_t* tokens, std::uint64_t count,
+                std::uint32_t eot_id, std::uint32_t vocab_size,
+                std::vector<std::uint64_t>& positions) {
     for (std::uint64_t i = 0; i < count; ++i) {
         const std::uint32_t token = token_at<Token>(tokens, i);
         if (token >= vocab_size) {
@@ -37,7 +37,6 @@ std::vector<std::uint64_t> scan_shard(const MappedFile& file, const std::uint8_t
         }
         if (token == eot_id) positions.push_back(i);
     }
-    return positions;
 }
 
 template <typename Token>
@@ -58,7 +57,7 @@ TokenStore::TokenStore(const std::vector<std::string>& paths, std::size_t token_
     offsets_.push_back(0);
     for (const std::string& path : paths) {
         auto file = std::make_unique<MappedFile>(path);
-        const ShardHeader header = parse_header(path, file->data(), file->size());
+        const ShardHeader header = parse_header(*file);
         if (header.format->token_bytes != token_bytes) {
             throw ShardError(path + ": holds " + header.format->dtype +
                              " tokens, but the manifest says " +
@@ -70,40 +69,41 @@ TokenStore::TokenStore(const std::vector<std::string>& paths, std::size_t token_
     }
 
     std::vector<std::vector<std::uint64_t>> positions(shards_.size());
-    std::vector<std::exception_ptr> errors(shards_.size());
     std::atomic<std::size_t> next{0};
-    auto scan_worker = [&] {
-        for (std::size_t i = next++; i < shards_.size(); i = next++) {
-            try {
-                const Shard& shard = shards_[i];
-                positions[i] = token_bytes_ == 2
-                                   ? scan_shard<std::uint16_t>(*shard.file, shard.tokens,
-                                                               shard.count, eot_id, vocab_size)
-                                   : scan_shard<std::uint32_t>(*shard.file, shard.tokens,
-                                                               shard.count, eot_id, vocab_size);
-            } catch (...) {
-                errors[i] = std::current_exception();
-            }
-        }
-    };
     const std::size_t thread_count =
         std::min<std::size_t>(shards_.size(), std::max(1u, std::thread::hardware_concurrency()));
-    std::vector<std::thread> threads;
-    for (std::size_t t = 1; t < thread_count; ++t) threads.emplace_back(scan_worker);
-    scan_worker();
-    for (std::thread& thread : threads) thread.join();
-    for (const std::exception_ptr& error : errors) {
-        if (error) std::rethrow_exception(error);
-    }
+    run_parallel(thread_count, [&](std::size_t) {
+        for (std::size_t i = next++; i < shards_.size(); i = next++) {
+            const Shard& shard = shards_[i];
+            auto scan = [&] {
+                if (token_bytes_ == 2) {
+                    scan_shard<std::uint16_t>(*shard.file, shard.tokens, shard.count, eot_id,
+                                              vocab_size, positions[i]);
+                } else {
+                    scan_shard<std::uint32_t>(*shard.file, shard.tokens, shard.count, eot_id,
+                                              vocab_size, positions[i]);
+                }
+            };
+            read_tokens(scan);
+        }
+    });
 
     if (size() > 0) {
-        const bool starts_with_eot = !positions.empty() && !positions[0].empty() &&
-                                     positions[0][0] == 0;
+        const bool starts_with_eot =
+            !positions.empty() && !positions[0].empty() && positions[0][0] == 0;
         if (!starts_with_eot) document_starts_.push_back(0);
     }
     for (std::size_t i = 0; i < shards_.size(); ++i) {
-        for (std::uint64_t position : positions[i]) document_starts_.push_back(offsets_[i] + position);
+        for (std::uint64_t position : positions[i])
+            document_starts_.push_back(offsets_[i] + position);
     }
+}
+
+void TokenStore::throw_shrank(const void* fault) const {
+    for (const Shard& shard : shards_) {
+        if (shard.file->contains(fault)) shard.file->throw_shrank(fault);
+    }
+    throw ShardError("a token shard became shorter while it was being read; re-create the shards");
 }
 
 void TokenStore::copy(std::uint64_t start, std::size_t count, std::int64_t* out) const {

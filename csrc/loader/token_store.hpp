@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "mapped_file.hpp"
+#include "mapping_guard.hpp"
 
 namespace tinygpt {
 
@@ -17,8 +18,8 @@ public:
     // Maps and validates every shard (header, dtype `token_bytes`, ids below `vocab_size`) and
     // scans them for `eot_id`, one thread per shard up to the core count. The GIL must not be
     // needed: this runs with it released.
-    TokenStore(const std::vector<std::string>& paths, std::size_t token_bytes,
-               std::uint32_t eot_id, std::uint32_t vocab_size);
+    TokenStore(const std::vector<std::string>& paths, std::size_t token_bytes, std::uint32_t eot_id,
+               std::uint32_t vocab_size);
 
     std::uint64_t size() const { return offsets_.back(); }
     std::uint32_t eot_id() const { return eot_id_; }
@@ -31,10 +32,22 @@ public:
         return k + 1 < document_starts_.size() ? document_starts_[k + 1] : size();
     }
 
-    // Writes tokens [start, start + count) of the concatenated stream to `out` as int64.
+    // Writes tokens [start, start + count) of the concatenated stream to `out` as int64. Call it
+    // inside read_tokens().
     void copy(std::uint64_t start, std::size_t count, std::int64_t* out) const;
 
+    // Runs read(), which reads this store's tokens; a shard that became shorter under its mapping
+    // (another process truncated it) raises ShardError naming the shard instead of crashing. As
+    // for read_mapped, read() must own no resources.
+    template <typename Read>
+    void read_tokens(Read& read) const {
+        const void* fault = nullptr;
+        if (!read_mapped(read, fault)) throw_shrank(fault);
+    }
+
 private:
+    [[noreturn]] void throw_shrank(const void* fault) const;
+
     struct Shard {
         std::unique_ptr<MappedFile> file;
         const std::uint8_t* tokens;

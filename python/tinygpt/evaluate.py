@@ -13,7 +13,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from tinygpt.data.loader import TokenLoader
+from tinygpt.data.manifest import check_shards_match_tokenizer
+from tinygpt.data.sources import open_corpus
 from tinygpt.precision import autocast
+from tinygpt.run.load import load_run
 
 IGNORE_INDEX = -1
 
@@ -55,13 +59,15 @@ def mean_batch_loss(model: nn.Module, batches: Iterator[tuple[torch.Tensor, torc
     Returns a device tensor so callers decide when to synchronise."""
     was_training = model.training
     model.eval()
-    total = torch.zeros((), device=device)
-    for _ in range(iterations):
-        x, y = next(batches)
-        loss, count = token_losses(model, x.to(device, non_blocking=True),
-                                   y.to(device, non_blocking=True), dtype)
-        total += loss / count
-    model.train(was_training)
+    try:
+        total = torch.zeros((), device=device)
+        for _ in range(iterations):
+            x, y = next(batches)
+            loss, count = token_losses(model, x.to(device, non_blocking=True),
+                                       y.to(device, non_blocking=True), dtype)
+            total += loss / count
+    finally:
+        model.train(was_training)
     return total / iterations
 
 
@@ -79,12 +85,14 @@ def held_out_loss(
     ``all_reduce_sum`` adds the ranks' totals)."""
     was_training = model.training
     model.eval()
-    sums = torch.zeros(2, dtype=torch.float64, device=device)
-    for x, y in windows:
-        loss, count = token_losses(model, x.to(device), y.to(device), dtype)
-        sums[0] += loss.double()
-        sums[1] += count
-    model.train(was_training)
+    try:
+        sums = torch.zeros(2, dtype=torch.float64, device=device)
+        for x, y in windows:
+            loss, count = token_losses(model, x.to(device), y.to(device), dtype)
+            sums[0] += loss.double()
+            sums[1] += count
+    finally:
+        model.train(was_training)
     total_loss, tokens = all_reduce_sum(sums).tolist()
     if tokens == 0:
         return HeldOutLoss(loss=float("nan"), tokens=0, text_bytes=text_bytes)
@@ -126,37 +134,30 @@ def evaluate_run(
     device: str = "auto",
     batch_size: int = 32,
     text_column: str | None = None,
+    sampling: str = "document",
 ) -> HeldOutLoss:
     """Held-out loss of a trained run on ``data``: a `tinygpt tokenize` directory (its held-out
     split) or any corpus `tinygpt.data.sources.open_corpus` reads (all of it, tokenized here and
-    streamed, each document swept on its own as in the shards' held-out pass)."""
-    from tinygpt.run.layout import RunLayout
-    from tinygpt.run.load import load_run
-    from tinygpt.train.config import TrainConfig
-
+    streamed, each document swept on its own as in the shards' held-out pass). ``sampling`` is
+    the loader's rule for the shards' sweep: the one the run was trained with."""
     model, tokenizer = load_run(run, checkpoint, device=device)
     target = next(model.parameters()).device
     context = model.config.context_length
     if Path(data).is_dir() and any(Path(data).glob("manifest*.json")):
-        from tinygpt.data import TokenLoader
-        from tinygpt.train.compatibility import check_shards_match_tokenizer
-
-        sampling = TrainConfig.load(RunLayout.of(run).train_config).sampling
         loader = TokenLoader(data, batch_size, context, split="val", sampling=sampling)
         check_shards_match_tokenizer(loader.manifest, tokenizer, data)
         return held_out_loss(model, loader.iter_eval(), target,
                              text_bytes=loader.manifest.split("val").text_bytes)
-    from tinygpt.data.sources import open_corpus
-
     text_bytes = 0
-    prefix = [] if tokenizer.eot_id is None else [tokenizer.eot_id]
+    # Each document between two end-of-text tokens, so its end is predicted as in training.
+    boundary = [] if tokenizer.eot_id is None else [tokenizer.eot_id]
 
     def encoded() -> Iterator[list[int]]:
         nonlocal text_bytes
         for documents in open_corpus(data, text_column=text_column).iter_batches(256):
             text_bytes += sum(len(document.encode("utf-8")) for document in documents)
             for tokens in tokenizer.encode_batch(documents):
-                yield prefix + tokens
+                yield boundary + tokens + boundary
 
     result = held_out_loss(model, document_windows(encoded(), context, batch_size), target,
                            text_bytes=None)

@@ -10,7 +10,7 @@ import pytest
 from tinygpt import BPETokenizer
 from tinygpt.cli import main
 from tinygpt.errors import DataError
-from tinygpt.sources import open_corpus
+from tinygpt.data.sources import open_corpus
 
 STORIES = ["Once upon a time there was a cat.", "The dog ran home.\nThe end."]
 

@@ -1,12 +1,14 @@
-"""Every relative link in the project's Markdown documents reaches a file, and its #anchor a heading.
+"""The project's Markdown documents: every relative link reaches a file, and its #anchor a heading.
 
 The README is read on the repository's web page and docs/ as an mkdocs site, and the two turn
 headings into anchors by slightly different rules, so a linked heading must give the same
-anchor under both.
+anchor under both. The documents speak of the project, so they name no one's machine paths,
+and every `tinygpt.x.y` name they mention exists, so a moved module cannot leave them behind.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 import unicodedata
 from pathlib import Path
@@ -15,13 +17,19 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = sorted(
-    [REPO_ROOT / "README.md", REPO_ROOT / "benches" / "README.md", *(REPO_ROOT / "docs").glob("*.md")]
+    [
+        REPO_ROOT / "README.md",
+        REPO_ROOT / "benches" / "README.md",
+        *(REPO_ROOT / "docs").glob("*.md"),
+    ]
     + [path for path in [REPO_ROOT / "CONTRIBUTING.md"] if path.is_file()]
 )
 FENCE = re.compile(r"^(```|~~~).*?^\1", re.MULTILINE | re.DOTALL)
 INLINE_CODE = re.compile(r"`[^`\n]*`")
 LINK = re.compile(r"\[[^\]\n]*\]\(([^)\s]+)\)")
 HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+DOTTED_NAME = re.compile(r"\btinygpt(?:\.[A-Za-z_]\w*)+")
+MACHINE_PATH = re.compile(r"(?<![\w.])(/work/|/home/|/Users/|/root/|[A-Z]:\\Users\\)")
 
 
 def _prose(text: str) -> str:
@@ -31,7 +39,11 @@ def _prose(text: str) -> str:
 
 def _heading_text(heading: str) -> str:
     """What a heading renders as: code spans keep their content, link targets drop out."""
-    return re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading).replace("`", "").replace("*", "")
+    return (
+        re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading)
+        .replace("`", "")
+        .replace("*", "")
+    )
 
 
 def github_anchor(heading: str) -> str:
@@ -42,7 +54,11 @@ def github_anchor(heading: str) -> str:
 
 def mkdocs_anchor(heading: str) -> str:
     """Python-Markdown's default toc slug, which mkdocs uses."""
-    text = unicodedata.normalize("NFKD", _heading_text(heading)).encode("ascii", "ignore").decode()
+    text = (
+        unicodedata.normalize("NFKD", _heading_text(heading))
+        .encode("ascii", "ignore")
+        .decode()
+    )
     text = re.sub(r"[^\w\s-]", "", text).strip().lower()
     return re.sub(r"[-\s]+", "-", text)
 
@@ -53,7 +69,9 @@ def _headings(path: Path) -> list[str]:
 
 def _links(path: Path) -> list[str]:
     prose = INLINE_CODE.sub("", _prose(path.read_text(encoding="utf-8")))
-    return [target for target in LINK.findall(prose) if not re.match(r"[a-z]+:", target)]
+    return [
+        target for target in LINK.findall(prose) if not re.match(r"[a-z]+:", target)
+    ]
 
 
 def test_the_documents_are_found() -> None:
@@ -61,7 +79,9 @@ def test_the_documents_are_found() -> None:
     assert all(path.is_file() for path in DOCUMENTS)
 
 
-@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda path: str(path.relative_to(REPO_ROOT)))
+@pytest.mark.parametrize(
+    "document", DOCUMENTS, ids=lambda path: str(path.relative_to(REPO_ROOT))
+)
 def test_relative_links_resolve(document: Path) -> None:
     broken = []
     for target in _links(document):
@@ -76,15 +96,79 @@ def test_relative_links_resolve(document: Path) -> None:
             broken.append(f"{target}: an anchor into a file that is not Markdown")
             continue
         headings = _headings(linked)
-        if anchor not in {github_anchor(heading) for heading in headings}:
+        on_github = {github_anchor(heading) for heading in headings}
+        on_the_site = {mkdocs_anchor(heading) for heading in headings}
+        if anchor not in on_github:
             broken.append(f"{target}: no heading with that anchor in {linked.name}")
-        elif "docs" in linked.parts and anchor not in {mkdocs_anchor(heading) for heading in headings}:
+        elif "docs" in linked.parts and anchor not in on_the_site:
             broken.append(f"{target}: mkdocs gives that heading another anchor")
     assert not broken, f"{document.relative_to(REPO_ROOT)}: " + "; ".join(broken)
 
 
 def test_anchor_rules_agree_on_plain_headings() -> None:
     heading = "Token shards (`train_*.bin`) and `manifest.json`"
-    assert github_anchor(heading) == mkdocs_anchor(heading) == "token-shards-train_bin-and-manifestjson"
+    assert (
+        github_anchor(heading)
+        == mkdocs_anchor(heading)
+        == "token-shards-train_bin-and-manifestjson"
+    )
     assert github_anchor("Corpora (`--data`)") == "corpora---data"
     assert mkdocs_anchor("Corpora (`--data`)") == "corpora-data"
+
+
+@pytest.mark.parametrize(
+    "document", DOCUMENTS, ids=lambda path: str(path.relative_to(REPO_ROOT))
+)
+def test_no_machine_paths(document: Path) -> None:
+    lines = document.read_text(encoding="utf-8").splitlines()
+    found = [
+        f"line {number}: {line.strip()}"
+        for number, line in enumerate(lines, 1)
+        if MACHINE_PATH.search(line)
+    ]
+    assert not found, (
+        f"{document.relative_to(REPO_ROOT)} names a development machine's path: "
+        + "; ".join(found)
+    )
+
+
+def test_every_page_is_in_the_site_nav() -> None:
+    nav = re.findall(
+        r"^\s*-\s*[^:\n]+:\s*(\S+\.md)\s*$",
+        (REPO_ROOT / "mkdocs.yml").read_text(),
+        re.MULTILINE,
+    )
+    pages = sorted(path.name for path in (REPO_ROOT / "docs").glob("*.md"))
+    assert sorted(nav) == pages, "mkdocs.yml's nav should list each page of docs/ once"
+
+
+def _resolve(dotted: str) -> object:
+    """The object a dotted name means: the longest importable module, then attributes."""
+    parts = dotted.split(".")
+    for length in range(len(parts), 0, -1):
+        try:
+            found: object = importlib.import_module(".".join(parts[:length]))
+        except ImportError:
+            continue
+        for attribute in parts[length:]:
+            found = getattr(found, attribute)
+        return found
+    raise ImportError(dotted)
+
+
+@pytest.mark.parametrize(
+    "document", DOCUMENTS, ids=lambda path: str(path.relative_to(REPO_ROOT))
+)
+def test_named_python_objects_exist(document: Path) -> None:
+    missing = []
+    for dotted in sorted(
+        set(DOTTED_NAME.findall(document.read_text(encoding="utf-8")))
+    ):
+        try:
+            _resolve(dotted)
+        except (ImportError, AttributeError) as error:
+            missing.append(f"{dotted} ({error})")
+    assert not missing, (
+        f"{document.relative_to(REPO_ROOT)} names what tinygpt lacks: "
+        + "; ".join(missing)
+    )

@@ -20,6 +20,7 @@ COMMANDS = (
     "generate",
     "repl",
     "quickstart",
+    "export",
 )
 
 

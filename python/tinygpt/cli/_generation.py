@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from tinygpt.cli.arguments import SEED, TOKEN_COUNT
 from tinygpt.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -17,7 +18,9 @@ if TYPE_CHECKING:
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run", metavar="RUN", help="run directory written by `tinygpt train` or `quickstart`")
+    parser.add_argument("run", metavar="MODEL",
+                        help="run directory written by `tinygpt train` or `quickstart`, a transformers "
+                        "GPT-2 directory (save_pretrained) or hf:owner/name")
     parser.add_argument(
         "--checkpoint", default="best",
         help="best | last | a step directory name (step_00001000) | a checkpoint path (default best)",
@@ -30,13 +33,13 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_sampling_arguments(parser: argparse.ArgumentParser, *, token_count: int) -> None:
-    parser.add_argument("--token-count", type=int, default=token_count,
+    parser.add_argument("--token-count", type=TOKEN_COUNT, default=token_count,
                         help=f"maximum number of new tokens (default {token_count})")
     parser.add_argument("--temperature", type=float, default=0.7, help="softmax temperature (default 0.7)")
     parser.add_argument("--top-k", type=int, default=None, help="sample among the K most likely tokens")
     parser.add_argument("--top-p", type=float, default=None, help="nucleus sampling: smallest set with mass P")
     parser.add_argument("--greedy", action="store_true", help="always take the most likely token")
-    parser.add_argument("--seed", type=int, default=None, help="seed for reproducible samples")
+    parser.add_argument("--seed", type=SEED, default=None, help="seed for reproducible samples")
     parser.add_argument("--stop", action="append", default=[], metavar="TEXT",
                         help="stop when TEXT is generated (repeatable); end-of-text always stops")
 
@@ -44,8 +47,6 @@ def add_sampling_arguments(parser: argparse.ArgumentParser, *, token_count: int)
 def sampler_from_args(args: argparse.Namespace) -> TokenSampler:
     from tinygpt.model.decoding import TokenSampler
 
-    if args.token_count < 1:
-        raise ConfigError(f"--token-count must be >= 1, got {args.token_count}")
     return TokenSampler(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, greedy=args.greedy)
 
 
@@ -87,20 +88,32 @@ def load_model(args: argparse.Namespace) -> tuple[GPT, BPETokenizer]:
     """``load_run`` plus a line on stderr saying what was loaded and its parameter count."""
     import torch
 
-    from tinygpt.run import load_run, resolve_checkpoint
+    from tinygpt.run import load_run
 
     model, tokenizer = load_run(args.run, checkpoint=args.checkpoint, device=args.device)
-    checkpoint = resolve_checkpoint(args.run, args.checkpoint)
     device = next(model.parameters()).device
     if device.type == "cpu":
         set_cpu_threads(args.threads, model)
+        model.use_decoding_layout()
     where = f"{device}, {torch.get_num_threads()} thread(s)" if device.type == "cpu" else str(device)
     print(
-        f"loaded {checkpoint}: {model.num_parameters():,} parameters, "
+        f"loaded {model_label(args.run, args.checkpoint)}: {model.num_parameters():,} parameters, "
         f"context {model.config.context_length}, vocabulary {tokenizer.vocab_size}, on {where}",
         file=sys.stderr,
     )
     return model, tokenizer
+
+
+def model_label(model: str, checkpoint: str) -> str:
+    """What was loaded: the checkpoint directory of a run, or the transformers model and its files."""
+    from tinygpt.hf.source import hf_directory, is_hf_model
+    from tinygpt.run import resolve_checkpoint
+
+    if is_hf_model(model):
+        directory = hf_directory(model)
+        where = "" if str(directory) == model else f" from {directory}"
+        return f"{model} (transformers GPT-2{where})"
+    return str(resolve_checkpoint(model, checkpoint))
 
 
 def check_prompt(text: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-# The names tinygpt.sources.FORMATS accepts; spelled here so that building the parser does not
+# The names tinygpt.data.sources.FORMATS accepts; spelled here so that building the parser does not
 # import the data layer (start-up time).
 FORMAT_NAMES = ("text", "txt", "parquet", "jsonl")
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 
+from tinygpt.hf.source import is_hf_model
+from tinygpt.run.layout import RunLayout
+from tinygpt.train.config import TrainConfig
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -16,7 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Every token is predicted exactly once; bits per byte divide the total loss by the "
         "UTF-8 size of the text, so runs with different tokenizers compare.",
     )
-    parser.add_argument("run", metavar="RUN", help="run directory")
+    parser.add_argument("run", metavar="MODEL",
+                        help="run directory, transformers GPT-2 directory or hf:owner/name")
     parser.add_argument("--data", metavar="SRC", required=True, help="shard directory or corpus")
     parser.add_argument("--checkpoint", default="best",
                         help="best, last, a step directory name or a path (default best)")
@@ -28,10 +33,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: every sub-command module is imported to build the parser,
+    # and this one pulls in torch (seconds).
     from tinygpt.evaluate import evaluate_run
 
+    # A transformers model has no train config; the loader's default rule sweeps the shards.
+    trained_here = not is_hf_model(args.run)
+    sampling = (TrainConfig.load(RunLayout.of(args.run).train_config) if trained_here else TrainConfig()).sampling
     result = evaluate_run(args.run, args.data, checkpoint=args.checkpoint, device=args.device,
-                          batch_size=args.batch_size, text_column=args.text_column)
+                          batch_size=args.batch_size, text_column=args.text_column, sampling=sampling)
     if args.json:
         print(json.dumps(result.to_dict()))
         return 0

@@ -20,7 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "generate",
         help="continue a prompt with a trained model",
-        description="Continue one or more prompts with a model from a run directory. "
+        description="Continue one or more prompts with a model from a run directory, a transformers "
+        "GPT-2 directory or hf:owner/name. "
         "Several --input prompts are sampled as a batch.",
     )
     add_run_arguments(parser)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from tinygpt.cli.arguments import SECONDS, SEED, THREADS
 from tinygpt.errors import ConfigError
 from tinygpt.model.config import GPTConfig
 from tinygpt.train.config import TrainConfig
@@ -107,15 +108,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     defaults = QuickstartPlan()
     parser.add_argument("--out", type=Path, default=Path("tinygpt-quickstart"),
                         help="run directory to create (default: %(default)s)")
-    parser.add_argument("--train-seconds", type=float, default=defaults.train_seconds,
+    parser.add_argument("--train-seconds", type=SECONDS, default=defaults.train_seconds,
                         help="time budget for model training (default: %(default)s)")
     parser.add_argument("--vocab-size", type=int, default=defaults.vocab_size,
                         help="tokenizer vocabulary size (default: %(default)s)")
     parser.add_argument("--device", default="cpu", help="auto, cpu, cuda, cuda:N or mps")
-    parser.add_argument("--threads", type=int, default=defaults.threads,
+    parser.add_argument("--threads", type=THREADS, default=defaults.threads,
                         help="torch CPU threads (default: %(default)s; a model this small gains "
                              "little from more, and loses much when the cores are busy)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=SEED, default=0)
     parser.add_argument("--prompt", default=defaults.prompt, help="start of the story to generate")
     parser.set_defaults(func=run)
 

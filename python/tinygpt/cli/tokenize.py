@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from tinygpt.cli.arguments import THREADS
 from tinygpt.cli.corpus_flags import add_format_flag
 from tinygpt.errors import ConfigError
 
@@ -49,7 +50,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", metavar="SRC",
                         help="corpus: .parquet, .txt, .jsonl, a directory of them, hf:owner/name or 'embedded'")
     tokenizer = parser.add_mutually_exclusive_group()
-    tokenizer.add_argument("--tokenizer", type=Path, metavar="TOK.ron", help="tokenizer to encode with")
+    tokenizer.add_argument("--tokenizer", type=Path, metavar="TOK",
+                           help="tokenizer to encode with: tinygpt's .ron, or a byte-level BPE tokenizer.json "
+                           "(Hugging Face's format, e.g. GPT-2's)")
     tokenizer.add_argument("--vocab-size", type=int, metavar="N",
                            help="train a tokenizer of N tokens on SRC first (saved as OUT/tokenizer.ron)")
     parser.add_argument("--mode", choices=("bytes", "words"), default="bytes",
@@ -66,7 +69,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_format_flag(parser)
     parser.add_argument("--byte-fallback", action="store_true",
                         help="words mode, when training: characters outside the alphabet become byte tokens")
-    parser.add_argument("--threads", type=int, metavar="N", help="encoding threads (default: all cores)")
+    parser.add_argument("--threads", type=THREADS, metavar="N", help="encoding threads (default: all cores)")
     parser.add_argument("--merge", action="store_true", help="merge OUT's part manifests into OUT/manifest.json")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -85,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--data SRC is required (unless --merge)")
     if args.tokenizer is None and args.vocab_size is None:
         raise ConfigError("pass --tokenizer TOK.ron, or --vocab-size N to train one first")
-    tokenizer = args.tokenizer if args.tokenizer is not None else _trained_tokenizer(args)
+    tokenizer = _given_tokenizer(args.tokenizer) if args.tokenizer is not None else _trained_tokenizer(args)
     summary = tokenize_corpus(
         args.data,
         tokenizer,
@@ -101,6 +104,13 @@ def run(args: argparse.Namespace) -> int:
     )
     print(summary.report())
     return 0
+
+
+def _given_tokenizer(path: Path):
+    """A ``.ron`` tokenizer stays a path (the shard writer reads it); a ``tokenizer.json`` is converted."""
+    from tinygpt.tokenizer import BPETokenizer
+
+    return BPETokenizer.from_hf_json(path) if path.suffix == ".json" else path
 
 
 def _trained_tokenizer(args: argparse.Namespace):

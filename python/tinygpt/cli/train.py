@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from tinygpt.cli.arguments import SECONDS, SEED, THREADS
 from tinygpt.cli.config_flags import add_config_flags, config_overrides
 from tinygpt.errors import ConfigError
 
@@ -37,11 +38,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", default="auto", help="auto|cpu|cuda|cuda:N|mps (default auto)")
     parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"),
                         help="bf16 autocast where supported with auto (default auto)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=SEED, default=0, help="random seed (default 0)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the model")
-    parser.add_argument("--threads", type=int,
+    parser.add_argument("--threads", type=THREADS,
                         help="torch CPU threads (default: torch's; budget mode: the idle cores)")
-    parser.add_argument("--max-seconds", type=float,
+    parser.add_argument("--max-seconds", type=SECONDS,
                         help="time budget: without config files, plan the whole recipe for it; "
                              "with them, stop cleanly after this long")
     parser.add_argument("--no-progress", action="store_true", help="no live display")

@@ -23,8 +23,8 @@ __all__ = [
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "TokenLoader": "tinygpt.data.loader",
-    "tokenize_corpus": "tinygpt.data.tokenize",
-    "TokenizeSummary": "tinygpt.data.tokenize",
+    "tokenize_corpus": "tinygpt.data.tokenize.pipeline",
+    "TokenizeSummary": "tinygpt.data.tokenize.summary",
     "read_manifest": "tinygpt.data.manifest",
     "write_merged_manifest": "tinygpt.data.manifest",
     "Manifest": "tinygpt.data.manifest",

@@ -43,9 +43,12 @@ class TokenLoader:
     """An endless, reproducible stream of ``(x, y)`` int64 batches from a shard directory.
 
     ``x`` and ``y`` are ``(batch_size, context_length)`` tensors, ``y`` is ``x`` shifted by one
-    token. ``sampling="document"`` draws windows of ``context_length + 1`` tokens that lie inside
-    one document (its end-of-text token, then its text), every such window equally likely, and
-    never samples documents shorter than that, like gpt-rs; ``"stream"`` draws windows anywhere
+    token. ``sampling="document"`` starts a window at any token of a document (its end-of-text
+    token or a text token, all equally likely) and runs it for ``context_length + 1`` tokens or
+    up to the end-of-text token that closes the document (the next document's, or the one
+    implied at the end of the split), whichever comes first, so a model learns where a document
+    ends; a window cut short is padded (``x`` with the end-of-text id, ``y`` with -1, to be
+    ignored: ``cross_entropy(..., ignore_index=-1)``); ``"stream"`` draws full windows anywhere
     in the concatenated split. Batch ``b`` depends only on ``(seed, b, rank, world_size)``, never
     on ``prefetch`` or thread timing; the ``world_size`` ranks draw disjoint streams (rank ``r``
     gets the global batches ``b * world_size + r``). ``pin_memory=True`` copies each batch into
@@ -129,8 +132,9 @@ class TokenLoader:
         """One sequential pass over the split that predicts every token exactly once.
 
         Windows advance by ``context_length``. With ``sampling="document"`` each document is
-        swept on its own from its end-of-text token, so every text token is a target once, with
-        context from its own document only (as in training); with ``"stream"`` the sweep runs
+        swept on its own from its end-of-text token, so every text token and the end-of-text
+        token closing the document is a target once, with context from its own document only
+        (as in training); with ``"stream"`` the sweep runs
         over the concatenated split and every token after the first is a target. The last
         window of each sweep is padded: ``y == -1`` marks positions to ignore
         (``cross_entropy(..., ignore_index=-1)``), and the last batch may have fewer rows. Rank

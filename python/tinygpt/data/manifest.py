@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from tinygpt.atomic import atomic_write_text
+from tinygpt.data.shards import read_header
 from tinygpt.errors import DataError
+from tinygpt.tokenizer.bpe import BPETokenizer
 
 MANIFEST_NAME = "manifest.json"
 TOKENIZER_NAME = "tokenizer.ron"
@@ -195,7 +197,7 @@ def load_manifest_file(path: str | os.PathLike[str]) -> Manifest:
     ):
         raise DataError(f"{path}: field 'part' must be null or [index, count]")
     splits = _field(record, "splits", dict, path)
-    return Manifest(
+    manifest = Manifest(
         directory=path.parent,
         tokenizer_fingerprint=_field(record, "tokenizer_fingerprint", str, path),
         vocab_size=_field(record, "vocab_size", int, path),
@@ -208,6 +210,43 @@ def load_manifest_file(path: str | os.PathLike[str]) -> Manifest:
         part=tuple(part) if part else None,
         complete=_field(record, "complete", bool, path),
     )
+    _check_consistent(manifest, path)
+    return manifest
+
+
+def _check_consistent(manifest: Manifest, path: Path) -> None:
+    """What the manifest says about itself must add up (ids in range, totals = their shards)."""
+    if manifest.vocab_size < 1:
+        raise DataError(f"{path}: vocab_size must be positive, not {manifest.vocab_size}")
+    if not 0 <= manifest.eot_id < manifest.vocab_size:
+        raise DataError(f"{path}: eot_id {manifest.eot_id} lies outside the vocabulary of "
+                        f"{manifest.vocab_size} tokens")
+    if manifest.dtype not in ("uint16", "uint32"):
+        raise DataError(f"{path}: dtype must be uint16 or uint32, not {manifest.dtype!r}")
+    for name, info in manifest.splits.items():
+        for total in ("tokens", "documents", "text_bytes"):
+            shards_total = sum(getattr(shard, total) for shard in info.shards)
+            if shards_total != getattr(info, total):
+                raise DataError(f"{path}: split {name!r} says {getattr(info, total)} {total} but "
+                                f"its shards add up to {shards_total}")
+
+
+def verify_shards(manifest: Manifest) -> None:
+    """Every shard the manifest lists exists and its header agrees on the dtype and the token
+    count; otherwise DataError naming the shard. Headers only (1 KiB each), so cheap enough to
+    run each time a directory is opened."""
+    for split in manifest.splits:
+        for shard, shard_path in zip(manifest.split(split).shards, manifest.shard_paths(split)):
+            if not shard_path.is_file():
+                raise DataError(f"{shard_path}: listed in {manifest.directory / manifest.file_name} "
+                                "but missing; re-run the `tinygpt tokenize` command that wrote it")
+            header = read_header(shard_path)
+            if (header.dtype, header.token_count) != (manifest.dtype, shard.tokens):
+                raise DataError(
+                    f"{shard_path}: its header says {header.token_count} {header.dtype} tokens, "
+                    f"the manifest {shard.tokens} {manifest.dtype} tokens; the directory was "
+                    "changed after `tinygpt tokenize` wrote it: re-run that command"
+                )
 
 
 def _merge_parts(directory: Path, paths: list[Path]) -> Manifest:
@@ -241,11 +280,11 @@ def _merge_parts(directory: Path, paths: list[Path]) -> Manifest:
 def read_manifest(directory: str | os.PathLike[str]) -> Manifest:
     """The manifest of a `tinygpt tokenize` output directory, merging part manifests if needed.
 
-    Raises DataError when the directory has none, or when its job has not finished (resume it
-    by re-running the same command).
+    Raises DataError when the directory has none, when its job has not finished (resume it
+    by re-running the same command), or when a shard disagrees with the manifest.
 
     >>> read_manifest("out").splits["val"].tokens
-    110742
+    9990
     """
     directory = Path(directory)
     main = directory / MANIFEST_NAME
@@ -256,6 +295,7 @@ def read_manifest(directory: str | os.PathLike[str]) -> Manifest:
                 f"{main}: the tokenize job that writes this directory has not finished; re-run the "
                 "same `tinygpt tokenize` command to resume it"
             )
+        verify_shards(manifest)
         return manifest
     parts = sorted(directory.glob(_PART_GLOB))
     if not parts:
@@ -265,7 +305,9 @@ def read_manifest(directory: str | os.PathLike[str]) -> Manifest:
             f"{directory}: no {MANIFEST_NAME}; create the shards with "
             f"`tinygpt tokenize --data SRC --tokenizer TOK.ron --out {directory}`"
         )
-    return _merge_parts(directory, parts)
+    manifest = _merge_parts(directory, parts)
+    verify_shards(manifest)
+    return manifest
 
 
 def write_merged_manifest(directory: str | os.PathLike[str]) -> Manifest:
@@ -278,3 +320,15 @@ def write_merged_manifest(directory: str | os.PathLike[str]) -> Manifest:
     manifest.complete = True
     manifest.save()
     return manifest
+
+
+def check_shards_match_tokenizer(manifest: Manifest, tokenizer: BPETokenizer,
+                                 data_dir: str | os.PathLike[str]) -> None:
+    """Shards made by another tokenizer would train (or evaluate) on meaningless ids."""
+    expected = tokenizer.fingerprint()
+    if manifest.tokenizer_fingerprint != expected:
+        raise DataError(
+            f"{data_dir}: shards were made by another tokenizer (manifest fingerprint "
+            f"{manifest.tokenizer_fingerprint[:12]}…, this tokenizer {expected[:12]}…); "
+            "re-tokenize the corpus with this run's tokenizer.ron"
+        )

@@ -42,7 +42,7 @@ def read_header(path: str | os.PathLike[str]) -> ShardHeader:
     """Validate ``path``'s header (magic, version, size); raise DataError naming the file.
 
     >>> read_header("out/train_000000.bin")
-    ShardHeader(dtype='uint16', token_count=1048576)
+    ShardHeader(dtype='uint16', token_count=97245)
     """
     dtype, count = _loader.read_header(os.fspath(path))
     return ShardHeader(dtype=dtype, token_count=count)
@@ -76,7 +76,9 @@ def write_shard(path: str | os.PathLike[str], tokens: np.ndarray, dtype: np.dtyp
     ``dtype`` defaults to the tokens' own dtype when it is uint16/uint32, else uint16 when the
     largest id fits, else uint32.
 
-    >>> write_shard("out/val_000000.bin", np.array([50256, 15496, 995], dtype=np.uint16))
+    >>> write_shard("tokens.bin", np.array([50256, 15496, 995], dtype=np.uint16))
+    >>> read_header("tokens.bin")
+    ShardHeader(dtype='uint16', token_count=3)
     """
     tokens = np.asarray(tokens)
     if dtype is None:

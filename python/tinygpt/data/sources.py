@@ -18,7 +18,8 @@ as :class:`~tinygpt.errors.DataError` naming the file and the line or byte offse
 documents are yielded like any other, whatever the format, so that consumers can count them.
 
 >>> corpus = open_corpus("embedded")
->>> first_story = next(iter(corpus))
+>>> next(iter(corpus))[:46]
+'Once upon a time, there was a girl named Mia. '
 """
 
 from __future__ import annotations

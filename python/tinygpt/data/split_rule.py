@@ -33,10 +33,6 @@ class SplitRule:
             self.train_documents = math.floor(document_count * (1.0 - val_fraction))
         self._hash_threshold = int(val_fraction * 2**64)
 
-    @property
-    def needs_text(self) -> bool:
-        return self.rule == "hash"
-
     def assign(self, index: int, text: bytes) -> str:
         if self.rule == "tail":
             return TRAIN if index < self.train_documents else VAL

@@ -9,9 +9,15 @@ is a list of ids. Importing gives a :class:`~tinygpt.tokenizer.BPETokenizer` wit
 these ids plus the stories; exporting writes a file gpt-rs reads, so a gpt-rs user can move
 either way.
 
->>> tokenizer, stories = import_gptrs_dataset("dataset_2048_stories.parquet.ron")  # doctest: +SKIP
->>> export_gptrs_dataset(tokenizer, ["Once upon a time..."], "dataset.ron")  # doctest: +SKIP
+>>> from tinygpt import BPETokenizer
+>>> words = BPETokenizer.train("stories.txt", 300, mode="words", special_tokens=(), show_progress=False)
+>>> export_gptrs_dataset(words, ["Once upon a time there was a cat."], "dataset.ron")
 1
+>>> tokenizer, stories = import_gptrs_dataset("dataset.ron")
+>>> stories
+[[233, 244, 71, 200, 40, 204, 92, 71, 90, 109, 7]]
+>>> tokenizer.decode(stories[0]), tokenizer == words
+('Once upon a time there was a cat.', True)
 """
 
 from __future__ import annotations
@@ -20,13 +26,11 @@ import itertools
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from tinygpt import ron
 from tinygpt.errors import DataError
-
-if TYPE_CHECKING:
-    from tinygpt.tokenizer import BPETokenizer
+from tinygpt.tokenizer.bpe import BPETokenizer
 
 __all__ = ["GptrsDataset", "export_gptrs_dataset", "import_gptrs_dataset", "read_gptrs_dataset"]
 
@@ -75,8 +79,6 @@ def import_gptrs_dataset(
     ``special_tokens`` are appended after gpt-rs's ids (e.g. ``("<|endoftext|>",)`` to mark
     document boundaries in shards); every other id stays as in the file.
     """
-    from tinygpt.tokenizer import BPETokenizer
-
     dataset = read_gptrs_dataset(path)
     tokenizer = BPETokenizer.from_alphabet_merges(
         dataset.alphabet, dataset.merges, special_tokens=tuple(special_tokens)

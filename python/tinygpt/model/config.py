@@ -4,36 +4,33 @@ every field) and config tooling start without importing it."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from tinygpt.atomic import atomic_write_text
+from tinygpt.config_file import config_suffix, read_config_file, write_config_file
 from tinygpt.errors import ConfigError
+from tinygpt.gptrs.config import TRANSFORMER_CONFIG_FIELDS
 
-# gpt-rs's transformer_config.ron has exactly these fields; the others are our options.
-ORIGINAL_FIELDS = (
-    "vocab_size",
-    "embedding_size",
-    "context_length",
-    "head_count",
-    "block_count",
-    "feed_forward_multiplier",
-    "embedding_dropout",
-    "attention_dropout",
-    "feed_forward_dropout",
-    "residual_dropout",
-)
-ACTIVATIONS = ("relu", "gelu")
+# "gelu_new" is the tanh approximation of GELU that GPT-2 uses (transformers' name for it).
+ACTIVATIONS = ("relu", "gelu", "gelu_new")
 
 
 @dataclass
 class GPTConfig:
     """Model shape and regularisation; field names and defaults are gpt-rs's (≈2.1 M params).
 
-    ``activation``, ``tie_weights`` and ``bias`` go beyond the original and default to it.
+    ``activation``, ``tie_weights``, ``bias``, ``layer_norm_epsilon`` and ``feed_forward_size``
+    go beyond the original and default to it; with them a GPT-2 checkpoint is representable
+    (``feed_forward_size`` is the hidden width when it is not a multiple of the embedding).
+
+    >>> config = GPTConfig()
+    >>> config.vocab_size, config.context_length, config.head_size, config.hidden_size
+    (2048, 64, 32, 512)
+    >>> GPTConfig(embedding_size=100, head_count=3)
+    Traceback (most recent call last):
+      ...
+    tinygpt.errors.ConfigError: GPTConfig.embedding_size (100) must be a multiple of head_count (3)
     """
 
     vocab_size: int = 2048
@@ -49,13 +46,15 @@ class GPTConfig:
     activation: str = "relu"
     tie_weights: bool = False
     bias: bool = True
+    layer_norm_epsilon: float = 1e-5
+    feed_forward_size: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ORIGINAL_FIELDS[:6]:
+        for name in TRANSFORMER_CONFIG_FIELDS[:6]:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"GPTConfig.{name} must be a positive integer, got {value!r}")
-        for name in ORIGINAL_FIELDS[6:]:
+        for name in TRANSFORMER_CONFIG_FIELDS[6:]:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
                 raise ConfigError(f"GPTConfig.{name} must be a probability in [0, 1), got {value!r}")
@@ -69,6 +68,13 @@ class GPTConfig:
             raise ConfigError(
                 f"GPTConfig.activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}"
             )
+        epsilon = self.layer_norm_epsilon
+        if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not 0 < epsilon < 1:
+            raise ConfigError(f"GPTConfig.layer_norm_epsilon must be a number in (0, 1), got {epsilon!r}")
+        self.layer_norm_epsilon = float(epsilon)
+        hidden = self.feed_forward_size
+        if hidden is not None and (isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 1):
+            raise ConfigError(f"GPTConfig.feed_forward_size must be a positive integer or absent, got {hidden!r}")
         for name in ("tie_weights", "bias"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"GPTConfig.{name} must be true or false, got {getattr(self, name)!r}")
@@ -76,6 +82,11 @@ class GPTConfig:
     @property
     def head_size(self) -> int:
         return self.embedding_size // self.head_count
+
+    @property
+    def hidden_size(self) -> int:
+        """Width of the feed-forward layer."""
+        return self.feed_forward_size or self.feed_forward_multiplier * self.embedding_size
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -85,7 +96,7 @@ class GPTConfig:
         """Build from a mapping, naming unknown or missing fields (the original ones are required)."""
         known = {field.name for field in dataclasses.fields(cls)}
         unknown = sorted(set(fields) - known)
-        missing = sorted(set(ORIGINAL_FIELDS) - set(fields))
+        missing = sorted(set(TRANSFORMER_CONFIG_FIELDS) - set(fields))
         if unknown or missing:
             problems = [f"unknown field(s) {', '.join(unknown)}"] if unknown else []
             problems += [f"missing field(s) {', '.join(missing)}"] if missing else []
@@ -95,47 +106,23 @@ class GPTConfig:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> GPTConfig:
         """Read a ``.ron`` (gpt-rs's transformer_config.ron as it is) or ``.json`` config."""
-        path = Path(path)
-        if path.suffix == ".json":
-            try:
-                fields = json.loads(path.read_text(encoding="utf-8"))
-            except OSError as error:
-                raise ConfigError(f"cannot read transformer config {path}: {error}") from error
-            except json.JSONDecodeError as error:
-                raise ConfigError(f"{path}:{error.lineno}:{error.colno}: invalid JSON: {error.msg}") from error
-            if not isinstance(fields, dict):
-                raise ConfigError(f"{path}: expected a JSON object of GPTConfig fields")
-            return cls.from_dict(fields, source=str(path))
-        if path.suffix == ".ron":
-            from tinygpt import ron
-
-            defaults = cls()
-            optional = {
-                field.name: getattr(defaults, field.name)
-                for field in dataclasses.fields(cls)
-                if field.name not in ORIGINAL_FIELDS
-            }
-            fields = ron.load_struct(
-                path, required=set(ORIGINAL_FIELDS), optional=optional, what="transformer config"
-            )
-            return cls.from_dict(fields, source=str(path))
-        raise ConfigError(f"{path}: transformer config must end in .ron or .json")
+        defaults = cls()
+        optional = {
+            field.name: getattr(defaults, field.name)
+            for field in dataclasses.fields(cls)
+            if field.name not in TRANSFORMER_CONFIG_FIELDS
+        }
+        fields = read_config_file(path, required=set(TRANSFORMER_CONFIG_FIELDS), optional=optional,
+                                  what="transformer config")
+        return cls.from_dict(fields, source=str(path))
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write ``.ron`` or ``.json`` by suffix, atomically.
 
         RON leaves out our extra options while they hold their defaults, so gpt-rs reads it.
         """
-        path = Path(path)
         fields = self.to_dict()
-        if path.suffix == ".json":
-            atomic_write_text(path, json.dumps(fields, indent=2) + "\n")
-        elif path.suffix == ".ron":
-            from tinygpt import ron
-
+        if config_suffix(path, "transformer config") == ".ron":
             defaults = GPTConfig().to_dict()
-            ron.dump(
-                {k: v for k, v in fields.items() if k in ORIGINAL_FIELDS or v != defaults[k]}, path
-            )
-        else:
-            raise ConfigError(f"{path}: transformer config must end in .ron or .json")
+            fields = {k: v for k, v in fields.items() if k in TRANSFORMER_CONFIG_FIELDS or v != defaults[k]}
+        write_config_file(fields, path, what="transformer config")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,13 +92,23 @@ class CheckpointIndex:
             return cls()
         try:
             data = json.loads(layout.index.read_text(encoding="utf-8"))
-            return cls(last=data["last"], best=data["best"], kept=list(data["kept"]))
-        except (ValueError, KeyError, TypeError) as error:
-            raise RunError(f"{layout.index}: malformed checkpoint index ({error})") from error
+        except (OSError, ValueError) as error:
+            raise RunError(f"{layout.index}: malformed checkpoint index ({error})") from None
+        names = [data.get("last"), data.get("best"), *data.get("kept", [None])] \
+            if isinstance(data, dict) and isinstance(data.get("kept"), list) else None
+        if names is None or not all(name is None or _is_checkpoint_name(name) for name in names) \
+                or None in data["kept"]:
+            raise RunError(f"{layout.index}: malformed checkpoint index (expected \"last\", "
+                           "\"best\" and \"kept\" holding step_NNNNNNNN names)")
+        return cls(last=data["last"], best=data["best"], kept=list(data["kept"]))
 
     def write(self, layout: RunLayout) -> None:
         payload = {"last": self.last, "best": self.best, "kept": self.kept}
         atomic_write_text(layout.index, json.dumps(payload, indent=2) + "\n")
+
+
+def _is_checkpoint_name(name: object) -> bool:
+    return isinstance(name, str) and re.fullmatch(r"step_\d{8,}", name) is not None
 
 
 def read_run_info(run: str | os.PathLike[str]) -> dict[str, Any]:
@@ -145,9 +156,11 @@ def resolve_checkpoint(run: str | os.PathLike[str], checkpoint: str = "best") ->
         name = checkpoint
     directory = layout.checkpoints / name
     if not (directory / MODEL_FILE).is_file():
-        available = ", ".join(index.kept) or "none"
-        raise RunError(
-            f"checkpoint {checkpoint!r} not found in {layout.checkpoints} "
-            f"(available: best, last, {available})"
-        )
+        present = [kept for kept in index.kept if (layout.checkpoints / kept / MODEL_FILE).is_file()]
+        aliases = [alias for alias, target in (("best", index.best), ("last", index.last))
+                   if target in present]
+        available = ", ".join(aliases + present) or "none"
+        named = checkpoint if name == checkpoint else f"{checkpoint} ({name})"
+        raise RunError(f"checkpoint {named!r} not found in {layout.checkpoints} "
+                       f"(available: {available})")
     return directory

@@ -7,6 +7,8 @@ import os
 import torch
 
 from tinygpt.device import select_device
+from tinygpt.hf.load import load_hf_model
+from tinygpt.hf.source import is_hf_model
 from tinygpt.model.config import GPTConfig
 from tinygpt.model.gpt import GPT
 from tinygpt.run.checkpoint import load_weights
@@ -20,10 +22,19 @@ def load_run(
     *,
     device: str | torch.device = "cpu",
 ) -> tuple[GPT, BPETokenizer]:
-    """Load a trained model (in eval mode) and its tokenizer from a `tinygpt train` directory.
+    """Load a trained model (in eval mode) and its tokenizer from a `tinygpt train` directory,
+    a transformers GPT-2 directory (``save_pretrained``) or ``hf:owner/name``.
 
-    >>> model, tok = load_run("runs/stories", checkpoint="best")  # doctest: +SKIP
+    >>> model, tok = load_run("runs/stories", checkpoint="best")
+    >>> model.training, model.config.context_length, tok.vocab_size
+    (False, 32, 300)
+
+    A Hugging Face model is downloaded first (so this one is not run by the tests):
+
+    >>> model, tok = load_run("hf:openai-community/gpt2")  # doctest: +SKIP
     """
+    if is_hf_model(run):
+        return load_hf_model(run, checkpoint, device=select_device(str(device)))
     layout = RunLayout.of(run)
     require_run(layout)
     directory = resolve_checkpoint(run, checkpoint)

@@ -15,20 +15,18 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from tinygpt import _bpe
 from tinygpt.errors import ConfigError, DataError
-from tinygpt.tokenizer.patterns import PreTokenizer, resolve_pattern
-
-if TYPE_CHECKING:
-    from tinygpt.tokenizer.training import Source
-
-MODES = ("bytes", "words")
-DEFAULT_DO_NOT_MERGE = ('"', "\n")
-ENDOFTEXT = "<|endoftext|>"
+from tinygpt.tokenizer.hf_json import hf_json_text, read_hf_json
+from tinygpt.tokenizer.patterns import PreTokenizer, resolve_pattern, split_at_specials
+from tinygpt.tokenizer.persistence import read_tokenizer_file, write_tokenizer_file
+from tinygpt.tokenizer.spec import DEFAULT_DO_NOT_MERGE, ENDOFTEXT, MODES, TokenizerSpec
+from tinygpt.tokenizer.training import Source, train_tokenizer
+from tinygpt.tokenizer.vocab_merges import spec_from_vocab_merges
 
 
 class BPETokenizer:
@@ -99,11 +97,14 @@ class BPETokenizer:
         mode), merges and special tokens; special tokens take the last ids. Bytes mode breaks
         count ties toward the lexicographically greatest ``(bytes, bytes)`` pair; words mode
         follows gpt-rs exactly (ties toward the greatest ``(first_id, second_id)``).
-        """
-        from tinygpt.tokenizer.training import train_tokenizer
 
-        return train_tokenizer(
-            cls,
+        >>> tok = BPETokenizer.train("stories.txt", 512, show_progress=False)
+        >>> tok.vocab_size, tok.eot_id
+        (512, 511)
+        >>> tok.encode("Once upon a time")
+        [420, 432, 258, 388]
+        """
+        return cls.from_spec(train_tokenizer(
             source,
             vocab_size,
             mode=mode,
@@ -115,7 +116,7 @@ class BPETokenizer:
             show_progress=show_progress,
             byte_fallback=byte_fallback,
             format=format,
-        )
+        ))
 
     @classmethod
     def from_vocab_merges(
@@ -134,31 +135,14 @@ class BPETokenizer:
         vocabulary loads as it is, ``<|endoftext|>`` included (it is then :attr:`eot_id`).
         With GPT-2's files (see :func:`read_gpt2_vocab_merges`) this encodes exactly as
         tiktoken's ``gpt2`` encoding.
+
+        >>> from tinygpt.tokenizer import read_gpt2_vocab_merges
+        >>> vocab, merges = read_gpt2_vocab_merges("gpt2")  # vocab.json and merges.txt
+        >>> gpt2 = BPETokenizer.from_vocab_merges(vocab, merges)
+        >>> gpt2.encode("The cat sat on the mat.")
+        [464, 3797, 3332, 319, 262, 2603, 13]
         """
-        ids_of: dict[bytes, int] = {}
-        for token_id, token in vocab.items():
-            if not isinstance(token, (bytes, bytearray)):
-                raise DataError(f"vocab[{token_id}] must be bytes, got {type(token).__name__}")
-            if bytes(token) in ids_of:
-                raise DataError(f"vocab holds {bytes(token)!r} twice (ids {ids_of[bytes(token)]} and {token_id})")
-            ids_of[bytes(token)] = int(token_id)
-        specials = _special_ids(special_tokens, ids_of, max(vocab, default=-1) + 1)
-        special_bytes = {name.encode("utf-8") for name in specials}
-        missing = [b for b in range(256) if bytes([b]) not in ids_of]
-        if missing:
-            raise DataError(f"vocab lacks the single-byte token {bytes([missing[0]])!r} ({len(missing)} bytes missing)")
-        base = [(bytes([b]), ids_of[bytes([b])]) for b in range(256)]
-        merge_ids = []
-        for number, (left, right) in enumerate(merges):
-            try:
-                merge_ids.append((ids_of[left], ids_of[right], ids_of[left + right]))
-            except KeyError as exc:
-                raise DataError(f"merge #{number} ({left!r}, {right!r}) uses {exc.args[0]!r}, which is not in vocab") from None
-        reachable = {t for _, t in base} | {t for _, _, t in merge_ids} | set(specials.values())
-        added = {token_id: token for token, token_id in ids_of.items()
-                 if token_id not in reachable and token not in special_bytes}
-        return cls(mode="bytes", pattern=pattern, base=base, merges=merge_ids, special_tokens=specials,
-                   added_tokens=added)
+        return cls.from_spec(spec_from_vocab_merges(vocab, merges, special_tokens, pattern))
 
     @classmethod
     def from_alphabet_merges(
@@ -188,19 +172,47 @@ class BPETokenizer:
                    do_not_merge=do_not_merge)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> BPETokenizer:
-        """Read a tokenizer written by :meth:`save` (a RON file)."""
-        from tinygpt.tokenizer.persistence import load_tokenizer
+    def from_spec(cls, spec: TokenizerSpec) -> BPETokenizer:
+        """The tokenizer that ``spec`` (what training and tokenizer files produce) describes."""
+        return cls(**vars(spec))
 
-        return load_tokenizer(cls, path)
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> BPETokenizer:
+        """Read a tokenizer written by :meth:`save` (a RON file).
+
+        >>> tok = BPETokenizer.load("tokenizer.ron")
+        >>> tok.mode, tok.vocab_size
+        ('bytes', 512)
+        """
+        spec = read_tokenizer_file(path)
+        try:
+            return cls.from_spec(spec)
+        except (DataError, ConfigError) as exc:  # a well-formed file whose content is inconsistent
+            raise DataError(f"{path}: {exc}") from None
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the tokenizer as human-readable RON, atomically."""
-        from tinygpt.tokenizer.persistence import save_tokenizer
+        write_tokenizer_file(self.spec, path)
 
-        save_tokenizer(self, path)
+    @classmethod
+    def from_hf_json(cls, path: str | os.PathLike[str]) -> BPETokenizer:
+        """Read a Hugging Face ``tokenizer.json``: byte-level BPE (GPT-2's, say) or one that
+        :meth:`to_hf_json` wrote in either mode."""
+        return cls.from_spec(read_hf_json(path))
+
+    def to_hf_json(self) -> str:
+        """``tokenizer.json`` text with which the ``tokenizers`` library gives this tokenizer's ids."""
+        return hf_json_text(self.spec, self.vocab)
 
     # ----------------------------------------------------------------- properties
+    @property
+    def spec(self) -> TokenizerSpec:
+        """The plain data this tokenizer is built from (what its file holds)."""
+        return TokenizerSpec(mode=self._mode, pattern=self.pattern, base=list(self._base),
+                             merges=list(self._merge_ids), special_tokens=dict(self._special_tokens),
+                             do_not_merge=self._do_not_merge, added_tokens=dict(self._added),
+                             byte_fallback=self.byte_fallback_ids)
+
     @property
     def mode(self) -> str:
         """``"bytes"`` or ``"words"``."""
@@ -362,7 +374,11 @@ class BPETokenizer:
         allowed_special: str | Iterable[str] = "none",
         on_unknown: str = "error",
     ) -> list[list[int]]:
-        """:meth:`encode` for many texts on C++ threads (GIL released)."""
+        """:meth:`encode` for many texts on C++ threads (GIL released).
+
+        >>> BPETokenizer.load("tokenizer.ron").encode_batch(["a cat", "a dog"], num_threads=2)
+        [[97, 277, 296], [97, 390, 103]]
+        """
         texts = _as_str_list(texts)
         allowed = self._allowed_flags(allowed_special)
         unknown, replacement = self._unknown_policy(on_unknown)
@@ -426,7 +442,14 @@ class BPETokenizer:
         return self._encoder.decode_bytes(np.ascontiguousarray(array, dtype=np.uint32))
 
     def decode(self, ids: Iterable[int] | np.ndarray) -> str:
-        """Text of ``ids``; bytes that do not form UTF-8 become U+FFFD (as tiktoken does)."""
+        """Text of ``ids``; bytes that do not form UTF-8 become U+FFFD (as tiktoken does).
+
+        >>> tok = BPETokenizer.load("tokenizer.ron")
+        >>> tok.decode([420, 432, 258, 388])
+        'Once upon a time'
+        >>> tok.decode(tok.encode("café")[:-1])  # the last id holds half of "é"
+        'caf\ufffd'
+        """
         return self.decode_bytes(ids).decode("utf-8", errors="replace")
 
     # ----------------------------------------------------------------- internals
@@ -571,44 +594,6 @@ class BPETokenizer:
                     ids.append(item)
             results.append(ids)
         return results
-
-
-def split_at_specials(text: str, specials: Mapping[str, int]) -> list[tuple[str, int | None]]:
-    """``text`` cut at the given special tokens: (ordinary text, None) and (name, id) items."""
-    if not specials:
-        return [(text, None)] if text else []
-    import re
-
-    names = sorted(specials, key=len, reverse=True)
-    pattern = re.compile("|".join(re.escape(name) for name in names))
-    out: list[tuple[str, int | None]] = []
-    pos = 0
-    for match in pattern.finditer(text):
-        if match.start() > pos:
-            out.append((text[pos : match.start()], None))
-        out.append((match.group(), specials[match.group()]))
-        pos = match.end()
-    if pos < len(text):
-        out.append((text[pos:], None))
-    return out
-
-
-def _special_ids(
-    special_tokens: Mapping[str, int] | Sequence[str] | None, ids_of: Mapping[bytes, int], next_id: int
-) -> dict[str, int]:
-    if special_tokens is None:
-        return {}
-    if isinstance(special_tokens, Mapping):
-        return {str(name): int(token_id) for name, token_id in special_tokens.items()}
-    if isinstance(special_tokens, str):
-        raise ConfigError("special_tokens must be a sequence of names or a {name: id} mapping, not one str")
-    specials = {}
-    for name in special_tokens:
-        token_id = ids_of.get(name.encode("utf-8"))
-        if token_id is None:
-            token_id, next_id = next_id, next_id + 1
-        specials[name] = token_id
-    return specials
 
 
 def _byte_fallback_ids(mode: str, byte_fallback: Sequence[int] | None) -> list[int] | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Callable
 
@@ -48,3 +50,21 @@ def resolve_pattern(pattern: str) -> PreTokenizer:
     except regex.error as exc:
         raise ConfigError(f"invalid pre-tokenisation pattern {pattern!r}: {exc}") from exc
     return PreTokenizer(pattern, _bpe.SPLIT_WHOLE, lambda text: [m.group() for m in compiled.finditer(text)])
+
+
+def split_at_specials(text: str, specials: Mapping[str, int]) -> list[tuple[str, int | None]]:
+    """``text`` cut at the given special tokens: (ordinary text, None) and (name, id) items."""
+    if not specials:
+        return [(text, None)] if text else []
+    names = sorted(specials, key=len, reverse=True)
+    pattern = re.compile("|".join(re.escape(name) for name in names))
+    out: list[tuple[str, int | None]] = []
+    pos = 0
+    for match in pattern.finditer(text):
+        if match.start() > pos:
+            out.append((text[pos : match.start()], None))
+        out.append((match.group(), specials[match.group()]))
+        pos = match.end()
+    if pos < len(text):
+        out.append((text[pos:], None))
+    return out

@@ -22,52 +22,51 @@ from __future__ import annotations
 
 import os
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tinygpt import ron
 from tinygpt.errors import ConfigError, DataError
-
-if TYPE_CHECKING:
-    from tinygpt.tokenizer.bpe import BPETokenizer
+from tinygpt.tokenizer.spec import TokenizerSpec
 
 FORMAT = "tinygpt-bpe"
 VERSION = 1
 
 
-def tokenizer_to_ron(tok: BPETokenizer) -> dict[str, Any]:
-    data: dict[str, Any] = {"format": FORMAT, "version": VERSION, "mode": tok.mode, "pattern": tok.pattern}
-    data["special_tokens"] = ron.RonMap(tok.special_tokens)
-    if tok.mode == "words":
-        alphabet = tok.alphabet
-        data["do_not_merge"] = [ron.Char(c) for c in tok.do_not_merge]
+def spec_to_ron(spec: TokenizerSpec) -> dict[str, Any]:
+    """The RON struct of a tokenizer file (module docstring), ready for ``ron.dump``."""
+    data: dict[str, Any] = {"format": FORMAT, "version": VERSION, "mode": spec.mode, "pattern": spec.pattern}
+    data["special_tokens"] = ron.RonMap(dict(spec.special_tokens))
+    if spec.mode == "words":
+        alphabet = spec.alphabet
+        data["do_not_merge"] = [ron.Char(c) for c in spec.do_not_merge]
         data["char_to_id"] = ron.RonMap({ron.Char(c): i for i, c in enumerate(alphabet)})
         data["id_to_char"] = ron.RonMap({i: ron.Char(c) for i, c in enumerate(alphabet)})
-        if tok.byte_fallback_ids is not None:
-            data["byte_to_id"] = tok.byte_fallback_ids
+        if spec.byte_fallback is not None:
+            data["byte_to_id"] = list(spec.byte_fallback)
     else:
-        ids_of = {token: token_id for token_id, token in tok.vocab.items() if len(token) == 1}
+        ids_of = dict(spec.base)
         data["byte_to_id"] = [ids_of[bytes([b])] for b in range(256)]
-    firsts, seconds, targets = (list(map(itemgetter(index), tok.merge_ids)) for index in range(3))
+    firsts, seconds, targets = (list(map(itemgetter(index), spec.merges)) for index in range(3))
     data["mergings"] = ron.Records({"from": (firsts, seconds), "to": targets})
-    if tok.added_tokens:
-        data["added_tokens"] = ron.RonMap({i: list(token) for i, token in sorted(tok.added_tokens.items())})
+    if spec.added_tokens:
+        data["added_tokens"] = ron.RonMap({i: list(token) for i, token in sorted(spec.added_tokens.items())})
     return data
 
 
-def save_tokenizer(tok: BPETokenizer, path: str | os.PathLike[str]) -> None:
-    ron.dump(tokenizer_to_ron(tok), path)
+def write_tokenizer_file(spec: TokenizerSpec, path: str | os.PathLike[str]) -> None:
+    ron.dump(spec_to_ron(spec), path)
 
 
-def load_tokenizer(cls: type[BPETokenizer], path: str | os.PathLike[str]) -> BPETokenizer:
+def read_tokenizer_file(path: str | os.PathLike[str]) -> TokenizerSpec:
     data = ron.load(path)
     try:
-        return tokenizer_from_ron(cls, data)
+        return spec_from_ron(data)
     except (DataError, ConfigError) as exc:
         raise DataError(f"{path}: {exc}") from None
 
 
-def tokenizer_from_ron(cls: type[BPETokenizer], data: Any) -> BPETokenizer:
-    """Rebuild a tokenizer from the parsed RON, checking every field (foreign files -> DataError)."""
+def spec_from_ron(data: Any) -> TokenizerSpec:
+    """The tokenizer in a parsed RON file, every field checked (foreign files -> DataError)."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise DataError(f"not a tinygpt tokenizer file (expected a struct with format: {FORMAT!r})")
     if data.get("version") != VERSION:
@@ -101,13 +100,13 @@ def tokenizer_from_ron(cls: type[BPETokenizer], data: Any) -> BPETokenizer:
         if not all(isinstance(c, str) and len(c) == 1 for c in do_not_merge):
             raise DataError(f"do_not_merge: expected a list of characters, got {do_not_merge!r}")
         byte_fallback = _byte_ids(data) if "byte_to_id" in data else None
-        return cls(mode="words", pattern=None, base=base, merges=merges, special_tokens=specials,
-                   do_not_merge=do_not_merge, added_tokens=added, byte_fallback=byte_fallback)
+        return TokenizerSpec(mode="words", pattern=None, base=base, merges=merges, special_tokens=specials,
+                             do_not_merge=tuple(do_not_merge), added_tokens=added, byte_fallback=byte_fallback)
     if mode == "bytes":
         pattern = _field(data, "pattern", str)
         base = [(bytes([b]), token_id) for b, token_id in enumerate(_byte_ids(data))]
-        return cls(mode="bytes", pattern=pattern, base=base, merges=merges, special_tokens=specials,
-                   added_tokens=added)
+        return TokenizerSpec(mode="bytes", pattern=pattern, base=base, merges=merges, special_tokens=specials,
+                             added_tokens=added)
     raise DataError(f"mode: expected \"bytes\" or \"words\", got {mode!r}")
 
 

@@ -8,15 +8,14 @@ import queue
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, TypeVar, Union
+from typing import TypeVar, Union
 
 from tinygpt import _bpe
+from tinygpt.data.sources import open_corpus
 from tinygpt.errors import ConfigError, DataError
-from tinygpt.tokenizer.patterns import resolve_pattern
 from tinygpt.progress import progress_bar
-
-if TYPE_CHECKING:
-    from tinygpt.tokenizer.bpe import BPETokenizer
+from tinygpt.tokenizer.patterns import resolve_pattern, split_at_specials
+from tinygpt.tokenizer.spec import TokenizerSpec
 
 T = TypeVar("T")
 Source = Union[str, "os.PathLike[str]", Iterable[str]]
@@ -28,7 +27,6 @@ MERGE_CHUNK = 256
 
 
 def train_tokenizer(
-    cls: type[BPETokenizer],
     source: Source,
     vocab_size: int,
     *,
@@ -41,7 +39,8 @@ def train_tokenizer(
     show_progress: bool,
     byte_fallback: bool = False,
     format: str | None = None,
-) -> BPETokenizer:
+) -> TokenizerSpec:
+    """Count the source's pre-tokens, merge until ``vocab_size``, return the result as data."""
     specials = _check_specials(special_tokens)
     if byte_fallback and mode != "words":
         raise ConfigError("byte_fallback is for words mode; bytes mode covers every byte already")
@@ -105,9 +104,9 @@ def train_tokenizer(
     fallback_ids = list(range(base_size + len(merges), base_size + len(merges) + fallback_size))
     special_ids = {name: base_size + len(merges) + fallback_size + i for i, name in enumerate(specials)}
     base = [(tokens[i], i) for i in range(base_size)]
-    return cls(mode=mode, pattern=None if pre is None else pre.pattern, base=base, merges=merges,
-               special_tokens=special_ids, do_not_merge=do_not_merge,
-               byte_fallback=fallback_ids if byte_fallback else None)
+    return TokenizerSpec(mode=mode, pattern=None if pre is None else pre.pattern, base=base, merges=merges,
+                         special_tokens=special_ids, do_not_merge=tuple(do_not_merge),
+                         byte_fallback=fallback_ids if byte_fallback else None)
 
 
 def _check_specials(special_tokens: Sequence[str]) -> list[str]:
@@ -123,8 +122,6 @@ def _documents(source: Source, text_column: str | None,
                format: str | None) -> tuple[Iterable[str], int | None]:
     """Documents of ``source`` and, when known, their total size in bytes (for the bar)."""
     if isinstance(source, (str, os.PathLike)):
-        from tinygpt.data.sources import open_corpus
-
         corpus = open_corpus(source, text_column=text_column, format=format)
         sized = corpus.format != "parquet" and all(p.suffix != ".parquet" for p in corpus.paths)
         return corpus, corpus.total_bytes if sized else None
@@ -192,8 +189,6 @@ def read_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
 
 
 def _count_with_regex(trainer, batch: list[str], split, specials: list[str]) -> None:
-    from tinygpt.tokenizer.bpe import split_at_specials
-
     active = {name: i for i, name in enumerate(specials)}
     counts: Counter[str] = Counter()
     for doc in batch:

@@ -8,14 +8,14 @@ warmup-cosine variant ``min_learning_rate``, ``max_learning_rate`` and ``warmup_
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from tinygpt.config_file import read_config_file, write_config_file
 from tinygpt.errors import ConfigError
+from tinygpt.gptrs.config import TRAIN_CONFIG_FIELDS
 
 SCHEDULES = ("constant", "warmup_cosine")
 SAMPLINGS = ("document", "stream")
@@ -23,10 +23,6 @@ OPTIMIZERS = ("adamw", "muon")
 DEFAULT_LEARNING_RATE = 2e-4  # gpt-rs's train_config.ron
 _CONSTANT_FIELDS = ("learning_rate",)
 _COSINE_FIELDS = ("min_learning_rate", "max_learning_rate", "warmup_iterations")
-# The fields every gpt-rs train_config.ron has; a file missing one is probably a typo.
-REQUIRED_FIELDS = frozenset(
-    {"training_iterations", "evaluation_interval", "evaluation_iterations", "contexts_per_batch"}
-)
 
 
 @dataclass(frozen=True)
@@ -141,25 +137,8 @@ class TrainConfig:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> TrainConfig:
         """Read a `.ron` (gpt-rs's format) or `.json` train config; missing fields are errors."""
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"train config {path} does not exist")
-        optional = {f: None for f in cls.field_names() if f not in REQUIRED_FIELDS}
-        if path.suffix == ".json":
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-            except ValueError as error:
-                raise ConfigError(f"{path}: not valid JSON ({error})") from error
-            if not isinstance(data, dict):
-                raise ConfigError(f"{path}: expected a JSON object of train config fields")
-            missing = sorted(REQUIRED_FIELDS - set(data))
-            if missing:
-                raise ConfigError(f"{path}: missing field(s) {', '.join(missing)}")
-        else:
-            from tinygpt.ron import load_struct
-
-            data = load_struct(path, required=set(REQUIRED_FIELDS), optional=optional,
-                               what="train config")
+        optional = {f: None for f in cls.field_names() if f not in TRAIN_CONFIG_FIELDS}
+        data = read_config_file(path, required=TRAIN_CONFIG_FIELDS, optional=optional, what="train config")
         given = {k: v for k, v in data.items() if v is not None or k not in optional}
         if not set(given) & {*_CONSTANT_FIELDS, *_COSINE_FIELDS}:
             raise ConfigError(
@@ -173,16 +152,8 @@ class TrainConfig:
         return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write `.json` or (any other suffix) gpt-rs-style RON, atomically."""
-        path = Path(path)
-        if path.suffix == ".json":
-            from tinygpt.atomic import atomic_write_text
-
-            atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
-        else:
-            from tinygpt.ron import dump
-
-            dump(self.to_dict(), path)
+        """Write `.ron` (gpt-rs's format) or `.json` by suffix, atomically."""
+        write_config_file(self.to_dict(), path, what="train config")
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with ``changes``; switching schedule drops the old schedule's fields."""

@@ -10,7 +10,8 @@ from typing import Any, Iterator
 import torch
 
 from tinygpt.errors import ConfigError
-from tinygpt.train.compatibility import check_shards_match_tokenizer, check_vocab_fits
+from tinygpt.data.manifest import check_shards_match_tokenizer
+from tinygpt.train.compatibility import check_vocab_fits
 from tinygpt.train.config import TrainConfig
 from tinygpt.train.distributed import DistContext
 

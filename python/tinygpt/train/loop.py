@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from tinygpt.evaluate import HeldOutLoss, held_out_loss, mean_batch_loss
+from tinygpt.evaluate import IGNORE_INDEX, HeldOutLoss, held_out_loss, mean_batch_loss
 from tinygpt.precision import autocast, precision_name
 from tinygpt.run.checkpoint import load_trainer_state, load_weights, save_checkpoint
 from tinygpt.run.layout import RunLayout
@@ -23,6 +23,7 @@ from tinygpt.train.budget import TimePlan
 from tinygpt.train.config import TrainConfig
 from tinygpt.train.data import TrainingData, micro_batch_size
 from tinygpt.train.display import TrainingDisplay
+from tinygpt.train.divergence import require_finite_loss, require_finite_weights
 from tinygpt.train.distributed import DistContext
 from tinygpt.train.interrupt import stop_on_interrupt
 from tinygpt.train.metrics import MetricsLog
@@ -95,6 +96,7 @@ class Trainer:
         state = load_trainer_state(checkpoint_dir)
         self.optimizer.load_state_dict(state["optimizer"])
         self.step = self._checkpointed_step = state["step"]
+        self.last_checkpoint = checkpoint_dir.name
         self.tokens_seen = state["tokens_seen"]
         self.pace.load_state_dict(state.get("pace", {}))
         ranks = state["ranks"]
@@ -183,7 +185,9 @@ class Trainer:
             with self._gradient_sync(micro == accumulation - 1):
                 with autocast(self.device, self.dtype):
                     logits = self.model(x)
-                    loss = F.cross_entropy(logits.flatten(0, 1), y.flatten()) / accumulation
+                    # Windows cut short at a document's end are padded with ignored targets.
+                    loss = F.cross_entropy(logits.flatten(0, 1), y.flatten(),
+                                           ignore_index=IGNORE_INDEX) / accumulation
                 loss.backward()
             step_loss += loss.detach()
         if self.config.grad_clip > 0:
@@ -205,6 +209,9 @@ class Trainer:
             metrics.write("train", self.step, loss=loss, lr=learning_rate,
                           tokens_per_second=tokens_per_second, tokens=self.tokens_seen,
                           elapsed=time.perf_counter() - started)
+        require_finite_loss(loss, what="the training loss", step=self.step,
+                            learning_rate=learning_rate, last_checkpoint=self.last_checkpoint,
+                            run=self.layout.root)
         display.update(self.step, loss=loss, lr=learning_rate, tokens_per_second=tokens_per_second)
         return loss
 
@@ -223,6 +230,9 @@ class Trainer:
                             2 * iterations * self._micro_batch_tokens)
         if metrics is not None:
             metrics.write("eval", self.step, train_loss=train_loss, val_loss=val_loss)
+        for what, value in (("the training loss", train_loss), ("the held-out loss", val_loss)):
+            require_finite_loss(value, what=what, step=self.step, learning_rate=None,
+                                last_checkpoint=self.last_checkpoint, run=self.layout.root)
         display.evaluation(self.step, train_loss=train_loss, val_loss=val_loss)
         return train_loss, val_loss
 
@@ -247,6 +257,8 @@ class Trainer:
         """Rank 0 writes; every rank's RNG and loader state goes in, for an exact resume."""
         if self._checkpointed_step == self.step:
             return
+        require_finite_weights(self.raw_model, step=self.step, last_checkpoint=self.last_checkpoint,
+                               run=self.layout.root)
         self._checkpointed_step = self.step
         per_rank = self.dist.gather(
             {"rng": capture_rng_state(self.device), "loaders": self.data.state_dict()}

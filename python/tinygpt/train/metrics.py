@@ -8,6 +8,7 @@ loss over every held-out token, bits per byte).
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import IO, Any
 
@@ -29,13 +30,19 @@ class MetricsLog:
     def write(self, kind: str, step: int, **values: Any) -> None:
         if self._handle is None:
             self._handle = self.path.open("a", encoding="utf-8")
-        self._handle.write(json.dumps({"kind": kind, "step": step, **values}) + "\n")
+        record = {"kind": kind, "step": step, **{k: _strict(v) for k, v in values.items()}}
+        self._handle.write(json.dumps(record, allow_nan=False) + "\n")
         self._handle.flush()
 
     def close(self) -> None:
         if self._handle is not None:
             self._handle.close()
             self._handle = None
+
+
+def _strict(value: Any) -> Any:
+    """NaN and infinity as null: the file stays strict JSON that every reader accepts."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -10,9 +11,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from tinygpt import limits
 from tinygpt.atomic import atomic_write_text
-from tinygpt.errors import ConfigError
-from tinygpt.run.layout import RunLayout, read_run_info, require_run, resolve_checkpoint
+from tinygpt.run.claim import claim_existing_run, claim_new_run
+from tinygpt.run.layout import RunLayout, read_run_info, resolve_checkpoint
 from tinygpt.train.budget import TimePlan
 from tinygpt.train.config import TrainConfig
 from tinygpt.train.data import TrainingData, micro_batch_size
@@ -43,12 +45,23 @@ def train(
     schedule of ``train_config`` by a schedule planned in time. Under torchrun every process
     calls this; only rank 0 writes.
     """
+    limits.seed(seed)
+    _check_budget(max_seconds)
     dist = context_from_environment()
     target = dist.device(device)
     dtype = autocast_dtype(precision, target)
     micro_batch_size(train_config, dist.world_size)
     layout = RunLayout.of(out_dir)
-    _refuse_existing_run(layout)
+    with claim_new_run(layout) if dist.is_main else contextlib.nullcontext():
+        return _start(data_dir, layout, model_config, train_config, dist=dist, target=target,
+                      dtype=dtype, precision=precision, seed=seed, show_progress=show_progress,
+                      max_seconds=max_seconds, compile=compile, time_plan=time_plan)
+
+
+def _start(data_dir: str | os.PathLike[str], layout: RunLayout, model_config: Any,
+           train_config: TrainConfig, *, dist: DistContext, target: Any, dtype: Any,
+           precision: str, seed: int, show_progress: bool, max_seconds: float | None,
+           compile: bool, time_plan: TimePlan | None) -> TrainSummary:
     dist.start(target)
     try:
         data = TrainingData.open(
@@ -87,43 +100,39 @@ def resume(
     from tinygpt.model.config import GPTConfig
     from tinygpt.tokenizer import BPETokenizer
 
+    _check_budget(max_seconds)
     dist = context_from_environment()
     target = dist.device(device)
     dtype = autocast_dtype(precision, target)
     layout = RunLayout.of(run_dir)
-    require_run(layout)
-    info = read_run_info(run_dir)
-    checkpoint_dir = resolve_checkpoint(run_dir, "last")
-    model_config = GPTConfig.load(layout.transformer_config)
-    config = train_config or TrainConfig.load(layout.train_config)
-    micro_batch_size(config, dist.world_size)
-    dist.start(target)
-    try:
-        data = TrainingData.open(
-            data_dir or info["data"], vocab_size=model_config.vocab_size,
-            context_length=model_config.context_length, config=config, seed=info["seed"],
-            dist=dist, pin_memory=target.type == "cuda",
-            tokenizer=BPETokenizer.load(layout.tokenizer),
-        )
-        trainer = Trainer(layout=layout, model_config=model_config, train_config=config,
-                          data=data, device=target, dtype=dtype, dist=dist, seed=info["seed"],
-                          compile=compile, time_plan=_time_plan(info))
-        trainer.restore(checkpoint_dir)
-        if dist.is_main and train_config is not None:
-            config.save(layout.train_config)
-        return trainer.run(show_progress=show_progress, max_seconds=max_seconds)
-    finally:
-        dist.stop()
+    with claim_existing_run(layout) if dist.is_main else contextlib.nullcontext():
+        info = read_run_info(run_dir)
+        checkpoint_dir = resolve_checkpoint(run_dir, "last")
+        model_config = GPTConfig.load(layout.transformer_config)
+        config = train_config or TrainConfig.load(layout.train_config)
+        micro_batch_size(config, dist.world_size)
+        dist.start(target)
+        try:
+            data = TrainingData.open(
+                data_dir or info["data"], vocab_size=model_config.vocab_size,
+                context_length=model_config.context_length, config=config, seed=info["seed"],
+                dist=dist, pin_memory=target.type == "cuda",
+                tokenizer=BPETokenizer.load(layout.tokenizer),
+            )
+            trainer = Trainer(layout=layout, model_config=model_config, train_config=config,
+                              data=data, device=target, dtype=dtype, dist=dist, seed=info["seed"],
+                              compile=compile, time_plan=_time_plan(info))
+            trainer.restore(checkpoint_dir)
+            if dist.is_main and train_config is not None:
+                config.save(layout.train_config)
+            return trainer.run(show_progress=show_progress, max_seconds=max_seconds)
+        finally:
+            dist.stop()
 
 
-def _refuse_existing_run(layout: RunLayout) -> None:
-    if layout.info.exists():
-        raise ConfigError(
-            f"{layout.root} already holds a run; continue it with --resume {layout.root} "
-            "or choose a new --out"
-        )
-    if layout.root.is_dir() and any(layout.root.iterdir()):
-        raise ConfigError(f"{layout.root} exists and is not empty; choose a new --out")
+def _check_budget(max_seconds: float | None) -> None:
+    if max_seconds is not None:
+        limits.seconds(max_seconds)
 
 
 def _create_run(layout: RunLayout, data: TrainingData, model_config: Any,

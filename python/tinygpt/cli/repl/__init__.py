@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import argparse
 
-from tinygpt.cli._generation import add_run_arguments, add_sampling_arguments, load_model, sampler_from_args
+from tinygpt.cli._generation import (
+    add_run_arguments,
+    add_sampling_arguments,
+    load_model,
+    model_label,
+    sampler_from_args,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "repl",
         help="interactive prompt: type a start, watch the model continue it",
-        description="Interactive session with a model from a run directory; /help lists the commands. "
+        description="Interactive session with a model from a run directory, a transformers GPT-2 directory or "
+        "hf:owner/name; /help lists the commands. "
         "With stdin piped, each line is a prompt (or /command) and the output is plain text.",
     )
     add_run_arguments(parser)
@@ -25,5 +32,5 @@ def run(args: argparse.Namespace) -> int:
 
     settings = Settings(sampler=sampler_from_args(args), max_new_tokens=args.token_count, seed=args.seed)
     model, tokenizer = load_model(args)
-    start(model, tokenizer, settings=settings, stop=args.stop, description=f"tinygpt repl {args.run} ({args.checkpoint})")
+    start(model, tokenizer, settings=settings, stop=args.stop, description=f"tinygpt repl {model_label(args.run, args.checkpoint)}")
     return 0

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import Callable, Protocol
 
+from tinygpt import limits
 from tinygpt.errors import ConfigError, TinyGPTError
 from tinygpt.model.decoding import TokenSampler
-
-if TYPE_CHECKING:
-    from tinygpt.cli.repl.session import Repl
 
 
 class CommandError(TinyGPTError):
@@ -30,25 +28,41 @@ class Settings:
     seed: int | None = None
 
 
+class Session(Protocol):
+    """What the commands act on (``Repl`` in session.py), so this module need not import it."""
+
+    settings: Settings
+    running: bool
+
+    def say(self, text: str) -> None: ...
+
+    def show_last_tokens(self) -> None: ...
+
+    def show_tokenization(self, text: str) -> None: ...
+
+    def show_info(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class Command:
     usage: str
     summary: str
-    run: Callable[[Repl, str], None]
+    run: Callable[[Session, str], None]
 
 
 def _number(text: str, kind: type) -> int | float:
     try:
         return kind(text)
     except ValueError:
-        raise CommandError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        raise CommandError(f"expected {'an integer' if kind is int else 'a number'}, got {shown!r}") from None
 
 
 def _optional(text: str, kind: type) -> int | float | None:
     return None if text in ("off", "none") else _number(text, kind)
 
 
-def _resample(repl: Repl, **changes: object) -> None:
+def _resample(repl: Session, **changes: object) -> None:
     """Apply sampling changes, turning TokenSampler's validation errors into command errors."""
     try:
         repl.settings.sampler = dataclasses.replace(repl.settings.sampler, **changes)
@@ -57,55 +71,61 @@ def _resample(repl: Repl, **changes: object) -> None:
     repl.say(f"sampling: {describe_sampler(repl.settings.sampler)}")
 
 
-def temperature(repl: Repl, arg: str) -> None:
+def temperature(repl: Session, arg: str) -> None:
     _resample(repl, temperature=_number(arg, float), greedy=False)
 
 
-def top_k(repl: Repl, arg: str) -> None:
+def top_k(repl: Session, arg: str) -> None:
     _resample(repl, top_k=_optional(arg, int))
 
 
-def top_p(repl: Repl, arg: str) -> None:
+def top_p(repl: Session, arg: str) -> None:
     _resample(repl, top_p=_optional(arg, float))
 
 
-def greedy(repl: Repl, arg: str) -> None:
+def greedy(repl: Session, arg: str) -> None:
     _resample(repl, greedy=not repl.settings.sampler.greedy)
 
 
-def tokens(repl: Repl, arg: str) -> None:
-    count = _number(arg, int)
-    if count < 1:
-        raise CommandError(f"the token count must be >= 1, got {count}")
+def _limited(check: Callable[[int], int], value: int) -> int:
+    try:
+        return check(value)
+    except ConfigError as error:
+        raise CommandError(str(error)) from None
+
+
+def tokens(repl: Session, arg: str) -> None:
+    count = _limited(limits.token_count, int(_number(arg, int)))
     repl.settings.max_new_tokens = count
     repl.say(f"answers stop after {count} tokens")
 
 
-def seed(repl: Repl, arg: str) -> None:
-    repl.settings.seed = _optional(arg, int)
+def seed(repl: Session, arg: str) -> None:
+    value = _optional(arg, int)
+    repl.settings.seed = None if value is None else _limited(limits.seed, int(value))
     repl.say("each answer is sampled afresh" if repl.settings.seed is None
              else f"each answer is sampled with seed {repl.settings.seed} (same prompt, same answer)")
 
 
-def tokens_view(repl: Repl, arg: str) -> None:
+def tokens_view(repl: Session, arg: str) -> None:
     repl.show_last_tokens()
 
 
-def tokenize(repl: Repl, arg: str) -> None:
+def tokenize(repl: Session, arg: str) -> None:
     if not arg:
         raise CommandError("give the text to tokenize")
     repl.show_tokenization(arg)
 
 
-def info(repl: Repl, arg: str) -> None:
+def info(repl: Session, arg: str) -> None:
     repl.show_info()
 
 
-def show_help(repl: Repl, arg: str) -> None:
+def show_help(repl: Session, arg: str) -> None:
     repl.say(help_text())
 
 
-def quit_repl(repl: Repl, arg: str) -> None:
+def quit_repl(repl: Session, arg: str) -> None:
     repl.running = False
 
 
@@ -142,7 +162,7 @@ def describe_sampler(sampler: TokenSampler) -> str:
     return ", ".join(parts)
 
 
-def run_command(repl: Repl, line: str) -> None:
+def run_command(repl: Session, line: str) -> None:
     """Execute ``/name argument``; unknown names raise CommandError listing the commands."""
     name, _, arg = line[1:].strip().partition(" ")
     command = COMMANDS.get(name)

@@ -1,0 +1,31 @@
+"""`tinygpt export RUN --out DIR`: a run as a transformers GPT-2 directory."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "export",
+        help="write a run as a transformers GPT-2 directory",
+        description="Write a `tinygpt train` run as a directory that transformers' "
+        "AutoModelForCausalLM.from_pretrained and AutoTokenizer.from_pretrained load with no custom "
+        "code: config.json, model.safetensors, generation_config.json, tokenizer.json (+ "
+        "tokenizer_config.json, special_tokens_map.json) and a README.md model card.",
+    )
+    parser.add_argument("run", metavar="RUN", help="run directory")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR",
+                        help="directory to create (must not exist, or be empty)")
+    parser.add_argument("--checkpoint", default="best",
+                        help="best | last | a step directory name (step_00001000) | a checkpoint path (default best)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tinygpt.run.export import export_run
+
+    exported = export_run(args.run, args.out, checkpoint=args.checkpoint)
+    print(f"exported {exported.checkpoint} to {exported.directory}: {', '.join(exported.files)}")
+    return 0

@@ -1,0 +1,245 @@
+"""tokenize_corpus: a corpus into llm.c token shards, a manifest and a copy of the tokenizer.
+
+The output directory alone is enough to train from. The corpus is streamed in batches of a few
+MB of text; each batch is encoded by the compiled batch encoder on all cores (GIL released)
+while the next one is read. Every document is written as its end-of-text token followed by its
+tokens, and a shard only ever ends at a document boundary. Jobs are restartable: the manifest
+is rewritten after every finished shard, and a re-run of the same command skips the documents
+those shards hold and never rewrites them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from tinygpt.data.manifest import SPLITS, TOKENIZER_NAME, Manifest, SplitInfo
+from tinygpt.data.shards import MAX_SHARD_TOKENS, token_dtype
+from tinygpt.data.sources import Corpus, open_corpus
+from tinygpt.data.split_rule import TRAIN, VAL, SplitRule
+from tinygpt.data.tokenize.job import check_part, job_identity, part_range, start_or_resume
+from tinygpt.data.tokenize.summary import TokenizeSummary
+from tinygpt.data.tokenize.writer import Encoded, SplitWriter
+from tinygpt.errors import ConfigError, DataError
+from tinygpt.progress import TokenizeProgress
+from tinygpt.tokenizer.bpe import BPETokenizer
+
+DEFAULT_SHARD_TOKENS = 100_000_000  # llm.c's shard size: 200 MB of uint16
+_BATCH_TEXT_BYTES = 2 << 20
+_BATCH_MAX_DOCUMENTS = 16384
+_IN_MEMORY_BYTES = 32 << 20  # corpora up to this size are read once, not twice
+
+
+def tokenize_corpus(
+    source: str | os.PathLike[str] | Corpus,
+    tokenizer: BPETokenizer | str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    val_fraction: float = 0.1,
+    split: str = "tail",
+    shard_tokens: int = DEFAULT_SHARD_TOKENS,
+    part: tuple[int, int] | None = None,
+    text_column: str | None = None,
+    num_threads: int | None = None,
+    show_progress: bool = True,
+    format: str | None = None,
+) -> TokenizeSummary:
+    """Tokenize ``source`` into ``out_dir``: shards, ``manifest.json``, ``tokenizer.ron``.
+
+    ``source``: anything :func:`tinygpt.data.sources.open_corpus` accepts (or a Corpus);
+    ``tokenizer``: a BPETokenizer or the path of its ``.ron``; it must have an end-of-text
+    token. ``split="tail"`` holds out the last ``val_fraction`` of the documents, ``"hash"`` a
+    pseudo-random ``val_fraction`` by text hash. ``part=(i, n)`` tokenizes only the i-th
+    (0-based) of n contiguous slices of the documents and writes ``manifest.part-i-of-n.json``;
+    run all n (anywhere, in any order) and the loader reads the directory as one.
+    Re-running an interrupted job resumes it; a finished job returns at once.
+
+    >>> summary = tokenize_corpus("stories.parquet", "tokenizer.ron", "shards")
+    >>> summary.manifest.splits["train"].documents, summary.manifest.splits["val"].documents
+    (276, 31)
+    """
+    started = time.perf_counter()
+    if isinstance(tokenizer, (str, os.PathLike)):
+        tokenizer = BPETokenizer.load(tokenizer)
+    if tokenizer.eot_id is None:
+        raise DataError(
+            "the tokenizer has no <|endoftext|> token, which shards need to mark where each "
+            "document starts; train it with special_tokens=(\"<|endoftext|>\",)"
+        )
+    if not isinstance(shard_tokens, int) or not 1 <= shard_tokens <= MAX_SHARD_TOKENS:
+        raise ConfigError(f"shard_tokens must lie in [1, {MAX_SHARD_TOKENS}], not {shard_tokens!r}")
+    SplitRule(split, val_fraction, 0)  # validates the split arguments before any work
+    check_part(part)
+    corpus = source if isinstance(source, Corpus) else open_corpus(source, text_column=text_column, format=format)
+    out_dir = Path(out_dir)
+    dtype = token_dtype(tokenizer.vocab_size)
+    fingerprint = tokenizer.fingerprint()
+    manifest = start_or_resume(
+        Manifest(
+            directory=out_dir,
+            tokenizer_fingerprint=fingerprint,
+            vocab_size=tokenizer.vocab_size,
+            eot_id=tokenizer.eot_id,
+            dtype=dtype.name,
+            split_rule=split,
+            val_fraction=val_fraction,
+            job=job_identity(corpus, split, val_fraction, shard_tokens, part, fingerprint),
+            splits={name: SplitInfo() for name in SPLITS},
+            part=part,
+        )
+    )
+    kept = sum(len(info.shards) for info in manifest.splits.values())
+    if manifest.complete:
+        return TokenizeSummary(out_dir, manifest, time.perf_counter() - started, shards_kept=kept)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pipeline = _EncodeAndWrite(manifest, tokenizer, dtype, shard_tokens, num_threads)
+    # Serialising a large tokenizer is pure Python (tens of ms); it overlaps the encoding, which
+    # runs without the GIL, and must be done before the manifest says "complete".
+    with TokenizeProgress(show_progress) as progress, ThreadPoolExecutor(1) as saver:
+        saved = saver.submit(tokenizer.save, out_dir / TOKENIZER_NAME)
+        documents, count = _documents_and_count(corpus, progress, split == "tail" or part is not None)
+        rule = SplitRule(split, val_fraction, count)
+        first, stop = part_range(part, count)
+        progress.start("tokenizing", None if count is None else stop - first)
+        pipeline.execute(_read_batches(documents, rule, first, stop, manifest), progress)
+        saved.result()
+    manifest.complete = True
+    manifest.save()
+    return TokenizeSummary(
+        out_dir,
+        manifest,
+        time.perf_counter() - started,
+        documents_processed=pipeline.documents,
+        text_bytes_processed=pipeline.text_bytes,
+        shards_written=sum(len(info.shards) for info in manifest.splits.values()) - kept,
+        shards_kept=kept,
+    )
+
+
+def _documents_and_count(corpus: Corpus, progress: TokenizeProgress,
+                         need_count: bool) -> tuple[Iterable[str], int | None]:
+    """The documents to tokenize and, when the tail split or --part needs it, their count.
+
+    Counting takes a reading pass, cheap next to encoding; a small corpus is kept from that
+    pass rather than read twice.
+    """
+    if not need_count:
+        return corpus, None
+    if corpus.total_bytes <= _IN_MEMORY_BYTES:
+        documents = list(corpus)
+        return documents, len(documents)
+    progress.start("counting documents", None)
+    count = 0
+    for batch in corpus.iter_batches(_BATCH_MAX_DOCUMENTS):
+        count += len(batch)
+        progress.advance(len(batch), 0)
+    return corpus, count
+
+
+@dataclass
+class _Batch:
+    """Documents read for one encode call, per split, in corpus order."""
+
+    texts: dict[str, list[str]] = field(default_factory=lambda: {TRAIN: [], VAL: []})
+    text_bytes: dict[str, list[int]] = field(default_factory=lambda: {TRAIN: [], VAL: []})
+    total_bytes: int = 0
+    documents: int = 0
+
+
+def _read_batches(documents: Iterable[str], rule: SplitRule, first: int, stop: float,
+                  manifest: Manifest) -> Iterator[_Batch]:
+    """Batches of this part's documents that earlier runs have not already written."""
+    done = {name: info.input_documents for name, info in manifest.splits.items()}
+    seen = {TRAIN: 0, VAL: 0}
+    batch = _Batch()
+    for index, text in enumerate(documents):
+        if index < first:
+            continue
+        if index >= stop:
+            break
+        data = text.encode("utf-8")
+        name = rule.assign(index, data)
+        seen[name] += 1
+        if seen[name] <= done[name]:
+            continue
+        batch.texts[name].append(text)
+        batch.text_bytes[name].append(len(data))
+        batch.total_bytes += len(data)
+        batch.documents += 1
+        if batch.total_bytes >= _BATCH_TEXT_BYTES or batch.documents >= _BATCH_MAX_DOCUMENTS:
+            yield batch
+            batch = _Batch()
+    if batch.documents:
+        yield batch
+
+
+class _EncodeAndWrite:
+    """Encodes batches on a worker thread while the caller reads the next, and writes shards."""
+
+    def __init__(self, manifest: Manifest, tokenizer: BPETokenizer, dtype: np.dtype,
+                 shard_tokens: int, num_threads: int | None) -> None:
+        self.manifest = manifest
+        self.tokenizer = tokenizer
+        self.dtype = dtype
+        self.num_threads = num_threads
+        self.writers = {name: SplitWriter(manifest, name, dtype, shard_tokens) for name in SPLITS}
+        self.documents = 0
+        self.text_bytes = 0
+
+    def execute(self, batches: Iterator[_Batch], progress: TokenizeProgress) -> None:
+        try:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tinygpt-encode") as pool:
+                pending: tuple[_Batch, Future] | None = None
+                for batch in batches:
+                    submitted = (batch, pool.submit(self._encode, batch))
+                    if pending is not None:
+                        self._write(*pending, progress)
+                    pending = submitted
+                if pending is not None:
+                    self._write(*pending, progress)
+            for writer in self.writers.values():
+                writer.close()
+        except BaseException:
+            for writer in self.writers.values():
+                writer.abort()
+            raise
+
+    def _encode(self, batch: _Batch) -> dict[str, Encoded]:
+        return {name: self._encode_split(batch.texts[name], batch.text_bytes[name]) for name in SPLITS}
+
+    def _encode_split(self, texts: list[str], text_bytes: list[int]) -> Encoded:
+        eot = self.tokenizer.eot_id
+        nonempty = [text for text in texts if text]
+        if not nonempty:
+            return Encoded(np.empty(0, self.dtype), np.zeros(len(texts), np.int64),
+                            np.asarray(text_bytes, dtype=np.int64))
+        tokens = self.tokenizer.encode_to_array(
+            nonempty, prepend=eot, dtype=self.dtype, num_threads=self.num_threads,
+            allowed_special="none",  # "<|endoftext|>" inside a story is text, not a boundary
+        )
+        starts = np.flatnonzero(tokens == eot)
+        if starts.size != len(nonempty):
+            raise DataError(
+                f"the tokenizer produced {starts.size} end-of-text tokens for {len(nonempty)} "
+                "documents; document text must not encode to the end-of-text token"
+            )
+        lengths = np.zeros(len(texts), dtype=np.int64)
+        lengths[np.fromiter((bool(text) for text in texts), dtype=bool, count=len(texts))] = np.diff(
+            np.append(starts, tokens.size)
+        )
+        return Encoded(tokens, lengths, np.asarray(text_bytes, dtype=np.int64))
+
+    def _write(self, batch: _Batch, encoded: Future, progress: TokenizeProgress) -> None:
+        for name, part in encoded.result().items():
+            self.writers[name].add(part)
+        self.documents += batch.documents
+        self.text_bytes += batch.total_bytes
+        progress.advance(batch.documents, batch.total_bytes)
+
+

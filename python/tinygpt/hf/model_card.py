@@ -1,0 +1,63 @@
+"""The ``README.md`` model card of an exported run: what it was trained on, how long, how well."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tinygpt.model.gpt import GPT
+from tinygpt.tokenizer import BPETokenizer
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """The figures a card reports (None where the run recorded none)."""
+
+    data: str
+    step: int | None
+    tokens_seen: int | None
+    held_out_loss: float | None
+    bits_per_byte: float | None
+
+
+def _figure(value: float | None, spec: str) -> str:
+    return "not recorded" if value is None else format(value, spec)
+
+
+def model_card(summary: RunSummary, model: GPT, tokenizer: BPETokenizer) -> str:
+    """Markdown for the Hugging Face model page (front matter, then the facts of the run)."""
+    config = model.config
+    tokenizer_text = (
+        f"byte-level BPE, {tokenizer.pattern} pre-tokenisation pattern" if tokenizer.mode == "bytes"
+        else "gpt-rs's words BPE (characters; merges never cross a word; `\"` and newline never merge)"
+        + (", byte fallback" if tokenizer.byte_fallback else "")
+    )
+    return f"""---
+library_name: transformers
+pipeline_tag: text-generation
+tags: [tinygpt, gpt2]
+---
+
+# tinygpt story model
+
+A small GPT-2-architecture model trained with tinygpt and
+exported with `tinygpt export`; transformers loads it with no custom code.
+
+| | |
+|---|---|
+| training data | {summary.data} |
+| optimizer steps | {_figure(summary.step, ",")} |
+| tokens seen | {_figure(summary.tokens_seen, ",")} |
+| held-out loss | {_figure(summary.held_out_loss, ".4f")} nats per token |
+| held-out bits per byte | {_figure(summary.bits_per_byte, ".4f")} |
+| parameters | {model.num_parameters():,} |
+| shape | {config.block_count} layers, {config.head_count} heads, {config.embedding_size} wide, context {config.context_length}, {config.activation} |
+| tokenizer | {tokenizer_text}, {tokenizer.vocab_size:,} tokens |
+
+```python
+from transformers import AutoModelForCausalLM, AutoTokenizer
+model = AutoModelForCausalLM.from_pretrained("PATH_OR_REPO")
+tokenizer = AutoTokenizer.from_pretrained("PATH_OR_REPO")
+ids = tokenizer("Once upon a time", return_tensors="pt").input_ids
+print(tokenizer.decode(model.generate(ids, max_new_tokens=60)[0]))
+```
+"""

@@ -1,0 +1,78 @@
+"""``tinygpt export RUN --out DIR``: a run's checkpoint as a transformers GPT-2 directory, with a
+model card whose figures come from the run's own records."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tinygpt.hf.export import check_export_target, export_model
+from tinygpt.hf.model_card import RunSummary, model_card
+from tinygpt.run.layout import (
+    CHECKPOINT_META_FILE,
+    RunLayout,
+    read_run_info,
+    resolve_checkpoint,
+)
+from tinygpt.run.load import load_run
+
+
+@dataclass(frozen=True)
+class Exported:
+    directory: Path
+    checkpoint: Path
+    files: list[str]
+
+
+def export_run(run: str | os.PathLike[str], out: str | os.PathLike[str], *, checkpoint: str = "best") -> Exported:
+    """Write ``out`` from ``run``'s ``checkpoint``; ``out`` must not exist or be an empty directory."""
+    target = Path(out)
+    check_export_target(target)
+    directory = resolve_checkpoint(run, checkpoint)
+    model, tokenizer = load_run(run, checkpoint, device="cpu")
+    card = model_card(run_summary(RunLayout.of(run), directory), model, tokenizer)
+    return Exported(target, directory, export_model(model, tokenizer, target, card=card))
+
+
+def run_summary(layout: RunLayout, checkpoint: Path) -> RunSummary:
+    """Data, steps and held-out figures of ``checkpoint``, from meta.json, run.json and metrics.jsonl."""
+    meta = _read_json(checkpoint / CHECKPOINT_META_FILE)
+    step = meta.get("step")
+    held_out = _held_out_record(layout.metrics, step)
+    data = str(read_run_info(layout.root).get("data", "unknown"))
+    return RunSummary(
+        data=Path(data).name or data,
+        step=step,
+        tokens_seen=meta.get("tokens_seen"),
+        held_out_loss=held_out.get("loss", meta.get("val_loss")),
+        bits_per_byte=held_out.get("bits_per_byte"),
+    )
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _held_out_record(metrics: Path, step: int | None) -> dict[str, Any]:
+    """The held-out evaluation at ``step`` (the latest one before it when none is exactly there)."""
+    found: dict[str, Any] = {}
+    try:
+        lines = metrics.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return found
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if (isinstance(record, dict) and record.get("kind") == "held_out"
+                and (step is None or record.get("step", 0) <= step)):
+            found = record
+    return found
