@@ -84,6 +84,12 @@ cdef extern from "encoder.hpp" namespace "tgbpe" nogil:
         cbool decode(const uint32_t* ids, size_t n, string& out, uint32_t& bad_id) except +
 
 
+cdef extern from "encoder.hpp" namespace "tgbpe" nogil:
+    cdef cppclass CStream "tgbpe::Encoder::Stream":
+        CStream(const CEncoder& encoder, const EncodeOptions& options) except +
+        size_t step(string_view text, cbool final, vector[uint32_t]& out, EncodeError& error) except +
+
+
 cdef extern from "trainer.hpp" namespace "tgbpe" nogil:
     cdef cppclass CTrainer "tgbpe::Trainer":
         CTrainer(Splitter splitter, cbool words_mode) except +
@@ -272,6 +278,10 @@ cdef class Encoder:
             raise_unknown(error)
         return ids_to_list(out, self.ints())
 
+    def stream(self, allowed, int unknown, uint32_t replacement_cp):
+        """A streaming encoder with these options (see :class:`Stream`)."""
+        return Stream(self, allowed, unknown, replacement_cp)
+
     cdef vector[vector[uint32_t]] encode_views(self, texts, allowed, int unknown,
                                                uint32_t replacement_cp, int num_threads) except *:
         cdef list keep = []
@@ -325,6 +335,31 @@ cdef class Encoder:
         if not ok:
             raise KeyError(bad_id)
         return PyBytes_FromStringAndSize(out.data(), <Py_ssize_t>out.size())
+
+
+cdef class Stream:
+    """One text arriving in blocks; its piece cache lives as long as the stream."""
+
+    cdef unique_ptr[CStream] c
+    cdef Encoder encoder  # the stream reads its tables: keep it alive
+
+    def __cinit__(self, Encoder encoder, allowed, int unknown, uint32_t replacement_cp):
+        self.encoder = encoder
+        self.c.reset(new CStream(encoder.c.get()[0], encoder.options(allowed, unknown, replacement_cp)))
+
+    def step(self, const unsigned char[::1] data, bint final):
+        """Over UTF-8 ``data`` (whole characters): ``(ids, consumed)``, the ids of the first
+        ``consumed`` bytes, which no continuation of the text can change."""
+        cdef size_t n = data.shape[0]
+        cdef string_view view = string_view(<const char*>&data[0] if n else NULL, n)
+        cdef vector[uint32_t] out
+        cdef EncodeError error
+        cdef size_t consumed
+        with nogil:
+            consumed = self.c.get().step(view, final, out, error)
+        if error.failed:
+            raise_unknown(error)
+        return ids_to_list(out, self.encoder.ints()), consumed
 
 
 cdef class Trainer:

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -104,6 +105,25 @@ public:
         worker.encode(text, 0, out, error);
     }
 
+private:
+    class Worker;
+
+public:
+    // Streaming: each step encodes the longest prefix of `text` whose ids no continuation of
+    // the text can change (all of it when `final`) and returns that prefix's length in bytes.
+    // `text` must end on a character boundary; the caller keeps the rest and prepends it to
+    // what comes next. The piece cache (owning its keys) lasts for the whole stream.
+    class Stream {
+    public:
+        Stream(const Encoder& enc, const EncodeOptions& options);
+        std::size_t step(std::string_view text, bool final, std::vector<std::uint32_t>& out,
+                         EncodeError& error);
+
+    private:
+        EncodeOptions options_;
+        std::unique_ptr<Worker> worker_;
+    };
+
     // Encodes every text on up to `num_threads` threads; outs[i] receives texts[i]'s ids.
     void encode_many(const std::vector<std::string_view>& texts, const EncodeOptions& options,
                      int num_threads, std::vector<std::vector<std::uint32_t>>& outs,
@@ -163,22 +183,106 @@ private:
     // Per-thread state: the piece cache and scratch buffers.
     class Worker {
     public:
-        Worker(const Encoder& enc, const EncodeOptions& options) : enc_(enc), options_(options) {}
+        Worker(const Encoder& enc, const EncodeOptions& options, bool streaming = false)
+            : enc_(enc), options_(options), cache_(streaming) {}
 
         void encode(std::string_view text, std::size_t index, std::vector<std::uint32_t>& out,
                     EncodeError& error) {
             split_specials(
                 text, enc_.specials_, options_.allowed_special,
-                [&](std::size_t b, std::size_t e) {
-                    std::string_view part = text.substr(b, e - b);
-                    if (error.failed) return;
-                    if (enc_.closed_alphabet() && !check_alphabet(part, index, b, error)) return;
-                    encode_ordinary(part, out);
-                },
+                [&](std::size_t b, std::size_t e) { encode_part(text, b, e, index, out, error); },
                 [&](std::size_t i) { out.push_back(enc_.special_ids_[i]); });
         }
 
+        std::size_t encode_prefix(std::string_view text, bool final,
+                                  std::vector<std::uint32_t>& out, EncodeError& error) {
+            rewritten_.clear();  // streaming: the cache owns its keys, so no view outlives a step
+            // A suffix that may grow into a special token is not looked at yet; what precedes
+            // it splits at special tokens as the whole text will.
+            const std::size_t limit =
+                final ? text.size() : text.size() - special_prefix_at_end(text);
+            const std::string_view region = text.substr(0, limit);
+            std::size_t open_begin = limit;
+            split_specials(
+                region, enc_.specials_, options_.allowed_special,
+                [&](std::size_t b, std::size_t e) {
+                    if (e == limit && !final) {
+                        open_begin = b;  // ordinary text that more text may continue
+                    } else {
+                        encode_part(region, b, e, 0, out, error);
+                    }
+                },
+                [&](std::size_t i) { out.push_back(enc_.special_ids_[i]); });
+            if (error.failed || open_begin == limit) return limit;
+            return open_begin + encode_stable(region, open_begin, out, error);
+        }
+
     private:
+        void encode_part(std::string_view text, std::size_t b, std::size_t e, std::size_t index,
+                         std::vector<std::uint32_t>& out, EncodeError& error) {
+            std::string_view part = text.substr(b, e - b);
+            if (error.failed) return;
+            if (enc_.closed_alphabet() && !check_alphabet(part, index, b, error)) return;
+            encode_ordinary(part, out);
+        }
+
+        // Length of the longest suffix of `text` that is a proper prefix of an allowed special.
+        std::size_t special_prefix_at_end(std::string_view text) const {
+            std::size_t longest = 0;
+            for (std::size_t i = 0; i < enc_.specials_.size(); ++i) {
+                if (!options_.allowed_special[i]) continue;
+                const std::string_view special = enc_.specials_[i];
+                for (std::size_t k = std::min(special.size() - 1, text.size()); k > longest; --k)
+                    if (text.substr(text.size() - k) == special.substr(0, k)) longest = k;
+            }
+            return longest;
+        }
+
+        // Encodes the first pieces of text[begin:] that no continuation can change; returns
+        // their length. Words mode: everything before the last word boundary (merges never
+        // cross one). The GPT-2/GPT-4 scanners decide a piece from its own characters plus the
+        // next one, except contractions, which look two bytes past the apostrophe: so every
+        // piece but the last, and but any that starts within the last two bytes, is final.
+        std::size_t encode_stable(std::string_view text, std::size_t begin,
+                                  std::vector<std::uint32_t>& out, EncodeError& error) {
+            const std::string_view part = text.substr(begin);
+            if (enc_.splitter_ == Splitter::kWords) {
+                const std::size_t cut = last_word_boundary(part);
+                if (cut > 0) encode_part(text, begin, begin + cut, 0, out, error);
+                return cut;
+            }
+            // Each piece is encoded when the next one shows it is not the last.
+            std::size_t cut = 0, prev_begin = 0, prev_end = 0;
+            bool have_prev = false, stopped = false;
+            split_text(enc_.splitter_, part, enc_.no_merge_, [&](std::size_t b, std::size_t e) {
+                if (have_prev && !stopped) {
+                    if (prev_begin + 2 < part.size()) {
+                        encode_piece(part.substr(prev_begin, prev_end - prev_begin), out);
+                        cut = prev_end;
+                    } else {
+                        stopped = true;
+                    }
+                }
+                prev_begin = b, prev_end = e, have_prev = true;
+            });
+            return cut;
+        }
+
+        // Start of the last space or do-not-merge character that the alphabet knows (an
+        // unknown one may be skipped or replaced, which would join the words around it); 0 if
+        // there is none.
+        std::size_t last_word_boundary(std::string_view part) const {
+            const auto* begin = reinterpret_cast<const unsigned char*>(part.data());
+            for (std::size_t pos = part.size(); pos > 0;) {
+                --pos;
+                if ((begin[pos] & 0xC0) == 0x80) continue;
+                const std::uint32_t cp = decode_utf8(begin + pos, begin + part.size()).cp;
+                const bool boundary = cp == ' ' || contains(enc_.no_merge_, cp);
+                if (boundary && (enc_.knows_char(cp) || !enc_.closed_alphabet())) return pos;
+            }
+            return 0;
+        }
+
         void encode_ordinary(std::string_view text, std::vector<std::uint32_t>& out) {
             split_text(enc_.splitter_, text, enc_.no_merge_, [&](std::size_t b, std::size_t e) {
                 encode_piece(text.substr(b, e - b), out);
@@ -278,5 +382,13 @@ private:
     MergeRules rules_;
     std::unordered_map<std::string_view, std::uint32_t> whole_;
 };
+
+inline Encoder::Stream::Stream(const Encoder& enc, const EncodeOptions& options)
+    : options_(options), worker_(std::make_unique<Worker>(enc, options_, true)) {}
+
+inline std::size_t Encoder::Stream::step(std::string_view text, bool final,
+                                         std::vector<std::uint32_t>& out, EncodeError& error) {
+    return worker_->encode_prefix(text, final, out, error);
+}
 
 }  // namespace tgbpe

@@ -4,9 +4,11 @@
 // in one arena.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string_view>
 #include <vector>
 
@@ -43,6 +45,8 @@ struct BytesHash {
 class PieceCache {
 public:
     PieceCache() { reset(); }
+    // A cache that copies its keys, for callers whose text does not outlive it (streaming).
+    explicit PieceCache(bool owns_keys) : owns_keys_(owns_keys) { reset(); }
 
     // The cached ids of `key` (nullptr when absent); `count` receives their number.
     const std::uint32_t* find(std::string_view key, std::uint64_t hash,
@@ -58,9 +62,11 @@ public:
         }
     }
 
-    // Caches `ids` for `key`; `key` must outlive the cache (it views the caller's text).
+    // Caches `ids` for `key`; unless the cache owns its keys, `key` must outlive the cache (it
+    // views the caller's text).
     void insert(std::string_view key, std::uint64_t hash, const std::vector<std::uint32_t>& ids) {
         if (arena_.size() + ids.size() > kArenaLimit) reset();
+        if (owns_keys_) key = copy_key(key);
         if ((used_ + 1) * 2 > slots_.size()) grow();
         place(Slot{key.data(), static_cast<std::uint32_t>(key.size()),
                    static_cast<std::uint32_t>(ids.size()),
@@ -97,11 +103,30 @@ private:
     // Bounds memory on huge inputs with endless distinct pieces: start afresh past ~64 MB of ids.
     static constexpr std::size_t kArenaLimit = std::size_t{1} << 24;
 
+    static constexpr std::size_t kKeyBlock = std::size_t{1} << 16;
+
     void reset() {
         slots_.assign(1024, Slot{nullptr, 0, 0, 0, 0});
         mask_ = slots_.size() - 1;
         used_ = 0;
         arena_.clear();
+        key_blocks_.clear();
+        key_free_ = 0;
+    }
+
+    // Keys live in blocks that never move (a key longer than a block gets one of its own).
+    std::string_view copy_key(std::string_view key) {
+        if (key.size() > key_free_) {
+            const std::size_t size = std::max(kKeyBlock, key.size());
+            key_blocks_.emplace_back(new char[size]);
+            key_free_ = size;
+            key_next_ = key_blocks_.back().get();
+        }
+        if (!key.empty()) std::memcpy(key_next_, key.data(), key.size());
+        const std::string_view copy(key_next_, key.size());
+        key_next_ += key.size();
+        key_free_ -= key.size();
+        return copy;
     }
 
     void place(const Slot& slot) {
@@ -122,6 +147,10 @@ private:
     std::size_t mask_ = 0;
     std::size_t used_ = 0;
     std::vector<std::uint32_t> arena_;
+    bool owns_keys_ = false;
+    std::vector<std::unique_ptr<char[]>> key_blocks_;
+    char* key_next_ = nullptr;
+    std::size_t key_free_ = 0;
 };
 
 }  // namespace tgbpe

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -16,19 +16,27 @@ from torch.nn import functional as F
 from tinygpt.data.loader import TokenLoader
 from tinygpt.data.manifest import check_shards_match_tokenizer
 from tinygpt.data.sources import open_corpus
+from tinygpt.errors import DataError
 from tinygpt.precision import autocast
 from tinygpt.run.load import load_run
+from tinygpt.tokenizer.bpe import BPETokenizer
+from tinygpt.tokenizer.unknown import UnknownText
 
 IGNORE_INDEX = -1
 
 
 @dataclass(frozen=True)
 class HeldOutLoss:
-    """Mean loss per predicted token and, when the text size is known, bits per byte."""
+    """Mean loss per predicted token and, when the text size is known, bits per byte.
+
+    ``text_bytes`` counts the bytes actually scored: with ``unknown`` characters skipped or
+    replaced, the text as encoded, not as read.
+    """
 
     loss: float
     tokens: int
     text_bytes: int | None
+    unknown: UnknownText | None = None
 
     @property
     def bits_per_byte(self) -> float | None:
@@ -36,8 +44,10 @@ class HeldOutLoss:
             return None
         return self.tokens * self.loss / math.log(2) / self.text_bytes
 
-    def to_dict(self) -> dict[str, float | int | None]:
-        return {**asdict(self), "bits_per_byte": self.bits_per_byte}
+    def to_dict(self) -> dict[str, float | int | str | None]:
+        found = {"loss": self.loss, "tokens": self.tokens, "text_bytes": self.text_bytes,
+                 "bits_per_byte": self.bits_per_byte}
+        return found if self.unknown is None else {**found, **self.unknown.to_dict()}
 
 
 def token_losses(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
@@ -135,11 +145,18 @@ def evaluate_run(
     batch_size: int = 32,
     text_column: str | None = None,
     sampling: str = "document",
+    on_unknown: str = "error",
+    format: str | None = None,
 ) -> HeldOutLoss:
     """Held-out loss of a trained run on ``data``: a `tinygpt tokenize` directory (its held-out
     split) or any corpus `tinygpt.data.sources.open_corpus` reads (all of it, tokenized here and
     streamed, each document swept on its own as in the shards' held-out pass). ``sampling`` is
-    the loader's rule for the shards' sweep: the one the run was trained with."""
+    the loader's rule for the shards' sweep: the one the run was trained with.
+
+    A corpus is encoded as ``tinygpt tokenize`` encodes it (special tokens in the text are
+    text). ``on_unknown`` (a closed words-mode alphabet) is ``"error"``, ``"skip"`` or a
+    replacement character; the result counts the unknown characters and their bytes, and
+    its bits per byte are over the bytes scored."""
     model, tokenizer = load_run(run, checkpoint, device=device)
     target = next(model.parameters()).device
     context = model.config.context_length
@@ -151,14 +168,34 @@ def evaluate_run(
     text_bytes = 0
     # Each document between two end-of-text tokens, so its end is predicted as in training.
     boundary = [] if tokenizer.eot_id is None else [tokenizer.eot_id]
+    unknown = UnknownText.for_tokenizer(tokenizer, on_unknown)
 
     def encoded() -> Iterator[list[int]]:
         nonlocal text_bytes
-        for documents in open_corpus(data, text_column=text_column).iter_batches(256):
+        first = 0
+        for documents in open_corpus(data, text_column=text_column, format=format).iter_batches(256):
             text_bytes += sum(len(document.encode("utf-8")) for document in documents)
-            for tokens in tokenizer.encode_batch(documents):
+            unknown.add(documents)
+            try:
+                batch = tokenizer.encode_batch(documents, on_unknown=on_unknown)
+            except DataError:
+                raise _first_failure(tokenizer, documents, first, data, on_unknown) from None
+            first += len(documents)
+            for tokens in batch:
                 yield boundary + tokens + boundary
 
     result = held_out_loss(model, document_windows(encoded(), context, batch_size), target,
                            text_bytes=None)
-    return HeldOutLoss(loss=result.loss, tokens=result.tokens, text_bytes=text_bytes)
+    return HeldOutLoss(loss=result.loss, tokens=result.tokens, text_bytes=unknown.scored_bytes(text_bytes),
+                       unknown=unknown)
+
+
+def _first_failure(tokenizer: BPETokenizer, documents: list[str], first: int,
+                   data: str | os.PathLike[str], on_unknown: str) -> DataError:
+    """The error of the first document that fails, naming the corpus and the document."""
+    for number, document in enumerate(documents, start=first + 1):
+        try:
+            tokenizer.encode(document, on_unknown=on_unknown)
+        except DataError as error:
+            return DataError(f"{data}: document {number}: {error}")
+    return DataError(f"{data}: documents {first + 1}-{first + len(documents)} could not be encoded")

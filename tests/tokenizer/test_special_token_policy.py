@@ -19,7 +19,7 @@ def tok() -> BPETokenizer:
     return BPETokenizer.train([TEXT.replace(ENDOFTEXT, " ")] * 20, 300, show_progress=False)
 
 
-ENCODERS = ["encode", "encode_batch", "encode_to_array"]
+ENCODERS = ["encode", "encode_batch", "encode_to_array", "encode_iterable", "encode_file"]
 
 
 @pytest.mark.parametrize("name", ENCODERS)
@@ -32,7 +32,9 @@ def test_every_encoder_agrees_by_default_and_when_asked(tok):
     assert tok.eot_id not in plain and tok.decode(plain) == TEXT
     assert tok.encode_batch([TEXT])[0] == plain
     assert tok.encode_to_array([TEXT]).tolist() == plain
+    assert list(tok.encode_iterable([TEXT[:20], TEXT[20:]])) == plain
     asked = tok.encode(TEXT, allowed_special="all")
     assert asked.count(tok.eot_id) == 1
     assert tok.encode_batch([TEXT], allowed_special={ENDOFTEXT})[0] == asked
     assert tok.encode_to_array([TEXT], allowed_special="all", dtype=np.uint32).tolist() == asked
+    assert list(tok.encode_iterable([TEXT[:20], TEXT[20:]], allowed_special="all")) == asked

@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from tinygpt.cli.arguments import SEED, TOKEN_COUNT
+from tinygpt.cli.corpus_flags import add_on_unknown_flag
 from tinygpt.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help="best | last | a step directory name (step_00001000) | a checkpoint path (default best)",
     )
     parser.add_argument("--device", default="auto", help="auto|cpu|cuda|cuda:N|mps (default auto)")
+    add_on_unknown_flag(parser)
     parser.add_argument(
         "--threads", default="auto", metavar="N|auto",
         help="CPU threads per token (default auto: 1 for models under 10 M parameters, else torch's default)",
@@ -122,6 +124,6 @@ def check_prompt(text: str) -> str:
     return text
 
 
-def encode_prompt(tokenizer: BPETokenizer, text: str) -> list[int]:
+def encode_prompt(tokenizer: BPETokenizer, text: str, on_unknown: str = "error") -> list[int]:
     """User text as token ids; special-token names in it stay plain text (never control tokens)."""
-    return tokenizer.encode(check_prompt(text), allowed_special="none")
+    return tokenizer.encode(check_prompt(text), allowed_special="none", on_unknown=on_unknown)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from tinygpt.cli.corpus_flags import add_format_flag, add_on_unknown_flag
 from tinygpt.hf.source import is_hf_model
 from tinygpt.run.layout import RunLayout
 from tinygpt.train.config import TrainConfig
@@ -28,6 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", default="auto", help="auto|cpu|cuda|cuda:N|mps")
     parser.add_argument("--batch-size", type=int, default=32, help="windows per forward pass")
     parser.add_argument("--text-column", help="parquet column / jsonl field of the text")
+    add_format_flag(parser)
+    add_on_unknown_flag(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)
 
@@ -41,11 +44,15 @@ def run(args: argparse.Namespace) -> int:
     trained_here = not is_hf_model(args.run)
     sampling = (TrainConfig.load(RunLayout.of(args.run).train_config) if trained_here else TrainConfig()).sampling
     result = evaluate_run(args.run, args.data, checkpoint=args.checkpoint, device=args.device,
-                          batch_size=args.batch_size, text_column=args.text_column, sampling=sampling)
+                          batch_size=args.batch_size, text_column=args.text_column, sampling=sampling,
+                          on_unknown=args.on_unknown, format=args.format)
     if args.json:
         print(json.dumps(result.to_dict()))
         return 0
     print(f"held-out loss  {result.loss:.4f} nats per token over {result.tokens:,} tokens")
     if result.bits_per_byte is not None:
-        print(f"bits per byte  {result.bits_per_byte:.4f} ({result.text_bytes:,} bytes of text)")
+        scored = " scored" if result.unknown is not None and result.unknown.characters else ""
+        print(f"bits per byte  {result.bits_per_byte:.4f} ({result.text_bytes:,} bytes of text{scored})")
+    if result.unknown is not None and result.unknown.characters:
+        print(f"unknown        {result.unknown.describe()}; bits per byte are over the bytes scored")
     return 0

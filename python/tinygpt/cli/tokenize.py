@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from tinygpt.cli.arguments import THREADS
-from tinygpt.cli.corpus_flags import add_format_flag
+from tinygpt.cli.corpus_flags import add_format_flag, add_on_unknown_flag
 from tinygpt.errors import ConfigError
 
 _DESCRIPTION = """\
@@ -67,6 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--part", type=_part, metavar="I/N", help="tokenize only the I-th of N slices of SRC")
     parser.add_argument("--text-column", metavar="NAME", help="parquet column / jsonl field holding the text")
     add_format_flag(parser)
+    add_on_unknown_flag(parser)
     parser.add_argument("--byte-fallback", action="store_true",
                         help="words mode, when training: characters outside the alphabet become byte tokens")
     parser.add_argument("--threads", type=THREADS, metavar="N", help="encoding threads (default: all cores)")
@@ -101,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
         num_threads=args.threads,
         show_progress=not args.no_progress,
         format=args.format,
+        on_unknown=args.on_unknown,
     )
     print(summary.report())
     return 0
@@ -129,7 +131,7 @@ def _trained_tokenizer(args: argparse.Namespace):
         if (tokenizer.vocab_size, tokenizer.mode, tokenizer.byte_fallback) == (args.vocab_size, args.mode, args.byte_fallback):
             print(f"resuming with the tokenizer trained earlier: {saved}", file=sys.stderr)
             return tokenizer
-    return BPETokenizer.train(
+    tokenizer = BPETokenizer.train(
         args.data,
         args.vocab_size,
         mode=args.mode,
@@ -139,3 +141,8 @@ def _trained_tokenizer(args: argparse.Namespace):
         byte_fallback=args.byte_fallback,
         format=args.format,
     )
+    if tokenizer.vocab_size < args.vocab_size:
+        print(f"note: {args.data} runs out of pairs to merge at {tokenizer.vocab_size:,} tokens, so "
+              f"the tokenizer has {tokenizer.vocab_size:,}, not --vocab-size {args.vocab_size:,}",
+              file=sys.stderr)
+    return tokenizer

@@ -81,6 +81,7 @@ class Repl:
         settings: Settings | None = None,
         stop: Iterable[str] = (),
         description: str = "",
+        on_unknown: str = "error",
     ):
         self.model = model
         self.tokenizer = tokenizer
@@ -88,6 +89,7 @@ class Repl:
         self.settings = settings or Settings()
         self.stop = tuple(stop)
         self.description = description
+        self.on_unknown = on_unknown
         self.running = True
         self.last_prompt: list[int] = []
         self.last_answer: list[int] = []
@@ -113,7 +115,7 @@ class Repl:
     def answer(self, text: str, *, interactive: bool) -> None:
         """Stream the continuation of ``text``; Ctrl-C stops it and returns to the prompt."""
         try:
-            prompt = self.tokenizer.encode(text, allowed_special="none")
+            prompt = self.tokenizer.encode(text, allowed_special="none", on_unknown=self.on_unknown)
         except TinyGPTError as error:
             self.complain(str(error))
             return
@@ -169,7 +171,7 @@ class Repl:
 
     def show_tokenization(self, text: str) -> None:
         try:
-            ids = self.tokenizer.encode(text, allowed_special="none")
+            ids = self.tokenizer.encode(text, allowed_special="none", on_unknown=self.on_unknown)
         except TinyGPTError as error:
             self.complain(str(error))
             return
@@ -236,11 +238,12 @@ def _readline_prompt(text: str, console: Console) -> str:
 
 
 def start(model: GPT, tokenizer: BPETokenizer, *, settings: Settings, stop: Iterable[str] = (),
-          description: str = "") -> None:
+          description: str = "", on_unknown: str = "error") -> None:
     """Interactive in a terminal, line by line (plain text) when stdin is piped."""
     interactive = sys.stdin.isatty()
     console = Console(highlight=False) if interactive else Console(color_system=None, highlight=False, soft_wrap=True)
-    repl = Repl(model, tokenizer, console=console, settings=settings, stop=stop, description=description)
+    repl = Repl(model, tokenizer, console=console, settings=settings, stop=stop, description=description,
+                on_unknown=on_unknown)
     if interactive:
         repl.interact(History(history_path()))
     else:
