@@ -63,8 +63,8 @@ void write_row(const TokenStore& store, std::uint64_t start, std::size_t length,
 }  // namespace
 
 RandomWindows::RandomWindows(std::shared_ptr<const TokenStore> store, bool documents,
-                             std::size_t batch_size, std::size_t context_length,
-                             std::uint64_t seed, std::uint64_t rank, std::uint64_t world_size,
+                             std::size_t batch_size, std::size_t context_length, std::uint64_t seed,
+                             std::uint64_t rank, std::uint64_t world_size,
                              std::uint64_t first_batch)
     : store_(std::move(store)),
       batch_size_(batch_size),
@@ -77,9 +77,9 @@ RandomWindows::RandomWindows(std::shared_ptr<const TokenStore> store, bool docum
     const std::uint64_t window = context_length + 1;
     if (!documents) {
         if (store_->size() < window) {
-            throw ShardError("the split holds " + std::to_string(store_->size()) +
-                             " tokens, fewer than one window of context_length + 1 = " +
-                             std::to_string(window));
+            throw ShardError(
+                "the split holds " + std::to_string(store_->size()) +
+                " tokens, fewer than one window of context_length + 1 = " + std::to_string(window));
         }
         window_count_ = store_->size() - window + 1;
         return;
@@ -109,9 +109,9 @@ std::uint64_t RandomWindows::draw_start(std::uint64_t index, std::uint64_t& end)
     const std::size_t bucket = static_cast<std::size_t>(index / bucket_width_);
     const auto first = slots_.begin() + static_cast<std::ptrdiff_t>(guide_[bucket]);
     const auto last = slots_.begin() + static_cast<std::ptrdiff_t>(guide_[bucket + 1]) + 1;
-    const auto after = std::upper_bound(first, last, index, [](std::uint64_t value, const Slot& slot) {
-        return value < slot.windows_before;
-    });
+    const auto after = std::upper_bound(
+        first, last, index,
+        [](std::uint64_t value, const Slot& slot) { return value < slot.windows_before; });
     const Slot& slot = *(after - 1);
     end = slot.end;
     return slot.first_token + (index - slot.windows_before);
@@ -124,8 +124,8 @@ std::size_t RandomWindows::next(std::int64_t* x, std::int64_t* y) {
         for (std::size_t row = 0; row < batch_size_; ++row) {
             std::uint64_t end = 0;
             const std::uint64_t start = draw_start(rng.below(window_count_), end);
-            const std::size_t length = static_cast<std::size_t>(
-                std::min<std::uint64_t>(context_length_ + 1, end - start));
+            const std::size_t length =
+                static_cast<std::size_t>(std::min<std::uint64_t>(context_length_ + 1, end - start));
             write_row(*store_, start, length, context_length_, x + row * context_length_,
                       y + row * context_length_);
         }
@@ -152,8 +152,8 @@ bool SequentialWindows::next_window(std::uint64_t& start, std::size_t& length) {
             documents_ ? closed_document_end(*store_, segment_) : store_->size();
         if (first + offset_ + 1 < end) {
             start = first + offset_;
-            length = static_cast<std::size_t>(
-                std::min<std::uint64_t>(context_length_ + 1, end - start));
+            length =
+                static_cast<std::size_t>(std::min<std::uint64_t>(context_length_ + 1, end - start));
             offset_ += context_length_;
             return true;
         }

@@ -81,9 +81,9 @@ private:
     std::size_t context_length_;
     std::uint64_t rank_;
     std::uint64_t world_size_;
-    std::size_t segment_ = 0;     // current document (or 0: the whole stream)
-    std::uint64_t offset_ = 0;    // start of the next window within the segment
-    std::uint64_t window_ = 0;    // windows enumerated so far, over all ranks
+    std::size_t segment_ = 0;   // current document (or 0: the whole stream)
+    std::uint64_t offset_ = 0;  // start of the next window within the segment
+    std::uint64_t window_ = 0;  // windows enumerated so far, over all ranks
 };
 
 }  // namespace tinygpt

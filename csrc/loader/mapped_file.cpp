@@ -6,13 +6,7 @@
 #include "shard_error.hpp"
 
 #ifdef _WIN32
-#ifndef NOMINMAX
-#define NOMINMAX
-#endif
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#include <windows.h>
+#include <windows.h>  // with NOMINMAX and WIN32_LEAN_AND_MEAN (CMakeLists.txt)
 #else
 #include <fcntl.h>
 #include <sys/mman.h>

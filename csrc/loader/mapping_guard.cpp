@@ -1,13 +1,7 @@
 #include "mapping_guard.hpp"
 
 #ifdef _WIN32
-#ifndef NOMINMAX
-#define NOMINMAX
-#endif
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#include <windows.h>
+#include <windows.h>  // with NOMINMAX and WIN32_LEAN_AND_MEAN (CMakeLists.txt)
 #else
 #include <pthread.h>
 #include <setjmp.h>

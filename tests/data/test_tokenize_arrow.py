@@ -1,6 +1,6 @@
 """Parquet corpora are tokenized from Arrow's buffers (no Python object per document): the
 shards are byte for byte those of the same documents read one by one as text, through parts,
-resumes, batch boundaries, empty documents and null rows."""
+resumes, batch boundaries and empty documents."""
 
 from __future__ import annotations
 
@@ -25,9 +25,9 @@ def tokenizer() -> BPETokenizer:
 
 @pytest.fixture
 def corpora(tmp_path):
-    """The same documents as parquet (with null rows, which are not documents) and as jsonl."""
-    rows = [*STORIES[:100], None, *STORIES[100:], None]
-    pq.write_table(pa.table({"id": list(range(len(rows))), "text": rows}), tmp_path / "c.parquet", row_group_size=64)
+    """The same documents as parquet (several row groups, another column first) and as jsonl."""
+    pq.write_table(pa.table({"id": list(range(len(STORIES))), "text": STORIES}), tmp_path / "c.parquet",
+                   row_group_size=64)
     (tmp_path / "c.jsonl").write_text("".join(json.dumps({"text": s}) + "\n" for s in STORIES), encoding="utf-8")
     return tmp_path / "c.parquet", tmp_path / "c.jsonl"
 
@@ -105,13 +105,8 @@ def test_encode_arrow_matches_encode_to_array(tokenizer):
         tokenizer.encode_arrow(pa.array([1, 2]))
 
 
-def test_parquet_without_statistics_is_counted_by_reading(tmp_path, corpora, tokenizer):
-    """The document count comes from the metadata's null counts; without them, from a pass."""
-    _, jsonl = corpora
-    rows = [*STORIES[:50], None, *STORIES[50:]]
-    pq.write_table(pa.table({"text": rows}), tmp_path / "bare.parquet", write_statistics=False, row_group_size=40)
-    assert sources.open_corpus(tmp_path / "bare.parquet").parquet_document_count() is None
-    tokenize_corpus(tmp_path / "bare.parquet", tokenizer, tmp_path / "arrow", shard_tokens=4000, show_progress=False)
-    tokenize_corpus(jsonl, tokenizer, tmp_path / "text", shard_tokens=4000, show_progress=False)
-    assert shard_bytes(tmp_path / "arrow") == shard_bytes(tmp_path / "text")
-    assert splits(tmp_path / "arrow") == splits(tmp_path / "text")
+def test_a_null_row_is_an_error_naming_the_row_on_both_paths(tmp_path, tokenizer):
+    pq.write_table(pa.table({"text": [*STORIES[:50], None, *STORIES[50:]]}), tmp_path / "n.parquet", row_group_size=40)
+    for split in ("tail", "hash"):  # the Arrow path, and one Python string per document
+        with pytest.raises(DataError, match=r"n\.parquet: row 50 of column 'text' is null"):
+            tokenize_corpus(tmp_path / "n.parquet", tokenizer, tmp_path / split, split=split, show_progress=False)
