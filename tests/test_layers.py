@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "python" / "tinygpt"
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("core", ("tinygpt._lazy", "tinygpt._bpe", "tinygpt._loader", "tinygpt.errors", "tinygpt.atomic",
               "tinygpt.ron", "tinygpt.progress", "tinygpt.device", "tinygpt.precision",
-              "tinygpt.config_file")),
+              "tinygpt.config_file", "tinygpt.limits")),
     ("corpora", ("tinygpt.data.sources",)),
     ("tokenizer", ("tinygpt.tokenizer",)),
     ("data", ("tinygpt.data",)),

@@ -155,7 +155,8 @@ def generate_texts(
     """Continuations of several tokenized prompts, sampled in batches.
 
     Prompts of equal length share one batch (they share positions, so the cache and the sliding
-    window stay exact for every row); results come back in the order of ``prompts``.
+    window stay exact for every row); results come back in the order of ``prompts``. Ctrl-C
+    raises GenerationInterrupted holding the text sampled so far, which is never lost.
     """
     if any(len(p) == 0 for p in prompts):
         raise ConfigError("every prompt needs at least one token")
@@ -167,11 +168,27 @@ def generate_texts(
     texts: list[str] = [""] * len(prompts)
     for indices in by_length.values():
         batch = torch.tensor([list(prompts[i]) for i in indices], dtype=torch.long, device=device)
-        steps = sample_tokens(model, batch, max_new_tokens, sampler, generator=generator,
-                              stop_ids=() if eot is None else (eot,))
-        rows = torch.stack(list(steps), dim=1).tolist() if max_new_tokens else [[] for _ in indices]
+        steps: list[torch.Tensor] = []
+        interrupted = False
+        try:
+            steps.extend(sample_tokens(model, batch, max_new_tokens, sampler, generator=generator,
+                                       stop_ids=() if eot is None else (eot,)))
+        except KeyboardInterrupt:
+            interrupted = True
+        rows = torch.stack(steps, dim=1).tolist() if steps else [[] for _ in indices]
         for index, row in zip(indices, rows):
             if eot in row:
                 row = row[: row.index(eot)]
             texts[index] = PieceDecoder(tokenizer.token_bytes, stop).decode_all(row)
+        if interrupted:
+            raise GenerationInterrupted(texts)
     return texts
+
+
+class GenerationInterrupted(KeyboardInterrupt):
+    """Ctrl-C during ``generate_texts``; ``texts`` holds every prompt's continuation so far
+    (empty for prompts not yet started)."""
+
+    def __init__(self, texts: list[str]) -> None:
+        super().__init__("generation interrupted")
+        self.texts = texts

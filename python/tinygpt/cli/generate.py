@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tinygpt.generate import TextStream, generate_texts
+    from tinygpt.generate import GenerationInterrupted, TextStream, generate_texts
 
     sampler = sampler_from_args(args)
     for text in args.input:
@@ -52,7 +52,11 @@ def run(args: argparse.Namespace) -> int:
                 sys.stdout.flush()
             sys.stdout.write("\n")
         return 0
-    texts = generate_texts(model, tokenizer, prompts, args.token_count, sampler,
-                           generator=generator, stop=args.stop)
+    status = 0
+    try:
+        texts = generate_texts(model, tokenizer, prompts, args.token_count, sampler,
+                               generator=generator, stop=args.stop)
+    except GenerationInterrupted as interrupted:
+        texts, status = interrupted.texts, 130
     print("\n\n".join(prompt + text for prompt, text in zip(args.input, texts)))
-    return 0
+    return status

@@ -131,7 +131,7 @@ def _trained_tokenizer(args: argparse.Namespace):
         if (tokenizer.vocab_size, tokenizer.mode, tokenizer.byte_fallback) == (args.vocab_size, args.mode, args.byte_fallback):
             print(f"resuming with the tokenizer trained earlier: {saved}", file=sys.stderr)
             return tokenizer
-    return BPETokenizer.train(
+    tokenizer = BPETokenizer.train(
         args.data,
         args.vocab_size,
         mode=args.mode,
@@ -141,3 +141,8 @@ def _trained_tokenizer(args: argparse.Namespace):
         byte_fallback=args.byte_fallback,
         format=args.format,
     )
+    if tokenizer.vocab_size < args.vocab_size:
+        print(f"note: {args.data} runs out of pairs to merge at {tokenizer.vocab_size:,} tokens, so "
+              f"the tokenizer has {tokenizer.vocab_size:,}, not --vocab-size {args.vocab_size:,}",
+              file=sys.stderr)
+    return tokenizer

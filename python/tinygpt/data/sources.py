@@ -44,6 +44,7 @@ HF_PREFIX = "hf:"
 EMBEDDED = "embedded"
 
 _CHUNK_BYTES = 8 << 20
+_UTF8_BOM = b"\xef\xbb\xbf"
 _PARQUET_BATCH_ROWS = 1024
 _SEPARATOR_LINE = re.compile(rb"^<\|endoftext\|>\r?\n", re.MULTILINE)
 _FINAL_SEPARATOR = re.compile(rb"^<\|endoftext\|>\r?\Z", re.MULTILINE)
@@ -116,16 +117,19 @@ def _suffix(path: Path, format: str | None) -> str:
 def _corpus_files(path: Path, format: str | None = None) -> list[Path]:
     if path.is_dir():
         files = sorted(
-            (
-                found
-                for found in path.rglob("*")
-                if (format is not None or found.suffix in SUFFIXES)
-                and found.is_file()
-                and not any(part.startswith(".") for part in found.relative_to(path).parts)
-            ),
+            (found for found in _walk(path) if format is not None or found.suffix in SUFFIXES),
             key=lambda found: found.relative_to(path).as_posix(),
         )
         if not files:
+            if any(path.glob("manifest*.json")):
+                raise DataError(f"{path}: holds token shards (a `tinygpt tokenize` output), not a "
+                                "corpus of .parquet, .txt or .jsonl files")
+            if any(path.glob("*.bin")):
+                raise DataError(
+                    f"{path}: holds token shards (.bin) but no manifest.json, so it is neither a "
+                    "corpus nor a complete `tinygpt tokenize` output; re-run the tokenize command "
+                    "that wrote it"
+                )
             wanted = "files" if format is not None else f"{', '.join(SUFFIXES)} files"
             raise DataError(f"{path}: no {wanted} in this directory")
         return files
@@ -145,6 +149,22 @@ def _corpus_files(path: Path, format: str | None = None) -> list[Path]:
     return [path]
 
 
+def _walk(root: Path) -> Iterator[Path]:
+    """Every non-hidden file below ``root``; a directory that cannot be listed is an error,
+    never silently skipped (its documents would be missing from the corpus)."""
+
+    def refuse(error: OSError) -> None:
+        raise DataError(f"{error.filename}: cannot read this directory of the corpus "
+                        f"({error.strerror or error})")
+
+    for directory, subdirectories, names in os.walk(root, onerror=refuse):
+        subdirectories[:] = sorted(name for name in subdirectories if not name.startswith("."))
+        for name in names:
+            found = Path(directory, name)
+            if not name.startswith(".") and found.is_file():
+                yield found
+
+
 def _reader(path: Path, text_column: str | None, suffix: str) -> Callable[[], Iterator[str]]:
     if suffix == ".parquet":
         column = _parquet_text_column(path, text_column)
@@ -159,17 +179,22 @@ def _read_txt(path: Path) -> Iterator[str]:
 
     Each separator line ends the document before it, empty or not, except one that opens the
     file; after the last separator only a non-empty rest is a document. So files that put a
-    separator after every document, or before every one, hold no spurious empty document.
+    separator after every document, or before every one, hold no spurious empty document. A
+    UTF-8 byte-order mark opening the file is an encoding marker, not text.
     """
     pending = bytearray()
     pending_offset = 0  # file offset of pending[0]
     scanned = 0  # pending[:scanned] holds no complete separator line
+    text_start = 0  # file offset of the first byte of text (3 after a byte-order mark)
     with _open_binary(path) as handle:
         while chunk := _read_chunk(handle, path):
+            if pending_offset == 0 and not pending and chunk.startswith(_UTF8_BOM):
+                chunk, pending_offset = chunk[len(_UTF8_BOM):], len(_UTF8_BOM)
+                text_start = pending_offset
             pending += chunk
             start = 0
             for separator in _SEPARATOR_LINE.finditer(pending, max(0, scanned)):
-                if pending_offset + separator.start() > 0:
+                if pending_offset + separator.start() > text_start:
                     yield _decode_document(pending, start, separator.start(), pending_offset, path)
                 start = separator.end()
             del pending[:start]
@@ -177,7 +202,7 @@ def _read_txt(path: Path) -> Iterator[str]:
             scanned = len(pending) - len(DOCUMENT_SEPARATOR) - 2
     final = _FINAL_SEPARATOR.search(pending)
     if final is not None:
-        if pending_offset + final.start() > 0:
+        if pending_offset + final.start() > text_start:
             yield _decode_document(pending, 0, final.start(), pending_offset, path)
     elif pending:
         yield _decode_document(pending, 0, len(pending), pending_offset, path)
@@ -209,6 +234,8 @@ def _read_jsonl(path: Path, field: str) -> Iterator[str]:
     with _open_binary(path) as handle:
         for number, raw in enumerate(handle, start=1):
             where = f"{path}:{number}"
+            if number == 1 and raw.startswith(_UTF8_BOM):  # an encoding marker, not text
+                raw, offset = raw[len(_UTF8_BOM):], len(_UTF8_BOM)
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as error:
@@ -268,9 +295,15 @@ def _read_parquet(path: Path, column: str) -> Iterator[str]:
     import pyarrow
 
     batches = _parquet_file(path).iter_batches(batch_size=_PARQUET_BATCH_ROWS, columns=[column])
+    row = 0
     try:
         for batch in batches:
-            yield from (text for text in batch.column(0).to_pylist() if text is not None)
+            for text in batch.column(0).to_pylist():
+                if text is None:  # as in .jsonl: a missing text is an error, never dropped unseen
+                    raise DataError(f"{path}: row {row} of column {column!r} is null, not a string; "
+                                    "drop or fill the null rows")
+                row += 1
+                yield text
     except (OSError, pyarrow.ArrowException) as error:
         raise DataError(f"{path}: cannot read column {column!r}: {error}") from error
 
@@ -291,26 +324,30 @@ def _read_chunk(handle, path: Path) -> bytes:
 
 def _download_hf_dataset(repo_id: str) -> Path:
     """Snapshot a dataset repository's corpus files into the hub cache (once) and return it."""
+    return hub_snapshot(repo_id, repo_type="dataset", allow_patterns=[f"*{suffix}" for suffix in SUFFIXES],
+                        example="flpelerin/tinystories-10k", local_hint=_LOCAL_HINT)
+
+
+def hub_snapshot(repo_id: str, *, repo_type: str, allow_patterns: list[str], example: str, local_hint: str) -> Path:
+    """The hub cache's copy of ``allow_patterns`` in ``repo_id``, downloaded once; errors name
+    ``hf:repo_id`` and end with ``local_hint`` (what to pass instead)."""
     if not _HF_REPO.fullmatch(repo_id):
-        raise DataError(f"hf:{repo_id}: expected hf:owner/name, e.g. hf:flpelerin/tinystories-10k")
+        raise DataError(f"hf:{repo_id}: expected hf:owner/name, e.g. hf:{example}")
     try:
         from huggingface_hub import snapshot_download
     except ImportError:
         raise DataError(
             f"hf:{repo_id} needs huggingface_hub, which is not installed: "
-            f"pip install 'tinygpt[hub]', or {_LOCAL_HINT}"
+            f"pip install 'tinygpt[hub]', or {local_hint}"
         ) from None
     try:
-        folder = snapshot_download(
-            repo_id=repo_id,
-            repo_type="dataset",
-            allow_patterns=[f"*{suffix}" for suffix in SUFFIXES],
-        )
+        folder = snapshot_download(repo_id=repo_id, repo_type=repo_type, allow_patterns=allow_patterns)
     # The hub client raises many unrelated types for "no network" and "no such repo"
     # (httpx / requests errors, HfHubHTTPError, LocalEntryNotFoundError); all mean the same here.
     except Exception as error:  # noqa: BLE001
         raise DataError(
-            f"hf:{repo_id}: could not download the dataset (offline, or no such dataset "
-            f"repository, and no cached copy): {type(error).__name__}: {error}; {_LOCAL_HINT}"
+            f"hf:{repo_id}: could not download the {repo_type} (offline, or no such {repo_type} "
+            f"repository, and no cached copy): {type(error).__name__}: {' '.join(str(error).split())}; "
+            f"{local_hint}"
         ) from error
     return Path(folder)

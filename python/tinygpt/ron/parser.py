@@ -12,6 +12,7 @@ from tinygpt.ron.records import read_int_list, read_records_like
 from tinygpt.ron.values import KEYWORDS, MAX_DEPTH, Char, Ident, RonError, RonMap
 
 _IDENT = re.compile(r"r#[\w.+-]+|[^\W\d]\w*")
+_MAX_DIGITS = 4300  # sys.get_int_max_str_digits()'s default
 _NUMBER = re.compile(
     r"[+-]?(?:0x[0-9A-Fa-f_]+|0o[0-7_]+|0b[01_]+"
     r"|(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?\d[\d_]*)?)"
@@ -136,6 +137,8 @@ class _Parser:
                 return float(literal), end
             return int(literal), end
         except ValueError:
+            if len(body) > _MAX_DIGITS:  # Python refuses to convert longer decimal literals
+                raise self.error(f"number of {len(body):,} digits is out of range", pos) from None
             raise self.error(f"malformed number {match.group()!r}", pos) from None
 
     def identifier_value(self, name: str, pos: int) -> tuple[Any, int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 from tinygpt import _bpe
 from tinygpt.errors import ConfigError
@@ -49,7 +49,24 @@ def resolve_pattern(pattern: str) -> PreTokenizer:
         compiled = regex.compile(pattern)
     except regex.error as exc:
         raise ConfigError(f"invalid pre-tokenisation pattern {pattern!r}: {exc}") from exc
-    return PreTokenizer(pattern, _bpe.SPLIT_WHOLE, lambda text: [m.group() for m in compiled.finditer(text)])
+    return PreTokenizer(pattern, _bpe.SPLIT_WHOLE, lambda text: _pieces(compiled, text))
+
+
+def _pieces(compiled: Any, text: str) -> list[str]:
+    """The pattern's matches, and the text between them as pieces of its own: a pattern that
+    does not match every character (``[a-z]+`` skips spaces, capitals, punctuation) must never
+    drop text, or decode(encode(text)) would lose it."""
+    pieces: list[str] = []
+    position = 0
+    for match in compiled.finditer(text):
+        if match.start() > position:
+            pieces.append(text[position:match.start()])
+        if match.end() > match.start():
+            pieces.append(match.group())
+        position = max(position, match.end())
+    if position < len(text):
+        pieces.append(text[position:])
+    return pieces
 
 
 def split_at_specials(text: str, specials: Mapping[str, int]) -> list[tuple[str, int | None]]:

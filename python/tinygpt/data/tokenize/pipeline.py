@@ -10,6 +10,7 @@ those shards hold and never rewrites them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -98,18 +99,23 @@ def tokenize_corpus(
     kept = sum(len(info.shards) for info in manifest.splits.values())
     if manifest.complete:
         return TokenizeSummary(out_dir, manifest, time.perf_counter() - started, shards_kept=kept)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    created = _make_out_dir(out_dir)
     pipeline = _EncodeAndWrite(manifest, tokenizer, dtype, shard_tokens, num_threads, on_unknown)
-    # Serialising a large tokenizer is pure Python (tens of ms); it overlaps the encoding, which
-    # runs without the GIL, and must be done before the manifest says "complete".
-    with TokenizeProgress(show_progress) as progress, ThreadPoolExecutor(1) as saver:
-        saved = saver.submit(tokenizer.save, out_dir / TOKENIZER_NAME)
-        documents, count = _documents_and_count(corpus, progress, split == "tail" or part is not None)
-        rule = SplitRule(split, val_fraction, count)
-        first, stop = part_range(part, count)
-        progress.start("tokenizing", None if count is None else stop - first)
-        pipeline.execute(_read_batches(documents, rule, first, stop, manifest), progress)
-        saved.result()
+    try:
+        # Serialising a large tokenizer is pure Python (tens of ms); it overlaps the encoding,
+        # which runs without the GIL, and must be done before the manifest says "complete".
+        with TokenizeProgress(show_progress) as progress, ThreadPoolExecutor(1) as saver:
+            saved = saver.submit(tokenizer.save, out_dir / TOKENIZER_NAME)
+            documents, count = _documents_and_count(corpus, progress, split == "tail" or part is not None)
+            rule = SplitRule(split, val_fraction, count)
+            first, stop = part_range(part, count)
+            progress.start("tokenizing", None if count is None else stop - first)
+            pipeline.execute(_read_batches(documents, rule, first, stop, manifest), progress)
+            saved.result()
+        _require_text(manifest, corpus)
+    except BaseException:
+        _undo_unresumable_start(out_dir, created)
+        raise
     manifest.complete = True
     manifest.save()
     return TokenizeSummary(
@@ -121,6 +127,41 @@ def tokenize_corpus(
         shards_written=sum(len(info.shards) for info in manifest.splits.values()) - kept,
         shards_kept=kept,
     )
+
+
+def _require_text(manifest: Manifest, corpus: Corpus) -> None:
+    """An empty corpus is a mistake (a wrong path or column), not a dataset: say so instead of
+    writing shards that no training can use. A part of a larger job may be empty."""
+    if manifest.part is not None or any(info.documents for info in manifest.splits.values()):
+        return
+    empty = sum(info.empty_documents for info in manifest.splits.values())
+    where = str(corpus.paths[0]) if len(corpus.paths) == 1 else f"the {len(corpus.paths)} corpus files"
+    raise DataError(f"{where}: no text to tokenize ({empty} empty document(s)); check "
+                    "--data and --text-column")
+
+
+def _make_out_dir(out_dir: Path) -> bool:
+    """Create ``out_dir`` if needed (True when created here); DataError when it cannot be
+    created or written, before any work."""
+    created = not out_dir.exists()
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DataError(f"{out_dir}: cannot create the output directory ({error.strerror or error})") from None
+    if not os.access(out_dir, os.W_OK):
+        raise DataError(f"{out_dir}: the output directory is not writable")
+    return created
+
+
+def _undo_unresumable_start(out_dir: Path, created: bool) -> None:
+    """A job that failed before saving any manifest has nothing to resume: remove the
+    tokenizer it wrote (and the directory, if it made it), so OUT looks untouched."""
+    if any(out_dir.glob("manifest*.json")):
+        return
+    with contextlib.suppress(OSError):
+        (out_dir / TOKENIZER_NAME).unlink()
+        if created:
+            out_dir.rmdir()
 
 
 def _documents_and_count(corpus: Corpus, progress: TokenizeProgress,
