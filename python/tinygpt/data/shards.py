@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -104,6 +105,7 @@ class ShardBuilder:
         self.path = Path(path)
         self.dtype = np.dtype(dtype)
         self.token_count = 0
+        self.crc32 = 0  # of the token bytes, recorded in the manifest to detect damage later
         self._stack = contextlib.ExitStack()
         self._handle: BinaryIO = self._stack.enter_context(atomic_write(self.path))
         self._handle.write(bytes(HEADER_BYTES))
@@ -113,6 +115,7 @@ class ShardBuilder:
         if self.token_count + data.size > MAX_SHARD_TOKENS:
             raise DataError(f"{self.path}: a shard holds at most {MAX_SHARD_TOKENS} tokens")
         self._handle.write(memoryview(data).cast("B"))
+        self.crc32 = zlib.crc32(memoryview(data).cast("B"), self.crc32)
         self.token_count += data.size
 
     def finish(self) -> None:

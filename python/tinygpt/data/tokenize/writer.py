@@ -67,7 +67,7 @@ class SplitWriter:
         builder, self.builder = self.builder, None
         builder.finish()
         shard = ShardInfo(builder.path.name, builder.token_count, self.pending["documents"],
-                          self.pending["text_bytes"])
+                          self.pending["text_bytes"], crc32=builder.crc32)
         self.info.add_shard(shard, self.pending["inputs"], self.pending["empty"])
         self.pending = dict.fromkeys(self.pending, 0)
         self.manifest.save()
