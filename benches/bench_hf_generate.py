@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import torch
 from timing import best_seconds
+
 from tinygpt.hf.load import load_hf_network
 
 transformers = pytest.importorskip("transformers", reason="transformers (dev extra) is the peer")

@@ -8,6 +8,7 @@ import sys
 import time
 
 import pytest
+
 from tests.generate.generation_run import make_generation_run
 
 

@@ -8,13 +8,13 @@ import json
 import shutil
 
 import pytest
+
 from tests.train.support import (  # noqa: F401 (one_torch_thread and shards are fixtures)
     one_torch_thread,
     shards,
     tiny_model_config,
     tiny_train_config,
 )
-
 from tinygpt.cli import main
 from tinygpt.data import TokenLoader, read_manifest
 from tinygpt.errors import DataError

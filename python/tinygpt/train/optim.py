@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 
+from tinygpt.model.gpt import GPT
 from tinygpt.train.config import TrainConfig
 
 # Devices with fused AdamW kernels in the torch versions we support (CPU since 2.4).
@@ -20,7 +20,7 @@ def supports_fused_adamw(device: torch.device) -> bool:
     return True
 
 
-def build_optimizer(model: nn.Module, config: TrainConfig, device: torch.device) -> torch.optim.AdamW:
+def build_optimizer(model: GPT, config: TrainConfig, device: torch.device) -> torch.optim.AdamW:
     """AdamW over ``model.optimizer_groups`` (decay on linear weights, none on biases,
     LayerNorms and embeddings; the model decides by a rule over its parameters)."""
     groups = model.optimizer_groups(config.weight_decay)
