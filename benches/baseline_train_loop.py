@@ -5,12 +5,19 @@ linear, ``scaled_dot_product_attention``, the original's five dropouts); the loo
 train.py on a CPU: ``np.memmap`` batches of random windows, float32, ``torch.optim.AdamW`` with
 its defaults (foreach), gradient clipping, and ``loss.item()`` every step for the log line.
 Nothing here comes from tinygpt, so the comparison is against plain PyTorch.
+
+``nanogpt_cpu_recipe`` is the recipe nanoGPT's README gives for a CPU (4 layers, 4 heads, width
+128, context 64, batch 12, no dropout, AdamW at 1e-3 with betas (0.9, 0.99), 100 warm-up steps
+and a cosine to 1e-4, weight decay 0.1, clipping at 1) with nanoGPT's model choices (GELU, no
+biases, the head tied to the token embedding), run for a wall-clock budget: the cosine spans
+the steps that fit, measured over the warm-up, which a user would otherwise guess.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,13 +38,16 @@ class PlainConfig:
     block_count: int
     feed_forward_multiplier: int
     dropout: float
+    gelu: bool = False
+    bias: bool = True
+    tie_weights: bool = False
 
 
 class PlainAttention(nn.Module):
     def __init__(self, c: PlainConfig) -> None:
         super().__init__()
-        self.c_attn = nn.Linear(c.embedding_size, 3 * c.embedding_size)
-        self.c_proj = nn.Linear(c.embedding_size, c.embedding_size)
+        self.c_attn = nn.Linear(c.embedding_size, 3 * c.embedding_size, bias=c.bias)
+        self.c_proj = nn.Linear(c.embedding_size, c.embedding_size, bias=c.bias)
         self.heads, self.dropout = c.head_count, c.dropout
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -52,11 +62,14 @@ class PlainAttention(nn.Module):
 class PlainBlock(nn.Module):
     def __init__(self, c: PlainConfig) -> None:
         super().__init__()
-        self.ln_1, self.ln_2 = nn.LayerNorm(c.embedding_size), nn.LayerNorm(c.embedding_size)
+        self.ln_1 = nn.LayerNorm(c.embedding_size, bias=c.bias)
+        self.ln_2 = nn.LayerNorm(c.embedding_size, bias=c.bias)
         self.attn = PlainAttention(c)
         hidden = c.feed_forward_multiplier * c.embedding_size
-        self.mlp = nn.Sequential(nn.Linear(c.embedding_size, hidden), nn.ReLU(),
-                                 nn.Linear(hidden, c.embedding_size), nn.Dropout(c.dropout))
+        self.mlp = nn.Sequential(nn.Linear(c.embedding_size, hidden, bias=c.bias),
+                                 nn.GELU() if c.gelu else nn.ReLU(),
+                                 nn.Linear(hidden, c.embedding_size, bias=c.bias),
+                                 nn.Dropout(c.dropout))
         self.residual_dropout = nn.Dropout(c.dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -71,13 +84,15 @@ class PlainGPT(nn.Module):
         self.wpe = nn.Embedding(c.context_length, c.embedding_size)
         self.drop = nn.Dropout(c.dropout)
         self.blocks = nn.ModuleList(PlainBlock(c) for _ in range(c.block_count))
-        self.ln_f = nn.LayerNorm(c.embedding_size)
+        self.ln_f = nn.LayerNorm(c.embedding_size, bias=c.bias)
         self.lm_head = nn.Linear(c.embedding_size, c.vocab_size, bias=False)
         for module in self.modules():  # nanoGPT's init (gpt-rs's for the linears)
             if isinstance(module, (nn.Linear, nn.Embedding)):
                 nn.init.normal_(module.weight, std=0.02)
             if isinstance(module, nn.Linear) and module.bias is not None:
                 nn.init.zeros_(module.bias)
+        if c.tie_weights:
+            self.lm_head.weight = self.wte.weight
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
         positions = torch.arange(idx.shape[1], device=idx.device)
@@ -122,3 +137,49 @@ def plain_train(shard: Path, config: PlainConfig, *, steps: int, warmup_steps: i
         loss.item()  # nanoGPT's per-step log line
     elapsed = time.perf_counter() - started
     return model, steps * batch_size * config.context_length / elapsed
+
+
+NANOGPT_CPU = {"block_count": 4, "head_count": 4, "embedding_size": 128, "context_length": 64,
+               "feed_forward_multiplier": 4, "dropout": 0.0, "gelu": True, "bias": False,
+               "tie_weights": True}
+
+
+def nanogpt_cpu_recipe(shard: Path, vocab_size: int, *, seconds: float, seed: int = 0,
+                       batch_size: int = 12, warmup_steps: int = 100, learning_rate: float = 1e-3,
+                       min_learning_rate: float = 1e-4,
+                       clock: Callable[[], float] = time.perf_counter) -> tuple[PlainGPT, int]:
+    """nanoGPT's CPU recipe for ``seconds`` of ``clock`` (wall clock by default); returns the
+    model and its steps."""
+    torch.manual_seed(seed)
+    config = PlainConfig(vocab_size=vocab_size, **NANOGPT_CPU)
+    model = PlainGPT(config)
+    decay = [p for p in model.parameters() if p.dim() >= 2]  # nanoGPT's rule
+    rest = [p for p in model.parameters() if p.dim() < 2]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1},
+                                   {"params": rest, "weight_decay": 0.0}],
+                                  lr=learning_rate, betas=(0.9, 0.99))
+    started = clock()
+    decay_steps = math.inf  # known once the warm-up has been timed
+    step = 0
+    while clock() - started < seconds:
+        if step == warmup_steps:
+            per_step = (clock() - started) / warmup_steps
+            decay_steps = warmup_steps + (seconds - (clock() - started)) / per_step
+        if step < warmup_steps:
+            lr = learning_rate * (step + 1) / (warmup_steps + 1)
+        else:
+            progress = min(1.0, (step - warmup_steps) / max(1.0, decay_steps - warmup_steps))
+            lr = min_learning_rate + 0.5 * (1 + math.cos(math.pi * progress)) * (
+                learning_rate - min_learning_rate)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        x, y = get_batch(shard, batch_size, config.context_length)
+        logits = model(x)
+        loss = F.cross_entropy(logits.view(-1, logits.size(-1)), y.view(-1))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        loss.item()  # nanoGPT's per-step log line
+        step += 1
+    return model, step

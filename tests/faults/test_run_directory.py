@@ -77,12 +77,13 @@ def test_leftovers_of_a_killed_checkpoint_write_are_cleared_on_resume(shards, tm
     half_deleted = layout.checkpoints / "step_00000002"
     half_deleted.mkdir()
     (layout.root / ".metrics.jsonl.x1.tmp").write_text("partial")
+    (layout.root / ".git").mkdir()  # not ours: never touched
     config = tiny_train_config(training_iterations=12, evaluation_interval=4, checkpoints_kept=1)
     resume(layout.root, train_config=config, device="cpu", show_progress=False)
     names = sorted(entry.name for entry in layout.checkpoints.iterdir())
     kept = CheckpointIndex.read(layout).kept
     assert names == sorted([*kept, "index.json"])
-    assert not list(layout.root.glob(".*.tmp"))
+    assert not list(layout.root.glob(".*.tmp")) and (layout.root / ".git").is_dir()
 
 
 def test_a_run_killed_before_its_first_checkpoint_restarts_into_the_same_out(shards, tmp_path, capsys):
@@ -103,8 +104,8 @@ def test_a_run_killed_before_its_first_checkpoint_restarts_into_the_same_out(sha
 def test_a_directory_with_other_files_is_never_cleared(tmp_path):
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
-    with pytest.raises(ConfigError, match=r"exists and is not empty \(notes.txt\)"):
-        with claim_new_run(RunLayout.of(tmp_path / "mine")):
-            pass
+    with pytest.raises(ConfigError, match=r"exists and is not empty \(notes.txt\)"), \
+            claim_new_run(RunLayout.of(tmp_path / "mine")):
+        pass
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
     assert not (tmp_path / "mine" / LOCK_NAME).exists()

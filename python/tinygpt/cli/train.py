@@ -85,7 +85,7 @@ def _train_on_budget(args: argparse.Namespace, options: dict[str, Any]) -> Any:
     from tinygpt.model.config import GPTConfig
     from tinygpt.train import train
     from tinygpt.train.distributed import context_from_environment
-    from tinygpt.train.recipe import measure_training_flops, plan_recipe
+    from tinygpt.train.recipe import measure_training_flops, plan_recipe, time_plan
 
     device = context_from_environment().device(args.device)
     recipe = plan_recipe(args.max_seconds, vocab_size=read_manifest(args.data).vocab_size,
@@ -98,7 +98,8 @@ def _train_on_budget(args: argparse.Namespace, options: dict[str, Any]) -> Any:
     train_config = recipe.train.replace(**config_overrides(args, type(recipe.train),
                                                            prefix=TRAIN_PREFIX))
     return train(args.data, args.out, model, train_config, seed=args.seed,
-                 time_plan=recipe.plan, **{**options, "max_seconds": None})
+                 time_plan=time_plan(args.max_seconds, train_config),
+                 **{**options, "max_seconds": None})
 
 
 def _model_config(args: argparse.Namespace) -> Any:

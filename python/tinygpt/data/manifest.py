@@ -12,12 +12,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tinygpt.atomic import atomic_write_text
-from tinygpt.data.shards import read_header
+from tinygpt.data.shards import HEADER_BYTES, read_header
 from tinygpt.errors import DataError
 from tinygpt.tokenizer.bpe import BPETokenizer
 
@@ -41,6 +42,7 @@ class ShardInfo:
     tokens: int
     documents: int
     text_bytes: int
+    crc32: int | None = None  # of the token bytes; None in shards written by other tools
 
 
 @dataclass
@@ -164,6 +166,7 @@ def _split_from_record(record: Any, path: Path) -> SplitInfo:
                 tokens=_field(shard, "tokens", int, path),
                 documents=_field(shard, "documents", int, path),
                 text_bytes=_field(shard, "text_bytes", int, path),
+                crc32=_field(shard, "crc32", int, path) if shard.get("crc32") is not None else None,
             )
         )
     return SplitInfo(
@@ -247,6 +250,32 @@ def verify_shards(manifest: Manifest) -> None:
                     f"the manifest {shard.tokens} {manifest.dtype} tokens; the directory was "
                     "changed after `tinygpt tokenize` wrote it: re-run that command"
                 )
+            if shard.crc32 is not None and not _crc32_matches(shard_path, shard.crc32):
+                raise DataError(
+                    f"{shard_path}: its tokens are damaged (their CRC-32 differs from the one "
+                    "recorded when `tinygpt tokenize` wrote it): re-run that command"
+                )
+
+
+# (path, size, mtime) of shards whose CRC-32 matched: each is read once per process, however
+# many loaders open the directory.
+_VERIFIED: set[tuple[str, int, int, int]] = set()
+
+
+def _crc32_matches(path: Path, expected: int) -> bool:
+    status = path.stat()
+    key = (str(path.resolve()), status.st_size, status.st_mtime_ns, expected)
+    if key in _VERIFIED:
+        return True
+    crc = 0
+    with path.open("rb") as handle:
+        handle.seek(HEADER_BYTES)
+        while chunk := handle.read(8 << 20):
+            crc = zlib.crc32(chunk, crc)
+    if crc != expected:
+        return False
+    _VERIFIED.add(key)
+    return True
 
 
 def _merge_parts(directory: Path, paths: list[Path]) -> Manifest:

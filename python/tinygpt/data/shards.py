@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -105,6 +106,7 @@ class ShardBuilder:
         self.path = Path(path)
         self.dtype = np.dtype(dtype)
         self.token_count = 0
+        self.crc32 = 0  # of the token bytes, recorded in the manifest to detect damage later
         self._stack = contextlib.ExitStack()
         self._handle: IO[Any] = self._stack.enter_context(atomic_write(self.path))
         self._handle.write(bytes(HEADER_BYTES))
@@ -113,7 +115,9 @@ class ShardBuilder:
         data = _as_tokens(tokens, self.dtype)
         if self.token_count + data.size > MAX_SHARD_TOKENS:
             raise DataError(f"{self.path}: a shard holds at most {MAX_SHARD_TOKENS} tokens")
-        self._handle.write(data.data.cast("B"))
+        chunk = data.data.cast("B")
+        self._handle.write(chunk)
+        self.crc32 = zlib.crc32(chunk, self.crc32)
         self.token_count += data.size
 
     def finish(self) -> None:

@@ -328,26 +328,30 @@ def _read_chunk(handle: BinaryIO, path: Path) -> bytes:
 
 def _download_hf_dataset(repo_id: str) -> Path:
     """Snapshot a dataset repository's corpus files into the hub cache (once) and return it."""
+    return hub_snapshot(repo_id, repo_type="dataset", allow_patterns=[f"*{suffix}" for suffix in SUFFIXES],
+                        example="flpelerin/tinystories-10k", local_hint=_LOCAL_HINT)
+
+
+def hub_snapshot(repo_id: str, *, repo_type: str, allow_patterns: list[str], example: str, local_hint: str) -> Path:
+    """The hub cache's copy of ``allow_patterns`` in ``repo_id``, downloaded once; errors name
+    ``hf:repo_id`` and end with ``local_hint`` (what to pass instead)."""
     if not _HF_REPO.fullmatch(repo_id):
-        raise DataError(f"hf:{repo_id}: expected hf:owner/name, e.g. hf:flpelerin/tinystories-10k")
+        raise DataError(f"hf:{repo_id}: expected hf:owner/name, e.g. hf:{example}")
     try:
         from huggingface_hub import snapshot_download
     except ImportError:
         raise DataError(
             f"hf:{repo_id} needs huggingface_hub, which is not installed: "
-            f"pip install 'tinygpt[hub]', or {_LOCAL_HINT}"
+            f"pip install 'tinygpt[hub]', or {local_hint}"
         ) from None
     try:
-        folder = snapshot_download(
-            repo_id=repo_id,
-            repo_type="dataset",
-            allow_patterns=[f"*{suffix}" for suffix in SUFFIXES],
-        )
+        folder = snapshot_download(repo_id=repo_id, repo_type=repo_type, allow_patterns=allow_patterns)
     # The hub client raises many unrelated types for "no network" and "no such repo"
     # (httpx / requests errors, HfHubHTTPError, LocalEntryNotFoundError); all mean the same here.
     except Exception as error:
         raise DataError(
-            f"hf:{repo_id}: could not download the dataset (offline, or no such dataset "
-            f"repository, and no cached copy): {type(error).__name__}: {error}; {_LOCAL_HINT}"
+            f"hf:{repo_id}: could not download the {repo_type} (offline, or no such {repo_type} "
+            f"repository, and no cached copy): {type(error).__name__}: {' '.join(str(error).split())}; "
+            f"{local_hint}"
         ) from error
     return Path(folder)

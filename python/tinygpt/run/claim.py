@@ -74,31 +74,34 @@ def claim_existing_run(layout: RunLayout) -> Iterator[None]:
 
 
 def remove_leftovers(layout: RunLayout) -> None:
-    """Delete what a killed writer left: temporary files and checkpoint directories, and
-    checkpoint directories the index no longer lists (pruned halfway or never indexed)."""
-    index = CheckpointIndex.read(layout)
-    for directory in (layout.root, layout.checkpoints):
-        if not directory.is_dir():
-            continue
-        for entry in directory.iterdir():
-            temporary = entry.name.startswith(".") and (entry.suffix == ".tmp" or entry.is_dir())
-            unlisted = directory == layout.checkpoints and entry.is_dir() \
-                and entry.name.startswith("step_") and entry.name not in index.kept
+    """Delete what a killed writer left, and nothing else: temporary files of the run's own
+    atomic writes, temporary checkpoint directories, and checkpoint directories the index no
+    longer lists (pruned halfway, or written but never indexed)."""
+    if layout.root.is_dir():
+        for entry in layout.root.iterdir():
+            if any(entry.name.startswith(f".{name}.") for name in _RUN_FILES) and entry.suffix == ".tmp":
+                _remove(entry)
+    if layout.checkpoints.is_dir():
+        kept = CheckpointIndex.read(layout).kept
+        for entry in layout.checkpoints.iterdir():
+            temporary = entry.name.startswith((".step_", ".index.json."))
+            unlisted = entry.is_dir() and entry.name.startswith("step_") and entry.name not in kept
             if temporary or unlisted:
                 _remove(entry)
 
 
 def _clear_or_refuse(layout: RunLayout) -> None:
-    if layout.info.exists():
+    remove_leftovers(layout)
+    entries = {entry.name for entry in layout.root.iterdir()} - {LOCK_NAME}
+    if entries and entries <= set(_RUN_FILES):
         index = CheckpointIndex.read(layout)
         if index.last is not None and (layout.checkpoints / index.last / MODEL_FILE).is_file():
             raise ConfigError(f"{layout.root} already holds a run; continue it with --resume "
                               f"{layout.root} or choose a new --out")
         print(f"{layout.root}: clearing a run that stopped before its first checkpoint",
               file=sys.stderr)
-        for name in _RUN_FILES:
+        for name in entries:
             _remove(layout.root / name)
-    remove_leftovers(layout)
     others = sorted(entry.name for entry in layout.root.iterdir() if entry.name != LOCK_NAME)
     if others:
         raise ConfigError(f"{layout.root} exists and is not empty ({', '.join(others[:3])}"

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tinygpt.data.manifest import read_manifest
+from tinygpt.errors import TinyGPTError
 from tinygpt.hf.export import check_export_target, export_model
 from tinygpt.hf.model_card import RunSummary, model_card
 from tinygpt.run.layout import (
@@ -42,14 +44,26 @@ def run_summary(layout: RunLayout, checkpoint: Path) -> RunSummary:
     meta = _read_json(checkpoint / CHECKPOINT_META_FILE)
     step = meta.get("step")
     held_out = _held_out_record(layout.metrics, step)
-    data = str(read_run_info(layout.root).get("data", "unknown"))
     return RunSummary(
-        data=Path(data).name or data,
+        data=_data_description(str(read_run_info(layout.root).get("data", ""))),
         step=step,
         tokens_seen=meta.get("tokens_seen"),
         held_out_loss=held_out.get("loss", meta.get("val_loss")),
         bits_per_byte=held_out.get("bits_per_byte"),
     )
+
+
+def _data_description(shards: str) -> str:
+    """The corpus files and training split of the run's shards, when they are still there."""
+    try:
+        manifest = read_manifest(shards)
+    except (TinyGPTError, OSError):
+        return Path(shards).name or "not recorded"
+    files = [Path(str(name)).name for name in manifest.job.get("files") or []]
+    named = ", ".join(files[:3]) + (f" and {len(files) - 3} more files" if len(files) > 3 else "")
+    train = manifest.splits.get("train")
+    size = "" if train is None else f" ({train.documents:,} training documents, {train.tokens:,} tokens)"
+    return f"{named or Path(shards).name}{size}"
 
 
 def _read_json(path: Path) -> dict[str, Any]:

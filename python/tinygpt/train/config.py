@@ -19,6 +19,7 @@ from tinygpt.gptrs.config import TRAIN_CONFIG_FIELDS
 
 SCHEDULES = ("constant", "warmup_cosine")
 SAMPLINGS = ("document", "stream")
+OPTIMIZERS = ("adamw", "muon")
 DEFAULT_LEARNING_RATE = 2e-4  # gpt-rs's train_config.ron
 _CONSTANT_FIELDS = ("learning_rate",)
 _COSINE_FIELDS = ("min_learning_rate", "max_learning_rate", "warmup_iterations")
@@ -50,6 +51,7 @@ class TrainConfig:
     checkpoints_kept: int = 3
     sampling: str = "document"
     log_interval: int = 10
+    optimizer: str = "adamw"
 
     def __post_init__(self) -> None:
         for name in ("training_iterations", "evaluation_interval", "evaluation_iterations",
@@ -65,6 +67,9 @@ class TrainConfig:
             raise ConfigError(
                 f"train config: sampling must be one of {', '.join(SAMPLINGS)}, got {self.sampling!r}"
             )
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"train config: optimizer must be one of {', '.join(OPTIMIZERS)}, "
+                              f"got {self.optimizer!r}")
         object.__setattr__(self, "schedule", self._resolve_schedule())
         if self.contexts_per_batch % self.grad_accumulation:
             raise ConfigError(

@@ -46,14 +46,21 @@ def _strict(value: Any) -> Any:
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
-    """Every record of a metrics.jsonl, in order."""
+    """Every record of a metrics.jsonl, in order; RunError naming the line of a damaged one."""
     records = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
                 continue
             try:
-                records.append(json.loads(line))
-            except ValueError as error:
+                record = json.loads(raw.decode("utf-8"))
+            except ValueError as error:  # UnicodeDecodeError included
+                if not raw.endswith(b"\n") and not handle.read(1):
+                    break  # the unfinished last line of a writer killed mid-write
                 raise RunError(f"{path}:{number}: not a JSON record ({error})") from None
+            if not isinstance(record, dict) or not isinstance(record.get("step"), int) \
+                    or not isinstance(record.get("kind"), str):
+                raise RunError(f"{path}:{number}: not a metrics record (an object with "
+                               "\"kind\" and \"step\")")
+            records.append(record)
     return records

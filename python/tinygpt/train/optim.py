@@ -1,6 +1,9 @@
-"""AdamW with decoupled weight decay on linear weights only, fused where the device allows."""
+"""The optimizer: AdamW with decoupled weight decay on linear weights only, fused where the
+device allows; or Muon for the blocks' weight matrices with AdamW for everything else."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 
@@ -20,10 +23,26 @@ def supports_fused_adamw(device: torch.device) -> bool:
     return True
 
 
-def build_optimizer(model: GPT, config: TrainConfig, device: torch.device) -> torch.optim.AdamW:
+def build_optimizer(model: GPT, config: TrainConfig,
+                    device: torch.device) -> torch.optim.AdamW | MuonWithAdamW:
     """AdamW over ``model.optimizer_groups`` (decay on linear weights, none on biases,
-    LayerNorms and embeddings; the model decides by a rule over its parameters)."""
+    LayerNorms and embeddings; the model decides by a rule over its parameters); with
+    ``optimizer: "muon"``, the decayed matrices inside the blocks go to Muon instead."""
     groups = model.optimizer_groups(config.weight_decay)
+    if config.optimizer == "muon":
+        in_blocks = {id(p) for p in model.blocks.parameters()}
+        matrices = [p for p in groups[0]["params"] if id(p) in in_blocks]
+        groups[0]["params"] = [p for p in groups[0]["params"] if id(p) not in in_blocks]
+        # Moonshot's scaling makes Muon's update as large as AdamW's: the same learning rate
+        # and weight decay serve both.
+        muon = torch.optim.Muon(matrices, lr=config.peak_learning_rate,
+                                weight_decay=config.weight_decay, adjust_lr_fn="match_rms_adamw")
+        return MuonWithAdamW(muon, _adamw(groups, config, device))
+    return _adamw(groups, config, device)
+
+
+def _adamw(groups: list[dict[str, Any]], config: TrainConfig,
+           device: torch.device) -> torch.optim.AdamW:
     fused = supports_fused_adamw(device)
     return torch.optim.AdamW(
         groups,
@@ -34,6 +53,34 @@ def build_optimizer(model: GPT, config: TrainConfig, device: torch.device) -> to
     )
 
 
-def set_learning_rate(optimizer: torch.optim.Optimizer, learning_rate: float) -> None:
+class MuonWithAdamW:
+    """Two optimizers stepped as one (Muon takes matrices only), with one state dict."""
+
+    def __init__(self, muon: torch.optim.Optimizer, adamw: torch.optim.AdamW) -> None:
+        self.muon = muon
+        self.adamw = adamw
+
+    @property
+    def param_groups(self) -> list[dict[str, Any]]:
+        return [*self.muon.param_groups, *self.adamw.param_groups]
+
+    def step(self) -> None:
+        self.muon.step()
+        self.adamw.step()
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        self.muon.zero_grad(set_to_none=set_to_none)
+        self.adamw.zero_grad(set_to_none=set_to_none)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"muon": self.muon.state_dict(), "adamw": self.adamw.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.muon.load_state_dict(state["muon"])
+        self.adamw.load_state_dict(state["adamw"])
+
+
+def set_learning_rate(optimizer: torch.optim.Optimizer | MuonWithAdamW,
+                      learning_rate: float) -> None:
     for group in optimizer.param_groups:
         group["lr"] = learning_rate

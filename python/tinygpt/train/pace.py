@@ -72,13 +72,13 @@ class TimePace:
     the same clock, so the plan needs no step count."""
 
     def __init__(self, plan: TimePlan, *, tokens_per_step: int, held_out_tokens: int,
-                 estimate_tokens: int, clock: Callable[[], float] = time.perf_counter) -> None:
+                 estimate_tokens: int, clock: Callable[[], float] | None = None) -> None:
         self.plan = plan
         self.total_steps: int | None = None
         self.tokens_per_step = tokens_per_step
         self.held_out_tokens = held_out_tokens
         self.estimate_tokens = estimate_tokens
-        self.clock = clock
+        self.clock = clock or time.perf_counter  # looked up now: a sweep may swap it
         self._elapsed_before = 0.0
         self._origin: float | None = None
         self._start_step = 0

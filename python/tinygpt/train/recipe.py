@@ -38,6 +38,7 @@ WARMUP_FRACTION = 0.02
 DECAY_FRACTION = 0.4
 CONTEXTS_PER_BATCH = 32
 WEIGHT_DECAY = 0.1
+OPTIMIZER = "muon"
 EVALUATIONS = 4
 
 
@@ -61,13 +62,20 @@ def plan_recipe(seconds: float, *, vocab_size: int, device: str,
                       head_count=heads, block_count=blocks, embedding_dropout=0.0,
                       attention_dropout=0.0, feed_forward_dropout=0.0, residual_dropout=0.0)
     train = TrainConfig(learning_rate=PEAK_LEARNING_RATE, contexts_per_batch=CONTEXTS_PER_BATCH,
-                        weight_decay=WEIGHT_DECAY, adam_beta2=0.99, sampling="document")
-    schedule = TimeSchedule(shape="warmup_stable_decay", peak_lr=PEAK_LEARNING_RATE,
-                            min_lr=PEAK_LEARNING_RATE * MIN_LEARNING_RATE_RATIO,
-                            warmup_fraction=WARMUP_FRACTION, decay_fraction=DECAY_FRACTION)
-    plan = TimePlan(seconds=seconds, schedule=schedule, evaluations=EVALUATIONS)
-    return Recipe(model=model, train=train, plan=plan,
+                        weight_decay=WEIGHT_DECAY, adam_beta2=0.99, sampling="document",
+                        optimizer=OPTIMIZER)
+    return Recipe(model=model, train=train, plan=time_plan(seconds, train),
                   threads=cpu_threads() if device == "cpu" else None)
+
+
+def time_plan(seconds: float, train: TrainConfig) -> TimePlan:
+    """The schedule over ``seconds`` that peaks at ``train``'s learning rate (a flag may have
+    changed the recipe's)."""
+    peak = train.peak_learning_rate
+    schedule = TimeSchedule(shape="warmup_stable_decay", peak_lr=peak,
+                            min_lr=peak * MIN_LEARNING_RATE_RATIO,
+                            warmup_fraction=WARMUP_FRACTION, decay_fraction=DECAY_FRACTION)
+    return TimePlan(seconds=seconds, schedule=schedule, evaluations=EVALUATIONS)
 
 
 def _shape_for(total_flops: float, vocab_size: int) -> tuple[int, int, int, int]:

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tinygpt.data.manifest import SPLITS, Manifest, load_manifest_file
+from tinygpt.data.manifest import SPLITS, TOKENIZER_NAME, Manifest, load_manifest_file
 from tinygpt.data.shards import read_header
 from tinygpt.data.sources import Corpus
 from tinygpt.errors import ConfigError, DataError
@@ -76,6 +76,8 @@ def start_or_resume(fresh: Manifest) -> Manifest:
                 f"{', '.join(differing)}); choose another output directory or empty this one"
             )
     own = directory / fresh.file_name
+    if directory.is_dir():
+        _remove_stale_temp_files(directory, fresh.part, fresh.file_name)
     if not own.is_file():
         return fresh
     manifest = load_manifest_file(own)
@@ -87,7 +89,6 @@ def start_or_resume(fresh: Manifest) -> Manifest:
                     f"{directory / shard.file}: holds {found} tokens but {own.name} recorded "
                     f"{shard.tokens}; the directory was changed, so tokenize into a fresh one"
                 )
-    _remove_stale_temp_files(directory, fresh.part)
     return manifest
 
 
@@ -95,10 +96,16 @@ def shard_stem(split: str, part: tuple[int, int] | None) -> str:
     return split if part is None else f"{split}_part{part[0]:04d}"
 
 
-def _remove_stale_temp_files(directory: Path, part: tuple[int, int] | None) -> None:
-    """Temp files of shards a killed run was writing (never complete, never referenced)."""
-    for split in SPLITS:
-        pattern = re.compile(rf"\.{re.escape(shard_stem(split, part))}_\d{{6}}\.bin\..+\.tmp")
-        for path in directory.iterdir():
-            if pattern.fullmatch(path.name):
-                path.unlink(missing_ok=True)
+def _remove_stale_temp_files(directory: Path, part: tuple[int, int] | None,
+                             manifest_name: str) -> None:
+    """Temp files a killed run of this job was writing (never complete, never referenced):
+    its shards, its manifest and, without --part (parts may run at once and share it), the
+    tokenizer."""
+    stems = [rf"{re.escape(shard_stem(split, part))}_\d{{6}}\.bin" for split in SPLITS]
+    stems.append(re.escape(manifest_name))
+    if part is None:
+        stems.append(re.escape(TOKENIZER_NAME))
+    pattern = re.compile(rf"\.(?:{'|'.join(stems)})\..+\.tmp")
+    for path in directory.iterdir():
+        if pattern.fullmatch(path.name):
+            path.unlink(missing_ok=True)

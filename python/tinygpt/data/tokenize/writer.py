@@ -68,7 +68,7 @@ class SplitWriter:
         assert builder is not None, "a shard is finished only after tokens were appended to it"
         builder.finish()
         shard = ShardInfo(builder.path.name, builder.token_count, self.pending["documents"],
-                          self.pending["text_bytes"])
+                          self.pending["text_bytes"], crc32=builder.crc32)
         self.info.add_shard(shard, self.pending["inputs"], self.pending["empty"])
         self.pending = dict.fromkeys(self.pending, 0)
         self.manifest.save()

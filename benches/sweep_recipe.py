@@ -1,0 +1,167 @@
+"""The sweep that chose budget mode's recipe (tinygpt.train.recipe): each candidate is the
+recipe with one or two changes, trained by `tinygpt.train.train` on the story shards for the
+same budget and scored by the run's own exact held-out bits per byte (every held-out token,
+float32; the held-out stories are never trained on).
+
+The clock is the process's CPU time by default (``--clock cpu``) with one torch thread, so a
+candidate's budget does not shrink when other jobs load the machine: the ranking is what an
+idle core would give. ``--clock wall`` uses the wall clock, as `tinygpt train` does. Candidates
+run in ``--workers`` processes at once.
+
+    python benches/sweep_recipe.py --seconds 60 --workers 2 --out sweep.jsonl [NAME ...]
+
+Prints a Markdown table (the one in benches/README.md) and appends one JSON line per run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from story_shards import make_story_shards
+
+SHARED = Path(os.environ.get("TINYGPT_SHARED_DATA",
+                             Path(__file__).resolve().parents[2] / "shared" / "data"))
+PARQUET = SHARED / "tinystories" / "tinystories-5k.parquet"
+
+# Each candidate: changes to the recipe's model, train config and time schedule, and run options.
+CANDIDATES: dict[str, dict[str, Any]] = {
+    "recipe": {},
+    "peak lr 1.5e-3": {"schedule": {"peak_lr": 1.5e-3, "min_lr": 1.5e-4}},
+    "peak lr 6e-3": {"schedule": {"peak_lr": 6e-3, "min_lr": 6e-4}},
+    "batch 16": {"train": {"contexts_per_batch": 16}},
+    "batch 64": {"train": {"contexts_per_batch": 64}},
+    "fp32": {"precision": "fp32"},
+    "muon": {"train": {"optimizer": "muon"}},
+    "muon, peak lr 1.5e-3": {"train": {"optimizer": "muon"},
+                             "schedule": {"peak_lr": 1.5e-3, "min_lr": 1.5e-4}},
+    "peak lr 1.5e-3, batch 16": {"train": {"contexts_per_batch": 16},
+                                 "schedule": {"peak_lr": 1.5e-3, "min_lr": 1.5e-4}},
+    "cosine decay": {"schedule": {"shape": "warmup_cosine"}},
+    "2 blocks": {"model": {"block_count": 2}},
+    "6 blocks": {"model": {"block_count": 6}},
+    "width 192, 6 heads": {"model": {"embedding_size": 192, "head_count": 6}},
+    "context 128, batch 16": {"model": {"context_length": 128}, "train": {"contexts_per_batch": 16}},
+    "dropout 0.1": {"model": {f"{kind}_dropout": 0.1 for kind in
+                              ("embedding", "attention", "feed_forward", "residual")}},
+    "compile": {"compile": True},
+    "gpt-rs config, constant 2e-4": {"gptrs": True},
+}
+
+
+def candidate_run(name: str, shards: Path, seconds: float, clock: str, out: Path) -> dict[str, Any]:
+    """Train one candidate in this process and return its figures."""
+    import torch
+
+    import tinygpt.train.pace as pace
+    from tinygpt.model.config import GPTConfig
+    from tinygpt.train import TrainConfig, train
+    from tinygpt.train.budget import TimePlan
+    from tinygpt.train.recipe import plan_recipe
+
+    torch.set_num_threads(1)
+    if clock == "cpu":
+        pace.time = _CpuTime  # type: ignore[assignment]  # the budget counts CPU seconds
+    changes = CANDIDATES[name]
+    recipe = plan_recipe(seconds, vocab_size=2048, device="cpu", flops_per_second=0.0)
+    model = GPTConfig(**{**recipe.model.to_dict(), **changes.get("model", {})})
+    config = recipe.train.replace(**changes.get("train", {}))
+    plan = TimePlan(seconds=seconds, schedule=replace(recipe.plan.schedule,
+                                                      **changes.get("schedule", {})),
+                    evaluations=recipe.plan.evaluations)
+    if changes.get("gptrs"):  # gpt-rs's own recipe, its constant rate over the same time
+        model = GPTConfig(vocab_size=2048)
+        config = TrainConfig()
+        plan = replace(plan, schedule=replace(plan.schedule, peak_lr=2e-4, min_lr=2e-4,
+                                              warmup_fraction=0.0, decay_fraction=0.0))
+    started_wall, started_cpu = time.perf_counter(), time.process_time()
+    summary = train(shards, out, model, config, device="cpu", seed=0, show_progress=False,
+                    precision=changes.get("precision", "auto"), compile=changes.get("compile", False),
+                    time_plan=plan)
+    return {
+        "name": name, "clock": clock, "budget_seconds": seconds,
+        "bits_per_byte": summary.held_out.bits_per_byte, "held_out_loss": summary.held_out.loss,
+        "steps": summary.steps, "tokens": summary.tokens_seen,
+        "parameters": sum(p.numel() for p in _model_parameters(out)),
+        "wall_seconds": time.perf_counter() - started_wall,
+        "cpu_seconds": time.process_time() - started_cpu,
+        "load_average": os.getloadavg()[0],
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+    }
+
+
+class _CpuTime:
+    """Stands in for the time module inside tinygpt.train.pace: CPU seconds of this process."""
+
+    perf_counter = staticmethod(time.process_time)
+
+
+def _model_parameters(run: Path) -> list[Any]:
+    from safetensors.torch import load_file
+
+    index = json.loads((run / "checkpoints" / "index.json").read_text())
+    return list(load_file(run / "checkpoints" / index["last"] / "model.safetensors").values())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("names", nargs="*", help="candidates to run (default: all)")
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=Path("sweep.jsonl"))
+    parser.add_argument("--shards", type=Path, help="story shards (default: made in a temp dir)")
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # a worker process: run one candidate
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="sweep-"))
+    shards = args.shards or make_story_shards(PARQUET, work / "shards")
+    if args.one:
+        result = candidate_run(args.one, shards, args.seconds, args.clock, work / "run")
+        print(json.dumps(result))
+        return 0
+    names = args.names or list(CANDIDATES)
+    unknown = sorted(set(names) - set(CANDIDATES))
+    if unknown:
+        parser.error(f"unknown candidate(s) {unknown}; known: {list(CANDIDATES)}")
+
+    def run_one(name: str) -> dict[str, Any]:
+        command = [sys.executable, __file__, "--one", name, "--seconds", str(args.seconds),
+                   "--clock", args.clock, "--shards", str(shards)]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            return {"name": name, "error": done.stderr.strip().splitlines()[-1:]}
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        with args.out.open("a", encoding="utf-8") as log:
+            log.write(json.dumps(result) + "\n")
+        print(f"{name}: {result['bits_per_byte']:.4f} bits per byte, {result['steps']} steps",
+              file=sys.stderr, flush=True)
+        return result
+
+    with ThreadPoolExecutor(args.workers) as pool:
+        results = list(pool.map(run_one, names))
+    print_table(results)
+    return 0
+
+
+def print_table(results: list[dict[str, Any]]) -> None:
+    print("| candidate | held-out bits/byte | steps | tokens | parameters | wall s | load |")
+    print("|---|---|---|---|---|---|---|")
+    for r in sorted(results, key=lambda r: r.get("bits_per_byte", float("inf"))):
+        if "error" in r:
+            print(f"| {r['name']} | failed: {r['error']} | | | | | |")
+            continue
+        print(f"| {r['name']} | {r['bits_per_byte']:.4f} | {r['steps']:,} | {r['tokens']:,} | "
+              f"{r['parameters']:,} | {r['wall_seconds']:.0f} | {r['load_average']:.1f} |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
