@@ -9,9 +9,6 @@ import shutil
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
-from tinygpt.cli import main
-from tinygpt.run.layout import CheckpointIndex, RunLayout
-from tinygpt.train import train
 
 from tests.train.support import (  # noqa: F401 (one_torch_thread and shards are fixtures)
     one_torch_thread,
@@ -19,6 +16,9 @@ from tests.train.support import (  # noqa: F401 (one_torch_thread and shards are
     tiny_model_config,
     tiny_train_config,
 )
+from tinygpt.cli import main
+from tinygpt.run.layout import CheckpointIndex, RunLayout
+from tinygpt.train import train
 
 
 @pytest.fixture(scope="module")

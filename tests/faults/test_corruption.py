@@ -15,14 +15,14 @@ import shutil
 from pathlib import Path
 
 import pytest
+
+from tests.train.support import one_torch_thread  # noqa: F401 (autouse fixture)
 from tinygpt.cli import main
 from tinygpt.data import tokenize_corpus
 from tinygpt.data.sources import embedded_corpus_path
 from tinygpt.run.layout import CheckpointIndex, RunLayout
 from tinygpt.tokenizer import BPETokenizer
 from tinygpt.train.metrics import read_metrics
-
-from tests.train.support import one_torch_thread  # noqa: F401 (autouse fixture)
 
 MODEL_FLAGS = ["--vocab-size", "300", "--embedding-size", "16", "--context-length", "16",
                "--head-count", "2", "--block-count", "1"]
