@@ -62,6 +62,8 @@ CASES = [
                  id="tokenizer-size"),
     pytest.param(break_truncated, "not a readable safetensors file", id="truncated"),
     pytest.param(lambda d: (d / "tokenizer.json").unlink(), "has no tokenizer", id="no-tokenizer"),
+    pytest.param(lambda d: (d / "config.json").write_text('{"model_type": '), "config.json:1:16: invalid JSON",
+                 id="config-json"),
 ]
 
 
