@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from timing import best_seconds
+
 from tinygpt import BPETokenizer
 from tinygpt.tokenizer import read_gpt2_vocab_merges
 

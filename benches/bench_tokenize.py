@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tiktoken
-
 from timing import best_seconds, run_cli
+
 from tinygpt import BPETokenizer
 from tinygpt.data import read_manifest, tokenize_corpus
 from tinygpt.data.shards import encode_header

@@ -49,7 +49,7 @@ class BPETokenizer:
         mode: str,
         pattern: str | None,
         base: Sequence[tuple[bytes, int]],
-        merges: Sequence[tuple[int, int, int]],
+        merges: Sequence[Sequence[int]],
         special_tokens: Mapping[str, int],
         do_not_merge: Sequence[str] = (),
         added_tokens: Mapping[int, bytes] | None = None,

@@ -121,7 +121,7 @@ def tokenize_corpus(
                 rule = SplitRule(split, val_fraction, count)
                 first, stop = part_range(part, count)
                 batches = _read_batches(documents, rule, first, stop, manifest)
-            progress.start("tokenizing", None if count is None else stop - first)
+            progress.start("tokenizing", None if count is None else int(stop - first))
             pipeline.execute(batches, progress)
             saved.result()
         _require_text(manifest, corpus)
