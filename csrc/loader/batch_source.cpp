@@ -118,9 +118,12 @@ std::uint64_t RandomWindows::draw_start(std::uint64_t index, std::uint64_t& end)
 }
 
 std::size_t RandomWindows::next(std::int64_t* x, std::int64_t* y) {
-    Rng rng(mix(mix(seed_) ^ (batch_ * world_size_ + rank_)));
+    const std::uint64_t key = mix(mix(seed_) ^ (batch_ * world_size_ + rank_));
     ++batch_;
     auto fill = [&] {
+        // A local generator: one captured by reference would be reloaded after every write to
+        // x and y, which may alias its state (int64 and uint64 may alias).
+        Rng rng(key);
         for (std::size_t row = 0; row < batch_size_; ++row) {
             std::uint64_t end = 0;
             const std::uint64_t start = draw_start(rng.below(window_count_), end);

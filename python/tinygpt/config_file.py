@@ -40,7 +40,7 @@ def read_config_file(
     defaults. ``what`` names the config ("transformer config") in messages."""
     optional = dict(optional or {})
     if config_suffix(path, what) == ".json":
-        fields = _read_json_object(Path(path), what)
+        fields = read_json_object(Path(path), what)
     else:
         fields = _read_ron_struct(Path(path), what)
     unknown = sorted(set(fields) - set(required) - set(optional))
@@ -64,7 +64,8 @@ def write_config_file(fields: Mapping[str, Any], path: str | os.PathLike[str], *
         ron.dump(dict(fields), path)
 
 
-def _read_json_object(path: Path, what: str) -> dict[str, Any]:
+def read_json_object(path: Path, what: str) -> dict[str, Any]:
+    """A JSON file that must hold an object (``what`` names it in messages); ConfigError otherwise."""
     try:
         fields = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:

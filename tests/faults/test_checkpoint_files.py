@@ -7,9 +7,6 @@ import json
 import shutil
 
 import pytest
-from tinygpt.cli import main
-from tinygpt.run.layout import CheckpointIndex, RunLayout
-from tinygpt.train import train
 
 from tests.train.support import (  # noqa: F401 (one_torch_thread and shards are fixtures)
     one_torch_thread,
@@ -17,6 +14,9 @@ from tests.train.support import (  # noqa: F401 (one_torch_thread and shards are
     tiny_model_config,
     tiny_train_config,
 )
+from tinygpt.cli import main
+from tinygpt.run.layout import CheckpointIndex, RunLayout
+from tinygpt.train import train
 
 
 @pytest.fixture(scope="module")

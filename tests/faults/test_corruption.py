@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from tinygpt.cli import main
 from tinygpt.data import tokenize_corpus
 from tinygpt.data.sources import embedded_corpus_path

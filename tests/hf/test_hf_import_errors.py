@@ -7,9 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from tinygpt.cli import main
 
 from tests.hf.hf_models import STORIES, save_transformers_model
+from tinygpt.cli import main
 
 pytest.importorskip("transformers", reason="transformers (dev extra) is the oracle")
 
@@ -62,6 +62,8 @@ CASES = [
                  id="tokenizer-size"),
     pytest.param(break_truncated, "not a readable safetensors file", id="truncated"),
     pytest.param(lambda d: (d / "tokenizer.json").unlink(), "has no tokenizer", id="no-tokenizer"),
+    pytest.param(lambda d: (d / "config.json").write_text('{"model_type": '), "config.json:1:16: invalid JSON",
+                 id="config-json"),
 ]
 
 

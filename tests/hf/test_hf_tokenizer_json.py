@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+
 from tinygpt.data.sources import open_corpus
-from tinygpt.tokenizer import BPETokenizer
+from tinygpt.tokenizer import BPETokenizer, read_gpt2_vocab_merges
 
 tokenizers = pytest.importorskip("tokenizers", reason="tokenizers (dev extra) is the oracle")
 
@@ -82,3 +83,31 @@ def test_unsupported_tokenizer_json_is_refused(tmp_path):
     path.write_text('{"model": ', encoding="utf-8")
     with pytest.raises(ValueError, match="not a JSON tokenizer file"):
         BPETokenizer.from_hf_json(path)
+
+
+@pytest.fixture(scope="module")
+def gpt2_and_stories(gpt2_dir, tinystories_txt) -> tuple[BPETokenizer, list[str]]:
+    vocab, merges = read_gpt2_vocab_merges(gpt2_dir)
+    tokenizer = BPETokenizer.from_vocab_merges(vocab, merges, special_tokens=["<|endoftext|>"])
+    texts = [t.strip("\n") for t in tinystories_txt.read_text(encoding="utf-8").split("<|endoftext|>")]
+    return tokenizer, [t for t in texts if t]
+
+
+def test_gpt2_exports_to_the_library_ids_on_every_story(tmp_path, gpt2_and_stories):
+    """GPT-2's own merges: the extra merges for tiktoken's rule make the library agree everywhere."""
+    tokenizer, texts = gpt2_and_stories
+    assert_same_ids(tokenizer, library(tokenizer, tmp_path), texts + ODD_TEXTS)
+
+
+def test_gpt2_tokenizer_json_built_by_the_library_reads_back(tmp_path, gpt2_dir, gpt2_and_stories):
+    """The tokenizer.json the library itself makes from GPT-2's files encodes as tinygpt's GPT-2."""
+    tokenizer, texts = gpt2_and_stories
+    oracle = tokenizers.Tokenizer(tokenizers.models.BPE.from_file(str(gpt2_dir / "vocab.json"),
+                                                                   str(gpt2_dir / "merges.txt")))
+    oracle.pre_tokenizer = tokenizers.pre_tokenizers.ByteLevel(add_prefix_space=False)
+    oracle.decoder = tokenizers.decoders.ByteLevel()
+    oracle.add_special_tokens(["<|endoftext|>"])
+    oracle.save(str(tmp_path / "tokenizer.json"))
+    read = BPETokenizer.from_hf_json(tmp_path / "tokenizer.json")
+    assert read.encode_batch(texts[:50], allowed_special="all") == tokenizer.encode_batch(texts[:50], allowed_special="all")
+    assert read.eot_id == tokenizer.eot_id == oracle.token_to_id("<|endoftext|>")

@@ -8,6 +8,7 @@ import math
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from tinygpt.errors import ConfigError
 from tinygpt.train.budget import TimePlan, TimeSchedule
 from tinygpt.train.pace import TimePace

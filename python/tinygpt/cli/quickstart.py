@@ -49,10 +49,10 @@ def run_quickstart(plan: QuickstartPlan, console: Console) -> str:
     import torch
 
     from tinygpt.data import tokenize_corpus
+    from tinygpt.data.sources import embedded_corpus_path
     from tinygpt.generate import generate_texts
     from tinygpt.model.decoding import TokenSampler
     from tinygpt.run.load import load_run
-    from tinygpt.data.sources import embedded_corpus_path
     from tinygpt.tokenizer import BPETokenizer
     from tinygpt.train import train
     from tinygpt.train.recipe import measure_training_flops

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tinygpt.config_file import read_json_object
 from tinygpt.errors import ConfigError
 from tinygpt.hf.files import CONFIG_FILE
 from tinygpt.model.config import GPTConfig
@@ -31,16 +32,7 @@ UNSUPPORTED_UNLESS = {
 
 def read_hf_config(directory: Path) -> dict[str, Any]:
     """The parsed ``config.json`` of a transformers model directory."""
-    path = directory / CONFIG_FILE
-    try:
-        fields = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise ConfigError(f"cannot read {path}: {error.strerror or error}") from error
-    except json.JSONDecodeError as error:
-        raise ConfigError(f"{path}:{error.lineno}:{error.colno}: invalid JSON: {error.msg}") from error
-    if not isinstance(fields, dict):
-        raise ConfigError(f"{path}: expected a JSON object")
-    return fields
+    return read_json_object(directory / CONFIG_FILE, "transformers config")
 
 
 def gpt_config_from_hf(fields: dict[str, Any], *, source: str) -> GPTConfig:

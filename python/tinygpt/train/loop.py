@@ -9,11 +9,12 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, ContextManager
+from typing import Any, ContextManager, cast
 
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torch.nn.parallel import DistributedDataParallel
 
 from tinygpt.evaluate import IGNORE_INDEX, HeldOutLoss, held_out_loss, mean_batch_loss
 from tinygpt.precision import autocast, precision_name
@@ -23,8 +24,8 @@ from tinygpt.train.budget import TimePlan
 from tinygpt.train.config import TrainConfig
 from tinygpt.train.data import TrainingData, micro_batch_size
 from tinygpt.train.display import TrainingDisplay
-from tinygpt.train.divergence import require_finite_loss, require_finite_weights
 from tinygpt.train.distributed import DistContext
+from tinygpt.train.divergence import require_finite_loss, require_finite_weights
 from tinygpt.train.interrupt import stop_on_interrupt
 from tinygpt.train.metrics import MetricsLog
 from tinygpt.train.optim import build_optimizer, set_learning_rate
@@ -69,7 +70,8 @@ class Trainer:
         seed_everything(seed + dist.rank)
         self.raw_model = GPT(model_config).to(device)
         self.optimizer = build_optimizer(self.raw_model, train_config, device)
-        forward_model = torch.compile(self.raw_model) if compile else self.raw_model
+        # torch.compile of a Module returns a Module (an OptimizedModule), typed as a callable.
+        forward_model = cast(nn.Module, torch.compile(self.raw_model)) if compile else self.raw_model
         self.model = dist.wrap(forward_model, device)
         self.pace: Pace = StepPace(train_config) if time_plan is None else TimePace(
             time_plan, tokens_per_step=self.tokens_per_step,
@@ -203,7 +205,7 @@ class Trainer:
     def _gradient_sync(self, last_micro_batch: bool) -> ContextManager:
         """DDP all-reduces gradients only on the last micro-batch of an accumulated step."""
         if self.dist.enabled and not last_micro_batch:
-            return self.model.no_sync()
+            return cast(DistributedDataParallel, self.model).no_sync()
         return contextlib.nullcontext()
 
     def _log(self, window: _Window, learning_rate: float, metrics: MetricsLog | None,
