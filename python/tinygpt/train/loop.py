@@ -191,7 +191,7 @@ class Trainer:
             with self._gradient_sync(micro == accumulation - 1):
                 with autocast(self.device, self.dtype):
                     logits = self.model(x)
-                    # Windows cut short at a document's end are padded with ignored targets.
+                    # A document shorter than a window comes padded with ignored targets.
                     loss = F.cross_entropy(logits.flatten(0, 1), y.flatten(),
                                            ignore_index=IGNORE_INDEX) / accumulation
                 loss.backward()
