@@ -21,8 +21,8 @@ import pytest
 import torch
 
 from tests.reference.gptrs_model import GptRsModel
-from tinygpt.model.decoding import TokenSampler, sample_tokens
 from tinygpt.model import GPT, GPTConfig
+from tinygpt.model.decoding import TokenSampler, sample_tokens
 
 FULL = os.environ.get("TINYGPT_BENCH_FULL") == "1"
 REPEATS = 3 if FULL else 1

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from tinygpt.hf.load import load_hf_network
 
 transformers = pytest.importorskip("transformers", reason="transformers (dev extra) is the peer")

@@ -18,8 +18,8 @@ from typing import Callable
 import numpy as np
 import pytest
 import torch
-
 from baseline_train_loop import get_batch
+
 from tinygpt.data import TokenLoader
 from tinygpt.data.manifest import Manifest, ShardInfo, SplitInfo
 from tinygpt.data.shards import write_shard

@@ -18,8 +18,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from timing import best_seconds
+
 from tinygpt import ron
 from tinygpt.data.sources import open_corpus
 

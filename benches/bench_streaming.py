@@ -13,8 +13,8 @@ import os
 from pathlib import Path
 
 import pytest
-
 from timing import best_seconds
+
 from tinygpt import BPETokenizer
 from tinygpt.tokenizer import read_gpt2_vocab_merges
 

@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tiktoken
-
 from timing import best_seconds
+
 from tinygpt import BPETokenizer
 from tinygpt.data import read_manifest, tokenize_corpus
 from tinygpt.data.shards import encode_header

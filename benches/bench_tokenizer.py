@@ -23,9 +23,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from timing import best_seconds
 
 from tests.reference.bpe import naive_words_train
-from timing import best_seconds
 from tinygpt.data.sources import open_corpus
 from tinygpt.tokenizer import GPT2_PATTERN, BPETokenizer, read_gpt2_vocab_merges
 

@@ -22,13 +22,13 @@ import torch
 from baseline_train_loop import PlainConfig, plain_train
 
 from tinygpt.data import TokenLoader, tokenize_corpus
+from tinygpt.data.sources import embedded_corpus_path
 from tinygpt.evaluate import held_out_loss
 from tinygpt.model import GPTConfig
-from tinygpt.data.sources import embedded_corpus_path
+from tinygpt.precision import autocast_dtype, precision_name
 from tinygpt.tokenizer import BPETokenizer
 from tinygpt.train import TrainConfig, train
 from tinygpt.train.metrics import read_metrics
-from tinygpt.precision import autocast_dtype, precision_name
 
 FULL = os.environ.get("TINYGPT_BENCH_FULL") == "1"
 ROUNDS, WARMUP_STEPS, STEPS = (2, 5, 75) if FULL else (1, 2, 6)

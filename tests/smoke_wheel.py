@@ -11,7 +11,8 @@ from pathlib import Path
 
 import tinygpt._bpe
 import tinygpt._loader
-from tinygpt import BPETokenizer, GPT, GPTConfig
+
+from tinygpt import GPT, BPETokenizer, GPTConfig
 from tinygpt.data import TokenLoader, tokenize_corpus
 from tinygpt.data.sources import embedded_corpus_path
 

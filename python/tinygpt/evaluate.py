@@ -45,7 +45,7 @@ class HeldOutLoss:
         return self.tokens * self.loss / math.log(2) / self.text_bytes
 
     def to_dict(self) -> dict[str, float | int | str | None]:
-        found = {"loss": self.loss, "tokens": self.tokens, "text_bytes": self.text_bytes,
+        found: dict[str, float | int | str | None] = {"loss": self.loss, "tokens": self.tokens, "text_bytes": self.text_bytes,
                  "bits_per_byte": self.bits_per_byte}
         return found if self.unknown is None else {**found, **self.unknown.to_dict()}
 

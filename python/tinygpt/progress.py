@@ -9,6 +9,7 @@ import contextlib
 import sys
 import time
 from collections.abc import Callable, Iterator
+from types import TracebackType
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -39,8 +40,9 @@ class TokenizeProgress:
         self._progress.__enter__()
         return self
 
-    def __exit__(self, *exc_info) -> None:
-        self._progress.__exit__(*exc_info)
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self._progress.__exit__(kind, error, trace)
 
     def start(self, description: str, total_documents: int | None) -> None:
         """Begin (or restart) the bar; rates count from here."""

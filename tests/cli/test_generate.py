@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from tests.generate.generation_run import make_generation_run, one_cpu_thread  # noqa: F401 (autouse)
 
+from tests.generate.generation_run import make_generation_run, one_cpu_thread  # noqa: F401 (autouse)
 from tinygpt.cli import main
 from tinygpt.generate import TextStream, generate_texts
 from tinygpt.model.decoding import TokenSampler

@@ -8,8 +8,8 @@ import sys
 
 import pexpect
 import pytest
-from tests.generate.generation_run import make_generation_run, one_cpu_thread  # noqa: F401 (autouse)
 
+from tests.generate.generation_run import make_generation_run, one_cpu_thread  # noqa: F401 (autouse)
 from tinygpt.cli import main
 from tinygpt.tokenizer import BPETokenizer
 

@@ -6,11 +6,11 @@ import json
 import sys
 
 import pytest
-from tests.train.support import one_torch_thread, shards  # noqa: F401 (fixtures)
 
+from tests.train.support import one_torch_thread, shards  # noqa: F401 (fixtures)
 from tinygpt.cli import main
-from tinygpt.run import RunLayout
 from tinygpt.data.sources import open_corpus
+from tinygpt.run import RunLayout
 from tinygpt.train.config import TrainConfig
 
 TINY = ["--embedding-size", "32", "--context-length", "16", "--head-count", "2",

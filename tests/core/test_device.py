@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tinygpt.errors import ConfigError, TinyGPTError
 from tinygpt.device import select_device
+from tinygpt.errors import ConfigError, TinyGPTError
 
 
 def test_cpu_is_always_available():

@@ -18,7 +18,6 @@ from tinygpt.ron import Char, Ident, Records, RonError, RonMap
 from tinygpt.ron import records as ron_records
 from tinygpt.ron.values import is_struct
 
-
 TRAIN_CONFIG = """(learning_rate: 2e-4, training_iterations: 60000, evaluation_interval: 500,
 evaluation_iterations: 5, contexts_per_batch: 64)"""
 

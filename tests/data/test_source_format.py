@@ -9,8 +9,8 @@ import pytest
 
 from tinygpt import BPETokenizer
 from tinygpt.cli import main
-from tinygpt.errors import DataError
 from tinygpt.data.sources import open_corpus
+from tinygpt.errors import DataError
 
 STORIES = ["Once upon a time there was a cat.", "The dog ran home.\nThe end."]
 

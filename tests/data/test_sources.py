@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tinygpt.data import sources
-from tinygpt.errors import DataError
 from tinygpt.data.sources import Corpus, embedded_corpus_path, open_corpus
+from tinygpt.errors import DataError
 
 STORIES = ["Once upon a time, a cat sat.\nIt was happy.", "Tom said, \"Hi!\"", "Ünïcödé 日本 😀 story."]
 

@@ -11,9 +11,9 @@ import pytest
 
 from tinygpt import BPETokenizer
 from tinygpt.data import TokenLoader, read_header, read_manifest, tokenize_corpus
+from tinygpt.data.sources import open_corpus
 from tinygpt.data.tokenize import pipeline as tokenize_module
 from tinygpt.errors import ConfigError, DataError
-from tinygpt.data.sources import open_corpus
 
 
 @pytest.fixture(scope="module")

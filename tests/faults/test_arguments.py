@@ -8,11 +8,11 @@ import re
 import sys
 
 import pytest
+
+from tests.generate.generation_run import make_generation_run, one_cpu_thread  # noqa: F401 (autouse)
 from tinygpt import limits
 from tinygpt.cli import main
 from tinygpt.errors import ConfigError
-
-from tests.generate.generation_run import make_generation_run, one_cpu_thread  # noqa: F401 (autouse)
 
 HUGE = "9" * 5000
 

@@ -11,6 +11,7 @@ import sys
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from tinygpt.cli import main
 from tinygpt.data import tokenize_corpus
 from tinygpt.data.sources import open_corpus

@@ -7,11 +7,6 @@ import json
 import math
 
 import pytest
-from tinygpt.cli import main
-from tinygpt.run import load_run
-from tinygpt.run.layout import CheckpointIndex, RunLayout
-from tinygpt.train import resume, train
-from tinygpt.train.divergence import TrainingDiverged
 
 from tests.train.support import (  # noqa: F401 (one_torch_thread and shards are fixtures)
     one_torch_thread,
@@ -19,6 +14,11 @@ from tests.train.support import (  # noqa: F401 (one_torch_thread and shards are
     tiny_model_config,
     tiny_train_config,
 )
+from tinygpt.cli import main
+from tinygpt.run import load_run
+from tinygpt.run.layout import CheckpointIndex, RunLayout
+from tinygpt.train import resume, train
+from tinygpt.train.divergence import TrainingDiverged
 
 
 def _strict_records(path):

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from tinygpt.data.sources import embedded_corpus_path
 from tinygpt.tokenizer import BPETokenizer
 

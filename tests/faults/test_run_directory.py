@@ -11,11 +11,6 @@ import subprocess
 import sys
 
 import pytest
-from tinygpt.cli import main
-from tinygpt.errors import ConfigError
-from tinygpt.run.claim import LOCK_NAME, claim_existing_run, claim_new_run
-from tinygpt.run.layout import CheckpointIndex, RunError, RunLayout
-from tinygpt.train import resume, train
 
 from tests.train.support import (  # noqa: F401 (one_torch_thread and shards are fixtures)
     one_torch_thread,
@@ -23,6 +18,11 @@ from tests.train.support import (  # noqa: F401 (one_torch_thread and shards are
     tiny_model_config,
     tiny_train_config,
 )
+from tinygpt.cli import main
+from tinygpt.errors import ConfigError
+from tinygpt.run.claim import LOCK_NAME, claim_existing_run, claim_new_run
+from tinygpt.run.layout import CheckpointIndex, RunError, RunLayout
+from tinygpt.train import resume, train
 
 
 def run_tiny(shards, out, **changes):

@@ -8,10 +8,6 @@ import json
 import shutil
 
 import pytest
-from tinygpt.cli import main
-from tinygpt.data import TokenLoader, read_manifest
-from tinygpt.errors import DataError
-from tinygpt.train import train
 
 from tests.train.support import (  # noqa: F401 (one_torch_thread and shards are fixtures)
     one_torch_thread,
@@ -19,6 +15,10 @@ from tests.train.support import (  # noqa: F401 (one_torch_thread and shards are
     tiny_model_config,
     tiny_train_config,
 )
+from tinygpt.cli import main
+from tinygpt.data import TokenLoader, read_manifest
+from tinygpt.errors import DataError
+from tinygpt.train import train
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from tinygpt.model import GPT, GPTConfig
 from tinygpt.run.layout import CheckpointIndex, RunLayout, checkpoint_name
 from tinygpt.tokenizer import BPETokenizer
 
+
 @pytest.fixture(autouse=True)
 def one_cpu_thread():
     """Tiny models gain nothing from threads, and on a busy machine waiting threads made these

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from tests.generate.generation_run import one_cpu_thread  # noqa: F401 (autouse)
 from tests.reference.gptrs_model import randomize
-
 from tinygpt.errors import ConfigError
-from tinygpt.model.decoding import TokenSampler, WindowedDecoder, sample_tokens
 from tinygpt.model import GPT, GPTConfig
+from tinygpt.model.decoding import TokenSampler, WindowedDecoder, sample_tokens
 
 CONFIG = GPTConfig(vocab_size=40, embedding_size=24, context_length=8, head_count=3, block_count=2)
 

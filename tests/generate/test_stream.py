@@ -26,7 +26,7 @@ def test_pieces_are_whole_characters_and_join_to_the_text(text):
 
 def test_a_split_character_waits_for_its_last_byte():
     decoder = PieceDecoder(byte_token)
-    encoded = "é!".encode("utf-8")
+    encoded = "é!".encode()
     assert decoder.feed(encoded[0]) == ""
     assert decoder.feed(encoded[1]) == "é"
     assert decoder.feed(encoded[2]) == "!"
@@ -34,7 +34,7 @@ def test_a_split_character_waits_for_its_last_byte():
 
 def test_dangling_partial_character_becomes_replacement_at_the_end():
     decoder = PieceDecoder(byte_token)
-    assert decoder.feed("é".encode("utf-8")[0]) == ""
+    assert decoder.feed("é".encode()[0]) == ""
     assert decoder.finish() == "\ufffd"
 
 

@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 
 from tinygpt import ron
 from tinygpt.cli import main
-from tinygpt.errors import DataError
 from tinygpt.data.sources import open_corpus
-from tinygpt.tokenizer import BPETokenizer
+from tinygpt.errors import DataError
 from tinygpt.gptrs.dataset import export_gptrs_dataset, import_gptrs_dataset, read_gptrs_dataset
+from tinygpt.tokenizer import BPETokenizer
 
 # What gpt-rs writes (ron::to_string: compact; chars raw except quote and backslash) for the
 # stories "banana" and "a ban\n" with alphabet ' ' '\n' 'a' 'b' 'n' and three merges:

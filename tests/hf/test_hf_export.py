@@ -7,6 +7,7 @@ import json
 
 import pytest
 import torch
+
 from tinygpt.cli import main
 from tinygpt.data.sources import open_corpus
 from tinygpt.run.load import load_run

@@ -7,10 +7,10 @@ import shutil
 import sys
 
 import pytest
-from tinygpt.cli import main
-from tinygpt.hf.source import hf_directory
 
 from tests.hf.hf_models import save_transformers_model
+from tinygpt.cli import main
+from tinygpt.hf.source import hf_directory
 
 hub = pytest.importorskip("huggingface_hub", reason="huggingface_hub (hub extra) serves hf:owner/name")
 pytest.importorskip("transformers", reason="transformers (dev extra) is the oracle")

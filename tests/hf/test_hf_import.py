@@ -6,10 +6,10 @@ import json
 
 import pytest
 import torch
-from tinygpt import load_run
-from tinygpt.tokenizer import BPETokenizer
 
 from tests.hf.hf_models import ENDOFTEXT, STORIES, save_transformers_model
+from tinygpt import load_run
+from tinygpt.tokenizer import BPETokenizer
 
 pytest.importorskip("transformers", reason="transformers (dev extra) is the oracle")
 

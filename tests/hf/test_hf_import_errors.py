@@ -7,9 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from tinygpt.cli import main
 
 from tests.hf.hf_models import STORIES, save_transformers_model
+from tinygpt.cli import main
 
 pytest.importorskip("transformers", reason="transformers (dev extra) is the oracle")
 

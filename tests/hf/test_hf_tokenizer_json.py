@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tinygpt.data.sources import open_corpus
 from tinygpt.tokenizer import BPETokenizer, read_gpt2_vocab_merges
 

@@ -7,11 +7,11 @@ import json
 import pytest
 import torch
 import torch.nn as nn
-from tests.generate.generation_run import one_cpu_thread  # noqa: F401 (autouse)
-from tests.reference.gptrs_model import GptRsModel, randomize
 from safetensors.torch import load_file, save_file
 
+from tests.generate.generation_run import one_cpu_thread  # noqa: F401 (autouse)
 from tests.reference.gptrs_files import TRANSFORMER_CONFIG
+from tests.reference.gptrs_model import GptRsModel, randomize
 from tinygpt.errors import ConfigError, DataError
 from tinygpt.model import GPT, GPTConfig, KVCache
 
@@ -305,7 +305,7 @@ def test_config_ron_unknown_field_names_the_file(tmp_path):
 
 def test_every_configurable_activation_has_a_module():
     """GPTConfig validates names without torch; the model must build a module for each."""
-    from tinygpt.model.gpt import ACTIVATION_MODULES
     from tinygpt.model.config import ACTIVATIONS
+    from tinygpt.model.gpt import ACTIVATION_MODULES
 
     assert set(ACTIVATION_MODULES) == set(ACTIVATIONS)

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.reference.bpe import naive_bytes_train
 from tinygpt.errors import ConfigError
 from tinygpt.tokenizer import GPT2_PATTERN, GPT4_PATTERN, BPETokenizer
-from tests.reference.bpe import naive_bytes_train
 
 ENDOFTEXT = "<|endoftext|>"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import unicodedata
 
-import regex
 import pytest
+import regex
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.reference.bpe import naive_words_encode, naive_words_train
 from tinygpt.errors import ConfigError, DataError
 from tinygpt.tokenizer import BPETokenizer
-from tests.reference.bpe import naive_words_encode, naive_words_train
 
 ENDOFTEXT = "<|endoftext|>"
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from tinygpt.cli import main
 from tinygpt.data.sources import embedded_corpus_path
 from tinygpt.model.config import GPTConfig

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+
 from tests.train.support import make_shards, metric_values
 
 FLAGS = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from tests.train.support import (  # noqa: F401 (one_torch_thread and shards are fixtures)
     metric_values,
     one_torch_thread,
@@ -11,7 +12,6 @@ from tests.train.support import (  # noqa: F401 (one_torch_thread and shards are
     tiny_model_config,
     tiny_train_config,
 )
-
 from tinygpt.errors import ConfigError, DataError
 from tinygpt.run import load_run
 from tinygpt.run.layout import CheckpointIndex, RunLayout

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from tinygpt import precision
 from tinygpt.errors import ConfigError
 from tinygpt.model import GPT, GPTConfig
-from tinygpt import precision
 from tinygpt.train.config import TrainConfig
 from tinygpt.train.optim import build_optimizer, supports_fused_adamw
 

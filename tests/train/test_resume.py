@@ -11,6 +11,7 @@ import time
 import pytest
 import torch
 from torch import nn
+
 from tests.train.support import (  # noqa: F401 (one_torch_thread and shards are fixtures)
     make_shards,
     metric_values,
@@ -19,11 +20,10 @@ from tests.train.support import (  # noqa: F401 (one_torch_thread and shards are
     tiny_model_config,
     tiny_train_config,
 )
-
 from tinygpt.errors import DataError
+from tinygpt.run.checkpoint import save_checkpoint
 from tinygpt.run.layout import CheckpointIndex, RunLayout, checkpoint_name
 from tinygpt.train import resume, train
-from tinygpt.run.checkpoint import save_checkpoint
 
 
 def interrupt_after(run_dir, train_records: int) -> threading.Thread:

@@ -5,14 +5,14 @@ sampling stops at the end of a sentence instead of running to the token limit.""
 from __future__ import annotations
 
 import torch
+
+from tests.train.support import one_torch_thread  # noqa: F401 (autouse fixture)
 from tinygpt.data import TokenLoader, tokenize_corpus
 from tinygpt.data.sources import embedded_corpus_path
 from tinygpt.model.config import GPTConfig
 from tinygpt.run import load_run
 from tinygpt.tokenizer import BPETokenizer
 from tinygpt.train import TrainConfig, train
-
-from tests.train.support import one_torch_thread  # noqa: F401 (autouse fixture)
 
 SENTENCE_ENDS = (".", "!", "?", '"')
 

@@ -91,10 +91,10 @@ def _check_reencoding(tokenizer: BPETokenizer, texts: list[str], stories: list[l
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from tinygpt.progress import TokenizeProgress
     from tinygpt.data.sources import open_corpus
-    from tinygpt.tokenizer import BPETokenizer
     from tinygpt.gptrs.dataset import export_gptrs_dataset
+    from tinygpt.progress import TokenizeProgress
+    from tinygpt.tokenizer import BPETokenizer
 
     if args.max_stories is not None and args.max_stories < 1:
         raise DataError(f"--max-stories must be at least 1, got {args.max_stories}")

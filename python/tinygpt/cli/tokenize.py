@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tinygpt.cli.arguments import THREADS
 from tinygpt.cli.corpus_flags import add_format_flag, add_on_unknown_flag
 from tinygpt.errors import ConfigError
+
+if TYPE_CHECKING:
+    from tinygpt.tokenizer import BPETokenizer
 
 _DESCRIPTION = """\
 Encode a corpus into llm.c-format token shards (OUT/train_*.bin, OUT/val_*.bin) with
@@ -108,14 +112,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _given_tokenizer(path: Path):
+def _given_tokenizer(path: Path) -> BPETokenizer | Path:
     """A ``.ron`` tokenizer stays a path (the shard writer reads it); a ``tokenizer.json`` is converted."""
     from tinygpt.tokenizer import BPETokenizer
 
     return BPETokenizer.from_hf_json(path) if path.suffix == ".json" else path
 
 
-def _trained_tokenizer(args: argparse.Namespace):
+def _trained_tokenizer(args: argparse.Namespace) -> BPETokenizer:
     """Train on SRC, or reuse OUT/tokenizer.ron when an interrupted run already trained it."""
     from tinygpt.data.manifest import MANIFEST_NAME, TOKENIZER_NAME
     from tinygpt.tokenizer import BPETokenizer

@@ -284,7 +284,7 @@ def _merge_parts(directory: Path, paths: list[Path]) -> Manifest:
     if len(counts) != 1 or any(manifest.part is None for manifest in manifests):
         raise DataError(f"{directory}: part manifests of different --part counts: {sorted(counts)}")
     count = counts.pop()
-    by_index = {manifest.part[0]: manifest for manifest in manifests}
+    by_index = {manifest.part[0]: manifest for manifest in manifests if manifest.part}
     missing = [i for i in range(count) if i not in by_index or not by_index[i].complete]
     if missing:
         raise DataError(

@@ -13,7 +13,8 @@ import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from types import TracebackType
+from typing import IO, Any
 
 import numpy as np
 
@@ -91,7 +92,7 @@ def write_shard(path: str | os.PathLike[str], tokens: np.ndarray, dtype: np.dtyp
     data = _as_tokens(tokens, dtype)
     with atomic_write(path) as handle:
         handle.write(encode_header(dtype, data.size))
-        handle.write(memoryview(data).cast("B"))
+        handle.write(data.data.cast("B"))
 
 
 class ShardBuilder:
@@ -107,15 +108,16 @@ class ShardBuilder:
         self.token_count = 0
         self.crc32 = 0  # of the token bytes, recorded in the manifest to detect damage later
         self._stack = contextlib.ExitStack()
-        self._handle: BinaryIO = self._stack.enter_context(atomic_write(self.path))
+        self._handle: IO[Any] = self._stack.enter_context(atomic_write(self.path))
         self._handle.write(bytes(HEADER_BYTES))
 
     def append(self, tokens: np.ndarray) -> None:
         data = _as_tokens(tokens, self.dtype)
         if self.token_count + data.size > MAX_SHARD_TOKENS:
             raise DataError(f"{self.path}: a shard holds at most {MAX_SHARD_TOKENS} tokens")
-        self._handle.write(memoryview(data).cast("B"))
-        self.crc32 = zlib.crc32(memoryview(data).cast("B"), self.crc32)
+        chunk = data.data.cast("B")
+        self._handle.write(chunk)
+        self.crc32 = zlib.crc32(chunk, self.crc32)
         self.token_count += data.size
 
     def finish(self) -> None:
@@ -130,7 +132,8 @@ class ShardBuilder:
     def __enter__(self) -> ShardBuilder:
         return self
 
-    def __exit__(self, exc_type, exc, traceback) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
         if exc_type is None:
             self.finish()
         else:

@@ -30,9 +30,13 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, BinaryIO, Callable, Iterator
 
 from tinygpt.errors import DataError
+
+if TYPE_CHECKING:
+    import pyarrow
+    import pyarrow.parquet
 
 __all__ = ["Corpus", "embedded_corpus_path", "open_corpus", "FORMATS", "SUFFIXES", "DOCUMENT_SEPARATOR"]
 
@@ -258,7 +262,7 @@ def _read_jsonl(path: Path, field: str) -> Iterator[str]:
             yield text
 
 
-def _parquet_file(path: Path):
+def _parquet_file(path: Path) -> pyarrow.parquet.ParquetFile:
     import pyarrow
     import pyarrow.parquet
 
@@ -268,7 +272,7 @@ def _parquet_file(path: Path):
         raise DataError(f"{path}: not a readable parquet file: {error}") from error
 
 
-def _is_text_type(arrow_type) -> bool:
+def _is_text_type(arrow_type: pyarrow.DataType) -> bool:
     import pyarrow.types as types
 
     is_view = getattr(types, "is_string_view", lambda _: False)
@@ -308,14 +312,14 @@ def _read_parquet(path: Path, column: str) -> Iterator[str]:
         raise DataError(f"{path}: cannot read column {column!r}: {error}") from error
 
 
-def _open_binary(path: Path):
+def _open_binary(path: Path) -> BinaryIO:
     try:
         return path.open("rb")
     except OSError as error:
         raise DataError(f"{path}: cannot read: {error.strerror or error}") from error
 
 
-def _read_chunk(handle, path: Path) -> bytes:
+def _read_chunk(handle: BinaryIO, path: Path) -> bytes:
     try:
         return handle.read(_CHUNK_BYTES)
     except OSError as error:
@@ -344,7 +348,7 @@ def hub_snapshot(repo_id: str, *, repo_type: str, allow_patterns: list[str], exa
         folder = snapshot_download(repo_id=repo_id, repo_type=repo_type, allow_patterns=allow_patterns)
     # The hub client raises many unrelated types for "no network" and "no such repo"
     # (httpx / requests errors, HfHubHTTPError, LocalEntryNotFoundError); all mean the same here.
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         raise DataError(
             f"hf:{repo_id}: could not download the {repo_type} (offline, or no such {repo_type} "
             f"repository, and no cached copy): {type(error).__name__}: {' '.join(str(error).split())}; "

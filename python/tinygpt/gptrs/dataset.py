@@ -26,7 +26,7 @@ import itertools
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Sequence, cast
 
 from tinygpt import ron
 from tinygpt.errors import DataError
@@ -196,8 +196,9 @@ def _encode_stories(
     if isinstance(first, str):
         encoded: list[list[int]] = []
         while batch := list(itertools.islice(items, _ENCODE_BATCH)):
-            if not all(isinstance(text, str) for text in batch):
+            texts = [text for text in batch if isinstance(text, str)]
+            if len(texts) != len(batch):
                 raise TypeError("stories must be all texts or all id sequences")
-            encoded.extend(tokenizer.encode_batch(batch, num_threads=num_threads))
+            encoded.extend(tokenizer.encode_batch(texts, num_threads=num_threads))
         return encoded
-    return [[int(token) for token in story] for story in items]
+    return [[int(token) for token in cast(Sequence[int], story)] for story in items]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Collection, Iterator, Protocol
+from typing import Collection, Generator, Iterator, Protocol
 
 import torch
 from torch import nn
@@ -119,7 +119,7 @@ def sample_tokens(
     *,
     generator: torch.Generator | None = None,
     stop_ids: Collection[int] = (),
-) -> Iterator[torch.Tensor]:
+) -> Generator[torch.Tensor, None, None]:
     """Yield the next ids (B,) of every row, one step at a time, for up to ``max_new_tokens`` steps.
 
     Stops early once every row has produced one of ``stop_ids`` (rows that stopped keep

@@ -22,8 +22,8 @@ from tinygpt.atomic import atomic_write
 from tinygpt.errors import ConfigError, DataError
 from tinygpt.gptrs.checkpoint import from_gptrs_names, to_gptrs_names
 from tinygpt.model.config import GPTConfig
-from tinygpt.model.kv_cache import KVCache
 from tinygpt.model.decoding import TokenSampler, sample_tokens
+from tinygpt.model.kv_cache import KVCache
 
 ACTIVATION_MODULES: dict[str, Callable[[], nn.Module]] = {
     "relu": nn.ReLU,

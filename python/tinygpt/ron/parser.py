@@ -52,7 +52,9 @@ class _Parser:
         """Skip whitespace and comments (block comments nest, as in Rust)."""
         text = self.text
         while True:
-            pos = _SPACE.match(text, pos).end()
+            space = _SPACE.match(text, pos)
+            assert space is not None  # the pattern matches the empty string
+            pos = space.end()
             if not text.startswith("/*", pos):
                 return pos
             start, level, pos = pos, 1, pos + 2
@@ -95,6 +97,7 @@ class _Parser:
         char = self.text[pos]
         if char in "([{":
             self.enter(pos)
+            result: tuple[Any, int]
             if char == "[":
                 result = self.sequence(pos + 1)
             elif char == "{":

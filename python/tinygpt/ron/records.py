@@ -91,9 +91,10 @@ def record_regex(example: Any) -> str | None:
         parts = [record_regex(part) for part in example.values()]
     else:
         return None
-    if None in parts:
+    regexes = [part for part in parts if part is not None]
+    if len(regexes) != len(parts):
         return None
-    fields = f"{PLAIN_SPACE},{PLAIN_SPACE}".join(label + part for label, part in zip(labels, parts))
+    fields = f"{PLAIN_SPACE},{PLAIN_SPACE}".join(label + part for label, part in zip(labels, regexes))
     return rf"\({PLAIN_SPACE}{fields}{PLAIN_SPACE},?{PLAIN_SPACE}\)"
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Any
 
 from tinygpt.errors import DataError
 
 IDENT_FULL = re.compile(r"[^\W\d]\w*")
-KEYWORDS = {"true": True, "false": False, "None": None, "inf": math.inf, "NaN": math.nan}
+KEYWORDS: dict[str, Any] = {"true": True, "false": False, "None": None, "inf": math.inf, "NaN": math.nan}
 
 # Nesting limit: real files nest a few levels; the limit turns hostile input into a RonError
 # long before Python's recursion limit is reached.
@@ -35,7 +36,7 @@ class RonMap(dict):
 class Char(str):
     """A RON char literal ``'a'``: a one-character ``str`` that is written back with quotes."""
 
-    def __new__(cls, value: str) -> "Char":
+    def __new__(cls, value: str) -> Char:
         if len(value) != 1:
             raise ValueError(f"a Char holds exactly one character, got {value!r}")
         return super().__new__(cls, value)
@@ -47,7 +48,7 @@ class Char(str):
 class Ident(str):
     """A bare RON identifier (unit struct or enum variant such as ``Words``)."""
 
-    def __new__(cls, value: str) -> "Ident":
+    def __new__(cls, value: str) -> Ident:
         if not IDENT_FULL.fullmatch(value) or value in KEYWORDS or value == "Some":
             raise ValueError(f"not a RON identifier (or a reserved word): {value!r}")
         return super().__new__(cls, value)

@@ -126,8 +126,9 @@ def _pretty(value: Any, depth: int, out: list[str]) -> None:
             return
     elif not isinstance(value, dict):
         texts = [_scalar(item) for item in value]
-        if None not in texts:
-            out.append(opening + ", ".join(texts) + trailing + closing)
+        scalars = [text for text in texts if text is not None]
+        if len(scalars) == len(texts):
+            out.append(opening + ", ".join(scalars) + trailing + closing)
             return
     indent = _INDENT * depth
     one_line = _inline(value, _LINE_WIDTH - len(indent), depth)

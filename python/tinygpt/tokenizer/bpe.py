@@ -48,7 +48,7 @@ class BPETokenizer:
         mode: str,
         pattern: str | None,
         base: Sequence[tuple[bytes, int]],
-        merges: Sequence[tuple[int, int, int]],
+        merges: Sequence[Sequence[int]],
         special_tokens: Mapping[str, int],
         do_not_merge: Sequence[str] = (),
         added_tokens: Mapping[int, bytes] | None = None,
@@ -291,7 +291,7 @@ class BPETokenizer:
 
     def fingerprint(self) -> str:
         """sha256 of the canonical content: equal tokenizers give equal hashes."""
-        canonical = {
+        canonical: dict[str, Any] = {
             "mode": self._mode,
             "pattern": self.pattern,
             "base": sorted((token.hex(), token_id) for token, token_id in self._base),

@@ -34,7 +34,7 @@ class PreTokenizer:
     split: Callable[[str], list[str]] | None = None
 
 
-def resolve_pattern(pattern: str) -> PreTokenizer:
+def resolve_pattern(pattern: str | None) -> PreTokenizer:
     """``"gpt2"``, ``"gpt4"`` (or their exact regex text) or any regex the ``regex`` module accepts."""
     for name, text in NAMED_PATTERNS.items():
         if pattern in (name, text):

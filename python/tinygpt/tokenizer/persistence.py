@@ -76,10 +76,11 @@ def spec_from_ron(data: Any) -> TokenizerSpec:
     for name, token_id in specials.items():
         if not isinstance(name, str) or not _is_id(token_id):
             raise DataError(f"special_tokens: expected \"name\": id entries, got {name!r}: {token_id!r}")
-    merges = []
+    merges: list[tuple[int, int, int]] = []
     for number, entry in enumerate(_field(data, "mergings", list)):
-        pair = entry.get("from") if isinstance(entry, dict) else None
-        target = entry.get("to") if isinstance(entry, dict) else None
+        fields: dict[Any, Any] = entry if isinstance(entry, dict) else {}
+        pair: Any = fields.get("from")
+        target: Any = fields.get("to")
         if not (isinstance(pair, tuple) and len(pair) == 2 and all(map(_is_id, pair)) and _is_id(target)):
             raise DataError(f"mergings[{number}]: expected (from: (id, id), to: id), got {entry!r}")
         merges.append((pair[0], pair[1], target))

@@ -7,7 +7,7 @@ import os
 import queue
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TypeVar, Union
 
 from tinygpt import _bpe
@@ -188,7 +188,8 @@ def read_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
         worker.join()
 
 
-def _count_with_regex(trainer, batch: list[str], split, specials: list[str]) -> None:
+def _count_with_regex(trainer: _bpe.Trainer, batch: list[str], split: Callable[[str], list[str]],
+                      specials: list[str]) -> None:
     active = {name: i for i, name in enumerate(specials)}
     counts: Counter[str] = Counter()
     for doc in batch:

@@ -105,7 +105,7 @@ class TrainConfig:
                 _require_int(self, name, minimum=0)
             elif _require_float(self, name, minimum=0.0) == 0.0 and name != "min_learning_rate":
                 raise ConfigError(f"train config: {name} must be positive")
-        if schedule == "warmup_cosine" and self.warmup_iterations > self.training_iterations:
+        if schedule == "warmup_cosine" and _require_int(self, "warmup_iterations", minimum=0) > self.training_iterations:
             raise ConfigError(
                 f"train config: warmup_iterations ({self.warmup_iterations}) exceeds "
                 f"training_iterations ({self.training_iterations})"
@@ -114,7 +114,8 @@ class TrainConfig:
 
     @property
     def peak_learning_rate(self) -> float:
-        return self.learning_rate if self.schedule == "constant" else self.max_learning_rate
+        return _require_float(self, "learning_rate" if self.schedule == "constant" else "max_learning_rate",
+                              minimum=0.0)
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:

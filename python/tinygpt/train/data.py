@@ -3,14 +3,15 @@ and the checks that the shards suit the model, done before any training starts."
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 import torch
 
-from tinygpt.errors import ConfigError
 from tinygpt.data.manifest import check_shards_match_tokenizer
+from tinygpt.errors import ConfigError
 from tinygpt.train.compatibility import check_vocab_fits
 from tinygpt.train.config import TrainConfig
 from tinygpt.train.distributed import DistContext
@@ -38,7 +39,7 @@ class TrainingData:
     loaders: dict[str, Any]
 
     @classmethod
-    def open(cls, directory: str | Path, *, vocab_size: int, context_length: int,
+    def open(cls, directory: str | os.PathLike[str], *, vocab_size: int, context_length: int,
              config: TrainConfig, seed: int, dist: DistContext, pin_memory: bool,
              tokenizer: Any | None = None) -> TrainingData:
         """Open the shards; ``tokenizer`` (a resumed run's) must be the one that made them."""

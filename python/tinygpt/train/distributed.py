@@ -14,8 +14,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from tinygpt.errors import ConfigError
 from tinygpt.device import select_device
+from tinygpt.errors import ConfigError
 
 
 @dataclass(frozen=True)

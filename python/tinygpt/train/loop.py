@@ -9,11 +9,12 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, ContextManager
+from typing import Any, ContextManager, cast
 
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torch.nn.parallel import DistributedDataParallel
 
 from tinygpt.evaluate import IGNORE_INDEX, HeldOutLoss, held_out_loss, mean_batch_loss
 from tinygpt.precision import autocast, precision_name
@@ -23,8 +24,8 @@ from tinygpt.train.budget import TimePlan
 from tinygpt.train.config import TrainConfig
 from tinygpt.train.data import TrainingData, micro_batch_size
 from tinygpt.train.display import TrainingDisplay
-from tinygpt.train.divergence import require_finite_loss, require_finite_weights
 from tinygpt.train.distributed import DistContext
+from tinygpt.train.divergence import require_finite_loss, require_finite_weights
 from tinygpt.train.interrupt import stop_on_interrupt
 from tinygpt.train.metrics import MetricsLog
 from tinygpt.train.optim import build_optimizer, set_learning_rate
@@ -69,12 +70,14 @@ class Trainer:
         seed_everything(seed + dist.rank)
         self.raw_model = GPT(model_config).to(device)
         self.optimizer = build_optimizer(self.raw_model, train_config, device)
-        forward_model = torch.compile(self.raw_model) if compile else self.raw_model
+        # torch.compile of a Module returns a Module (an OptimizedModule), typed as a callable.
+        forward_model = cast(nn.Module, torch.compile(self.raw_model)) if compile else self.raw_model
         self.model = dist.wrap(forward_model, device)
         self.pace: Pace = StepPace(train_config) if time_plan is None else TimePace(
             time_plan, tokens_per_step=self.tokens_per_step,
             held_out_tokens=data.held_out_tokens // dist.world_size,
-            estimate_tokens=2 * train_config.evaluation_iterations * self._micro_batch_tokens)
+            estimate_tokens=2 * train_config.evaluation_iterations * self._micro_batch_tokens,
+            agree=self._mean_over_ranks if dist.enabled else None)
         self.step = 0
         self.tokens_seen = 0
         self.best_checkpoint: str | None = None
@@ -166,6 +169,9 @@ class Trainer:
             interrupted=interrupted,
         )
 
+    def _mean_over_ranks(self, value: float) -> float:
+        return self.dist.mean(torch.tensor(value, device=self.device)).item()
+
     def _extent(self, start_step: int) -> str:
         if self.pace.total_steps is None:
             assert isinstance(self.pace, TimePace)
@@ -185,7 +191,7 @@ class Trainer:
             with self._gradient_sync(micro == accumulation - 1):
                 with autocast(self.device, self.dtype):
                     logits = self.model(x)
-                    # Windows cut short at a document's end are padded with ignored targets.
+                    # A document shorter than a window comes padded with ignored targets.
                     loss = F.cross_entropy(logits.flatten(0, 1), y.flatten(),
                                            ignore_index=IGNORE_INDEX) / accumulation
                 loss.backward()
@@ -199,7 +205,7 @@ class Trainer:
     def _gradient_sync(self, last_micro_batch: bool) -> ContextManager:
         """DDP all-reduces gradients only on the last micro-batch of an accumulated step."""
         if self.dist.enabled and not last_micro_batch:
-            return self.model.no_sync()
+            return cast(DistributedDataParallel, self.model).no_sync()
         return contextlib.nullcontext()
 
     def _log(self, window: _Window, learning_rate: float, metrics: MetricsLog | None,

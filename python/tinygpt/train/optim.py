@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import nn
 
+from tinygpt.model.gpt import GPT
 from tinygpt.train.config import TrainConfig
 
 # Devices with fused AdamW kernels in the torch versions we support (CPU since 2.4).
@@ -23,7 +23,7 @@ def supports_fused_adamw(device: torch.device) -> bool:
     return True
 
 
-def build_optimizer(model: nn.Module, config: TrainConfig,
+def build_optimizer(model: GPT, config: TrainConfig,
                     device: torch.device) -> torch.optim.AdamW | MuonWithAdamW:
     """AdamW over ``model.optimizer_groups`` (decay on linear weights, none on biases,
     LayerNorms and embeddings; the model decides by a rule over its parameters); with

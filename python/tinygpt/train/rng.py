@@ -7,7 +7,7 @@ them back (no pickled numpy objects in a checkpoint).
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -20,7 +20,9 @@ def seed_everything(seed: int) -> None:
 
 
 def capture_rng_state(device: torch.device) -> dict[str, Any]:
-    kind, keys, position, has_gauss, cached_gauss = np.random.get_state()
+    # legacy=True: the tuple form (the dict form is only returned for legacy=False).
+    legacy = cast(tuple[str, np.ndarray, int, int, float], np.random.get_state(legacy=True))
+    kind, keys, position, has_gauss, cached_gauss = legacy
     python_version, python_internal, python_gauss = random.getstate()
     state: dict[str, Any] = {
         "torch": torch.get_rng_state(),

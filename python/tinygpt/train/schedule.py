@@ -44,10 +44,10 @@ class WarmupCosineSchedule:
 
 def schedule_for(config: TrainConfig) -> Schedule:
     if config.schedule == "constant":
-        return ConstantSchedule(config.learning_rate)
+        return ConstantSchedule(config.peak_learning_rate)
     return WarmupCosineSchedule(
-        min_lr=config.min_learning_rate,
-        max_lr=config.max_learning_rate,
-        warmup=config.warmup_iterations,
+        min_lr=config.min_learning_rate or 0.0,
+        max_lr=config.peak_learning_rate,
+        warmup=config.warmup_iterations or 0,
         total=config.training_iterations,
     )

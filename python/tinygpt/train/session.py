@@ -13,6 +13,7 @@ from typing import Any
 
 from tinygpt import limits
 from tinygpt.atomic import atomic_write_text
+from tinygpt.precision import autocast_dtype, precision_name
 from tinygpt.run.claim import claim_existing_run, claim_new_run
 from tinygpt.run.layout import RunLayout, read_run_info, resolve_checkpoint
 from tinygpt.train.budget import TimePlan
@@ -20,7 +21,6 @@ from tinygpt.train.config import TrainConfig
 from tinygpt.train.data import TrainingData, micro_batch_size
 from tinygpt.train.distributed import DistContext, context_from_environment
 from tinygpt.train.loop import Trainer, TrainSummary
-from tinygpt.precision import autocast_dtype, precision_name
 
 
 def train(

@@ -27,8 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tinygpt.cli.repl.session import start
     from tinygpt.cli.repl.commands import Settings
+    from tinygpt.cli.repl.session import start
 
     settings = Settings(sampler=sampler_from_args(args), max_new_tokens=args.token_count, seed=args.seed)
     model, tokenizer = load_model(args)

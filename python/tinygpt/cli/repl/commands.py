@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Any, Callable, Protocol
 
 from tinygpt import limits
 from tinygpt.errors import ConfigError, TinyGPTError
@@ -62,7 +62,7 @@ def _optional(text: str, kind: type) -> int | float | None:
     return None if text in ("off", "none") else _number(text, kind)
 
 
-def _resample(repl: Session, **changes: object) -> None:
+def _resample(repl: Session, **changes: Any) -> None:
     """Apply sampling changes, turning TokenSampler's validation errors into command errors."""
     try:
         repl.settings.sampler = dataclasses.replace(repl.settings.sampler, **changes)

@@ -19,9 +19,9 @@ from rich.table import Table
 from rich.text import Text
 
 from tinygpt.atomic import atomic_write_text
+from tinygpt.cli.repl.commands import CommandError, Settings, describe_sampler, help_text, run_command
 from tinygpt.errors import TinyGPTError
 from tinygpt.generate import TextStream
-from tinygpt.cli.repl.commands import CommandError, Settings, describe_sampler, help_text, run_command
 
 if TYPE_CHECKING:
     from tinygpt.model.gpt import GPT
@@ -147,7 +147,7 @@ class Repl:
             f"{count / elapsed:.1f} tokens/s" if elapsed > 0 else "",
             f"first token {first_token * 1e3:.0f} ms" if first_token else "",
             describe_sampler(self.settings.sampler),
-            FINISH_REASONS.get(reason, reason or ""),
+            FINISH_REASONS.get(reason or "", reason or ""),
         ]
         return " · ".join(part for part in parts if part)
 

@@ -32,6 +32,8 @@ def check_part(part: tuple[int, int] | None) -> None:
 def part_range(part: tuple[int, int] | None, count: int | None) -> tuple[int, float]:
     if part is None:
         return 0, float("inf") if count is None else count
+    if count is None:
+        raise ConfigError("a part of the corpus needs its document count")
     index, parts = part
     return count * index // parts, count * (index + 1) // parts
 
@@ -79,7 +81,7 @@ def start_or_resume(fresh: Manifest) -> Manifest:
     if not own.is_file():
         return fresh
     manifest = load_manifest_file(own)
-    for name, info in manifest.splits.items():
+    for info in manifest.splits.values():
         for shard in info.shards:
             found = read_header(directory / shard.file).token_count
             if found != shard.tokens:

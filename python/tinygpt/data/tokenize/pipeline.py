@@ -109,7 +109,7 @@ def tokenize_corpus(
             documents, count = _documents_and_count(corpus, progress, split == "tail" or part is not None)
             rule = SplitRule(split, val_fraction, count)
             first, stop = part_range(part, count)
-            progress.start("tokenizing", None if count is None else stop - first)
+            progress.start("tokenizing", None if count is None else int(stop - first))
             pipeline.execute(_read_batches(documents, rule, first, stop, manifest), progress)
             saved.result()
         _require_text(manifest, corpus)

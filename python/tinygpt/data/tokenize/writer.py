@@ -65,6 +65,7 @@ class SplitWriter:
 
     def _finish_shard(self) -> None:
         builder, self.builder = self.builder, None
+        assert builder is not None, "a shard is finished only after tokens were appended to it"
         builder.finish()
         shard = ShardInfo(builder.path.name, builder.token_count, self.pending["documents"],
                           self.pending["text_bytes"], crc32=builder.crc32)
