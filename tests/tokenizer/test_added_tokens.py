@@ -5,7 +5,6 @@ are named special tokens."""
 from __future__ import annotations
 
 import pytest
-
 from tinygpt import BPETokenizer
 from tinygpt.errors import DataError
 

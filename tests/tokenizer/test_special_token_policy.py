@@ -7,7 +7,6 @@ import inspect
 
 import numpy as np
 import pytest
-
 from tinygpt import BPETokenizer
 
 ENDOFTEXT = "<|endoftext|>"
