@@ -15,15 +15,17 @@ from pathlib import Path
 from rich.console import Console
 
 from tinygpt.cli.arguments import SECONDS, SEED, THREADS
+from tinygpt.data.sources import embedded_corpus_path
+from tinygpt.data.tokenize import tokenize_corpus
 from tinygpt.errors import ConfigError
 from tinygpt.model.config import GPTConfig
+from tinygpt.tokenizer.bpe import BPETokenizer
 from tinygpt.train.config import TrainConfig
 
 
 @dataclass(frozen=True)
 class QuickstartPlan:
     """What quickstart builds, and where."""
-
     out: Path = Path("tinygpt-quickstart")
     train_seconds: float = 150.0
     vocab_size: int = 512
@@ -56,12 +58,9 @@ def run_quickstart(plan: QuickstartPlan, console: Console) -> str:
     # and torch alone would add over a second to `tinygpt --help`.
     import torch
 
-    from tinygpt.data import tokenize_corpus
-    from tinygpt.data.sources import embedded_corpus_path
     from tinygpt.generate import generate_texts
     from tinygpt.model.decoding import TokenSampler
     from tinygpt.run.load import load_run
-    from tinygpt.tokenizer import BPETokenizer
     from tinygpt.train import train
 
     if plan.threads < 1:

@@ -263,6 +263,7 @@ def _read_jsonl(path: Path, field: str) -> Iterator[str]:
 
 
 def _parquet_file(path: Path) -> pyarrow.parquet.ParquetFile:
+    # Lazy: pyarrow is slow to import and only parquet input needs it.
     import pyarrow
     import pyarrow.parquet
 
@@ -273,6 +274,7 @@ def _parquet_file(path: Path) -> pyarrow.parquet.ParquetFile:
 
 
 def _is_text_type(arrow_type: pyarrow.DataType) -> bool:
+    # Lazy: pyarrow is slow to import and only parquet input needs it.
     import pyarrow.types as types
 
     is_view = getattr(types, "is_string_view", lambda _: False)
@@ -296,6 +298,7 @@ def _parquet_text_column(path: Path, text_column: str | None) -> str:
 
 
 def _read_parquet(path: Path, column: str) -> Iterator[str]:
+    # Lazy: pyarrow is slow to import and only parquet input needs it.
     import pyarrow
 
     batches = _parquet_file(path).iter_batches(batch_size=_PARQUET_BATCH_ROWS, columns=[column])
