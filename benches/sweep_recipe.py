@@ -62,9 +62,8 @@ def candidate_run(name: str, shards: Path, seconds: float, clock: str, out: Path
     """Train one candidate in this process and return its figures."""
     import torch
 
-    import tinygpt.train.pace as pace
     from tinygpt.model.config import GPTConfig
-    from tinygpt.train import TrainConfig, train
+    from tinygpt.train import TrainConfig, pace, train
     from tinygpt.train.budget import TimePlan
     from tinygpt.train.recipe import plan_recipe
 

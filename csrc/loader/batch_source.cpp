@@ -114,7 +114,15 @@ std::uint64_t RandomWindows::draw_start(std::uint64_t index, std::uint64_t& end)
         [](std::uint64_t value, const Slot& slot) { return value < slot.windows_before; });
     const Slot& slot = *(after - 1);
     end = slot.end;
-    return slot.first_token + (index - slot.windows_before);
+    const std::uint64_t start = slot.first_token + (index - slot.windows_before);
+    // A window that would run past the end-of-text token closing its document moves back to end
+    // on it: every window is whole (y is x shifted by one, nothing to ignore) and the closing
+    // token is the last target of a 1/length share of the draws, as often as in the stream.
+    // Only a document shorter than one window is padded.
+    const std::uint64_t window = context_length_ + 1;
+    const std::uint64_t last_whole =
+        end - slot.first_token >= window ? end - window : slot.first_token;
+    return std::min(start, last_whole);
 }
 
 std::size_t RandomWindows::next(std::int64_t* x, std::int64_t* y) {

@@ -22,11 +22,12 @@ public:
 // Training batches of full windows of context_length + 1 tokens. Batch b of `rank` draws from a
 // generator keyed by (seed, b * world_size + rank) alone, so batches do not depend on prefetch
 // depth or thread timing, ranks see disjoint streams, and resuming at batch b is exact.
-// documents = true: a window starts at any token of a document (its end-of-text token or a text
-// token, all equally likely) and runs for context_length + 1 tokens or up to the end-of-text
-// token that closes the document (the next one's, or the one implied at the end of the split),
-// its last target, so models learn where a document ends; a shorter window is padded (x with the
-// end-of-text id, y with -1, ignore_index). false: full windows anywhere in the stream.
+// documents = true: a window is drawn at any token of a document (its end-of-text token or a
+// text token, all equally likely) and runs for context_length + 1 tokens; one that would pass the
+// end-of-text token closing the document (the next one's, or the one implied at the end of the
+// split) moves back to end on it, so that token is a target as often as in the stream and models
+// learn where a document ends. Only a document shorter than one window gives a padded window (x
+// with the end-of-text id, y with -1, ignore_index). false: full windows anywhere in the stream.
 class RandomWindows : public BatchSource {
 public:
     RandomWindows(std::shared_ptr<const TokenStore> store, bool documents, std::size_t batch_size,

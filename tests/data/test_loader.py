@@ -71,33 +71,62 @@ def _windows(loader: TokenLoader, batches: int) -> list[tuple[int, ...]]:
 
 def test_document_windows_stay_inside_one_document_and_end_at_its_end_of_text(shard_dir):
     """document sampling: a window lies inside one document; the end-of-text token that closes
-    it (the next document's) can only be its last target, and a window cut short there is
-    padded with ignored targets rather than run into the next document."""
+    it (the next document's) can only be its last target, and a window that would run past it
+    moves back to end there, so every window of a long enough document is whole: y is x shifted
+    by one token, with nothing to ignore."""
     loader = TokenLoader(shard_dir, 32, 20, seed=3)
+    ends = whole = 0
+    for _ in range(20):
+        x, y = next(loader)
+        for row_x, row_y in zip(x, y):
+            targets = int((row_y >= 0).sum())
+            if targets < 20:  # only a document shorter than a window: all of it, from its start
+                assert row_x[0] == EOT and row_y[targets - 1] == EOT and (row_y[targets:] == -1).all()
+            else:
+                whole += 1
+                assert torch.equal(row_x[1:], row_y[:-1])
+            window = (*row_x[:targets].tolist(), int(row_y[targets - 1]))
+            assert EOT not in window[1:-1], "a window crossed into the next document"
+            ends += window[-1] == EOT
+    assert ends > 0 and whole > 0
+
+
+def test_windows_of_documents_longer_than_the_context_are_never_padded(tmp_path):
+    """With every document longer than a window (the usual case: stories of a few hundred
+    tokens, contexts of 64-256), y is exactly x shifted by one, as DESIGN §5 states, so a plain
+    cross_entropy works on document batches too."""
+    documents = _documents(50, seed=1, longest=90)
+    documents = [doc for doc in documents if len(doc) >= 20]
+    directory = write_shard_dir(tmp_path, {"train": documents}, vocab_size=max(map(max, documents)) + 1)
+    loader = TokenLoader(directory, 64, 16, seed=2)
     ends = 0
-    for window in _windows(loader, 20):
-        assert EOT not in window[1:-1], "a window crossed into the next document"
-        if window[-1] == EOT:
-            ends += 1
-        else:
-            assert len(window) == 21, "only a window that reaches its document's end is short"
+    for _ in range(10):
+        x, y = next(loader)
+        assert (y >= 0).all() and torch.equal(x[:, 1:], y[:, :-1])
+        ends += int((y[:, -1] == EOT).sum())
     assert ends > 0
 
 
-def test_document_sampling_reaches_every_window_start_equally(tmp_path):
-    """Every token of a document with a successor starts a window, equally likely; windows run
-    to the end-of-text token that closes the document (the next one's, or the one implied at
-    the end of the split), so short documents and document ends are learned too."""
+def test_document_sampling_draws_every_start_equally_and_moves_late_ones_to_the_end(tmp_path):
+    """Every token of a document with a successor draws a window, equally likely; a window that
+    would pass the end-of-text token closing its document (the next one's, or the one implied at
+    the end of the split) ends on it instead, so the document end is drawn once per late start;
+    only a document shorter than a window is padded."""
     documents = [[1, 2, 3, 4, 5], [6], [8, 9, 10, 11]]
     loader = TokenLoader(write_shard_dir(tmp_path, {"train": documents}, vocab_size=12), 64, 3)
     counts: dict[tuple[int, ...], int] = {}
     for window in _windows(loader, 40):
         counts[window] = counts.get(window, 0) + 1
-    expected = {(EOT, 1, 2, 3), (1, 2, 3, 4), (2, 3, 4, 5), (3, 4, 5, EOT), (4, 5, EOT), (5, EOT),
-                (EOT, 6, EOT), (6, EOT),
-                (EOT, 8, 9, 10), (8, 9, 10, 11), (9, 10, 11, EOT), (10, 11, EOT), (11, EOT)}
-    assert set(counts) == expected
-    assert max(counts.values()) < 2 * min(counts.values())  # 2,560 draws: ~197 each
+    # Starts per window: 1 each, 3 for a document end reached from its last three tokens (2 for
+    # the second document, whose whole text and end fit in one padded window).
+    weights = {(EOT, 1, 2, 3): 1, (1, 2, 3, 4): 1, (2, 3, 4, 5): 1, (3, 4, 5, EOT): 3,
+               (EOT, 6, EOT): 2,
+               (EOT, 8, 9, 10): 1, (8, 9, 10, 11): 1, (9, 10, 11, EOT): 3}
+    assert set(counts) == set(weights)
+    draws = sum(counts.values())  # 2,560: ~197 per start
+    for window, weight in weights.items():
+        share = weight / sum(weights.values())
+        assert 0.75 * share < counts[window] / draws < 1.25 * share, (window, counts[window])
 
 
 def test_end_of_text_is_a_target_as_often_in_document_as_in_stream_sampling(tmp_path):
@@ -269,6 +298,7 @@ def test_documents_shorter_than_the_context_are_sampled_padded(shard_dir):
     loader = TokenLoader(shard_dir, 4, 500)
     x, y = next(loader)
     assert ((y >= 0).sum(dim=1) < 500).all() and (y[:, -1] == -1).all()
+    assert (x[y < 0] == EOT).all(), "padding of x must be the end-of-text id"
     assert len(list(loader.iter_eval())) > 0
 
 

@@ -7,6 +7,8 @@ import json
 import shutil
 
 import pytest
+import torch
+from safetensors.torch import load_file, save_file
 
 from tests.train.support import (  # noqa: F401 (one_torch_thread and shards are fixtures)
     one_torch_thread,
@@ -90,3 +92,15 @@ def test_damaged_weights_with_an_intact_size_are_caught_by_their_digest(run, cap
     assert "damaged or truncated" in _one_line_error(_commands(run, None)["generate"], capsys)
     meta = json.loads((path.parent / "meta.json").read_text())
     assert set(meta["sha256"]) == {"model.safetensors", "trainer_state.pt"}
+
+
+def test_a_checkpoint_with_nan_weights_is_refused_before_sampling(run, capsys):
+    """Such checkpoints were saved before divergence stopped training; sampling from them
+    failed with a traceback."""
+    index = CheckpointIndex.read(RunLayout.of(run))
+    path = run / "checkpoints" / index.best / "model.safetensors"
+    tensors = load_file(str(path))
+    tensors = {name: torch.full_like(t, float("nan")) for name, t in tensors.items()}
+    save_file(tensors, str(path))
+    (path.parent / "meta.json").unlink()  # as written before digests were recorded
+    assert "holds NaN or infinite weights" in _one_line_error(_commands(run, None)["generate"], capsys)

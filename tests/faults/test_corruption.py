@@ -8,13 +8,15 @@ Commands run in-process through `tinygpt.cli.main`, deterministic (fp32, greedy,
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import shutil
 from pathlib import Path
 
 import pytest
-import torch
 
+from tests.train.support import one_torch_thread  # noqa: F401 (autouse fixture)
 from tinygpt.cli import main
 from tinygpt.data import tokenize_corpus
 from tinygpt.data.sources import embedded_corpus_path
@@ -89,18 +91,18 @@ def command(name: str, world: Path) -> list[str]:
     }[name]
 
 
-def outcome(name: str, world: Path, capsys) -> tuple[int, str, str]:
+def outcome(name: str, world: Path) -> tuple[int, str, str]:
     """Exit status, stderr, and the command's deterministic result (stdout, or the final
     held-out loss of a training)."""
-    capsys.readouterr()
-    status = main(command(name, world))
-    captured = capsys.readouterr()
-    result = captured.out
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(command(name, world))
+    result = out.getvalue()
     if name in ("train", "resume") and status == 0:
         run = world / ("new" if name == "train" else "run")
         result = json.dumps([r for r in read_metrics(RunLayout.of(run).metrics)
                              if r["kind"] == "held_out"][-1])
-    return status, captured.err, result
+    return status, err.getvalue(), result
 
 
 @pytest.fixture(scope="module")
@@ -108,13 +110,8 @@ def pristine(tmp_path_factory):
     world = tmp_path_factory.mktemp("world")
     tokenizer = BPETokenizer.train(embedded_corpus_path(), 300, mode="bytes", show_progress=False)
     tokenize_corpus(embedded_corpus_path(), tokenizer, world / "shards", show_progress=False)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        assert main(["train", "--data", str(world / "shards"), "--out", str(world / "run"),
-                     *MODEL_FLAGS, *TRAIN_FLAGS, *COMMON]) == 0
-    finally:
-        torch.set_num_threads(threads)
+    assert main(["train", "--data", str(world / "shards"), "--out", str(world / "run"),
+                 *MODEL_FLAGS, *TRAIN_FLAGS, *COMMON]) == 0
     return world
 
 
@@ -125,36 +122,16 @@ def expected(pristine, tmp_path_factory):
     for name in ("train", "resume", "generate", "eval"):
         world = tmp_path_factory.mktemp(f"expected-{name}")
         shutil.copytree(pristine, world, dirs_exist_ok=True)
-        results[name] = _run_undamaged(name, world)
+        status, err, results[name] = outcome(name, world)
+        assert status == 0, err
     return results
-
-
-def _run_undamaged(name: str, world: Path) -> str:
-    import contextlib
-    import io
-
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
-        assert main(command(name, world)) == 0
-    if name in ("train", "resume"):
-        run = world / ("new" if name == "train" else "run")
-        return json.dumps([r for r in read_metrics(RunLayout.of(run).metrics)
-                           if r["kind"] == "held_out"][-1])
-    return out.getvalue()
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.mark.parametrize("corruption", CORRUPTIONS, ids=lambda c: c.__name__)
 @pytest.mark.parametrize("artefact, next_command", CASES, ids=[f"{a}-{c}" for a, c in CASES])
-def test_damage_ends_in_a_clear_error_or_the_correct_result(pristine, expected, tmp_path, capsys,
-                                                           artefact, next_command, corruption):
+def test_damage_ends_in_a_clear_error_or_the_correct_result(pristine, expected, tmp_path,
+                                                           record_property, artefact,
+                                                           next_command, corruption):
     world = tmp_path / "world"
     shutil.copytree(pristine, world)
     index = CheckpointIndex.read(RunLayout.of(world / "run"))
@@ -165,9 +142,10 @@ def test_damage_ends_in_a_clear_error_or_the_correct_result(pristine, expected, 
         pytest.skip("this corruption leaves the file unchanged")
     path.write_bytes(damaged)
 
-    status, err, result = outcome(next_command, world, capsys)
+    status, err, result = outcome(next_command, world)
 
     assert "Traceback" not in err
+    record_property("outcome", "correct result" if status == 0 else "one-line error")
     if status == 0:
         assert result == expected[next_command], "exit 0 with a result that differs from the undamaged one"
     else:

@@ -113,3 +113,20 @@ def test_a_resumed_pace_continues_the_clock_of_its_checkpoint():
     assert math.isclose(resumed.elapsed(), 60.0)
     # No step timed yet in this process: only the 1 % margin is kept back.
     assert resumed.learning_rate(500) == resumed.plan.schedule.at(60.0 / 99.0)
+
+
+def test_every_rank_follows_the_agreed_fraction_not_its_own_clock():
+    """Under torchrun ``agree`` averages the ranks' fractions; a rank whose clock says the
+    budget is spent keeps going while the agreed fraction says otherwise, and vice versa."""
+    clock = FakeClock()
+    plan = TimePlan(seconds=100.0, schedule=wsd(), evaluations=4)
+    ahead = TimePace(plan, tokens_per_step=1000, held_out_tokens=0, estimate_tokens=0,
+                     clock=clock, agree=lambda own: 0.9)
+    behind = TimePace(plan, tokens_per_step=1000, held_out_tokens=0, estimate_tokens=0,
+                      clock=clock, agree=lambda own: 1.0)
+    ahead.start(0)
+    behind.start(0)
+    clock.now += 200.0
+    assert not ahead.finished(1) and ahead.learning_rate(1) == plan.schedule.at(0.9)
+    clock.now -= 199.0
+    assert behind.finished(2)

@@ -1,15 +1,15 @@
 """``tinygpt quickstart``: the whole pipeline on the embedded stories, offline, in minutes.
 
 Embedded stories -> tokenizer -> shards -> model -> a story. Sized so the whole run fits in about
-four minutes on two CPU cores: a small vocabulary for a ~100 KB corpus, a 4-block model, and a
-wall-clock training budget rather than a step count.
+four minutes on two CPU cores: a small vocabulary for a ~100 KB corpus, and `tinygpt train`'s
+budget mode (the recipe and a schedule planned for the time) rather than a step count.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rich.console import Console
@@ -18,9 +18,8 @@ from tinygpt.cli.arguments import SECONDS, SEED, THREADS
 from tinygpt.data.sources import embedded_corpus_path
 from tinygpt.data.tokenize import tokenize_corpus
 from tinygpt.errors import ConfigError
-from tinygpt.model.config import GPTConfig
 from tinygpt.tokenizer.bpe import BPETokenizer
-from tinygpt.train.config import TrainConfig
+from tinygpt.train.recipe import Recipe, measure_training_flops, plan_recipe
 
 
 @dataclass(frozen=True)
@@ -35,21 +34,14 @@ class QuickstartPlan:
     token_count: int = 200
     threads: int = 1
 
-    def model_config(self) -> GPTConfig:
-        # Half the original's depth; more dropout than the original because ~100 KB of
-        # stories is memorised within a minute or two without it.
-        return GPTConfig(
-            vocab_size=self.vocab_size, embedding_size=128, context_length=64, head_count=4,
-            block_count=4, feed_forward_multiplier=4, embedding_dropout=0.2,
-            attention_dropout=0.2, feed_forward_dropout=0.2, residual_dropout=0.2,
-        )
-
-    def train_config(self) -> TrainConfig:
-        # The step count is a ceiling; on two cores the time budget usually ends training first.
-        return TrainConfig(
-            learning_rate=1e-3, training_iterations=2_000, evaluation_interval=100,
-            evaluation_iterations=5, contexts_per_batch=32,
-        )
+    def recipe(self, flops_per_second: float) -> Recipe:
+        """Budget mode's recipe for ``train_seconds``, with dropout 0.2: ~100 KB of stories is
+        memorised within a minute or two without it."""
+        recipe = plan_recipe(self.train_seconds, vocab_size=self.vocab_size,
+                             device=self.device, flops_per_second=flops_per_second)
+        model = replace(recipe.model, embedding_dropout=0.2, attention_dropout=0.2,
+                        feed_forward_dropout=0.2, residual_dropout=0.2)
+        return replace(recipe, model=model)
 
 
 def run_quickstart(plan: QuickstartPlan, console: Console) -> str:
@@ -79,8 +71,9 @@ def run_quickstart(plan: QuickstartPlan, console: Console) -> str:
 
     console.rule(f"3/4 model: training for {plan.train_seconds:.0f} s on {plan.device}")
     run_dir = plan.out / "run"
-    summary = train(shards, run_dir, plan.model_config(), plan.train_config(),
-                    device=plan.device, seed=plan.seed, max_seconds=plan.train_seconds)
+    recipe = plan.recipe(measure_training_flops(plan.device))
+    summary = train(shards, run_dir, recipe.model, recipe.train, device=plan.device,
+                    seed=plan.seed, time_plan=recipe.plan)
     console.print(f"{summary.steps} steps, {summary.tokens_per_second:,.0f} tokens/s, "
                   f"held-out loss {summary.val_loss:.3f}" if summary.val_loss is not None
                   else f"{summary.steps} steps, {summary.tokens_per_second:,.0f} tokens/s")

@@ -43,12 +43,13 @@ class TokenLoader:
     """An endless, reproducible stream of ``(x, y)`` int64 batches from a shard directory.
 
     ``x`` and ``y`` are ``(batch_size, context_length)`` tensors, ``y`` is ``x`` shifted by one
-    token. ``sampling="document"`` starts a window at any token of a document (its end-of-text
-    token or a text token, all equally likely) and runs it for ``context_length + 1`` tokens or
-    up to the end-of-text token that closes the document (the next document's, or the one
-    implied at the end of the split), whichever comes first, so a model learns where a document
-    ends; a window cut short is padded (``x`` with the end-of-text id, ``y`` with -1, to be
-    ignored: ``cross_entropy(..., ignore_index=-1)``); ``"stream"`` draws full windows anywhere
+    token. ``sampling="document"`` draws a window at any token of a document (its end-of-text
+    token or a text token, all equally likely) and runs it for ``context_length + 1`` tokens; a
+    window that would pass the end-of-text token closing the document (the next document's, or
+    the one implied at the end of the split) moves back to end on it, so a model learns where a
+    document ends as often as in the stream. Only a document shorter than one window gives a
+    padded window (``x`` with the end-of-text id, ``y`` with -1, to be ignored:
+    ``cross_entropy(..., ignore_index=-1)``); ``"stream"`` draws full windows anywhere
     in the concatenated split. Batch ``b`` depends only on ``(seed, b, rank, world_size)``, never
     on ``prefetch`` or thread timing; the ``world_size`` ranks draw disjoint streams (rank ``r``
     gets the global batches ``b * world_size + r``). ``pin_memory=True`` copies each batch into

@@ -98,6 +98,10 @@ def load_weights(model: nn.Module, directory: Path) -> None:
         safetensors.torch.load_model(model, str(path), strict=True)
     except (RuntimeError, OSError, safetensors.SafetensorError) as error:
         raise RunError(f"{path}: cannot load into the configured model ({_first_line(error)})") from None
+    with torch.no_grad():
+        if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+            raise RunError(f"{path}: holds NaN or infinite weights (saved by a training that "
+                           "diverged); use an earlier checkpoint with --checkpoint")
 
 
 def verify_checkpoint_file(directory: Path, file: str) -> None:

@@ -76,7 +76,8 @@ class Trainer:
         self.pace: Pace = StepPace(train_config) if time_plan is None else TimePace(
             time_plan, tokens_per_step=self.tokens_per_step,
             held_out_tokens=data.held_out_tokens // dist.world_size,
-            estimate_tokens=2 * train_config.evaluation_iterations * self._micro_batch_tokens)
+            estimate_tokens=2 * train_config.evaluation_iterations * self._micro_batch_tokens,
+            agree=self._mean_over_ranks if dist.enabled else None)
         self.step = 0
         self.tokens_seen = 0
         self.best_checkpoint: str | None = None
@@ -168,6 +169,9 @@ class Trainer:
             interrupted=interrupted,
         )
 
+    def _mean_over_ranks(self, value: float) -> float:
+        return self.dist.mean(torch.tensor(value, device=self.device)).item()
+
     def _extent(self, start_step: int) -> str:
         if self.pace.total_steps is None:
             assert isinstance(self.pace, TimePace)
@@ -187,7 +191,7 @@ class Trainer:
             with self._gradient_sync(micro == accumulation - 1):
                 with autocast(self.device, self.dtype):
                     logits = self.model(x)
-                    # Windows cut short at a document's end are padded with ignored targets.
+                    # A document shorter than a window comes padded with ignored targets.
                     loss = F.cross_entropy(logits.flatten(0, 1), y.flatten(),
                                            ignore_index=IGNORE_INDEX) / accumulation
                 loss.backward()

@@ -69,10 +69,15 @@ class TimePace:
     """A run planned in time: the schedule follows the elapsed fraction of the training time,
     which is the budget less the predicted cost of the final held-out evaluation, so that
     evaluation ends inside the budget too. Periodic estimates and checkpoints spend time on
-    the same clock, so the plan needs no step count."""
+    the same clock, so the plan needs no step count.
+
+    The fraction is read once per step. Under torchrun ``agree`` averages it over the ranks
+    (one tiny all-reduce a step), so every rank uses the same learning rate, evaluates at the
+    same steps and stops at the same step."""
 
     def __init__(self, plan: TimePlan, *, tokens_per_step: int, held_out_tokens: int,
-                 estimate_tokens: int, clock: Callable[[], float] | None = None) -> None:
+                 estimate_tokens: int, clock: Callable[[], float] | None = None,
+                 agree: Callable[[float], float] | None = None) -> None:
         self.plan = plan
         self.total_steps: int | None = None
         self.tokens_per_step = tokens_per_step
@@ -85,6 +90,8 @@ class TimePace:
         self._evaluations_done = 0
         self._forward_tokens_per_second: float | None = None
         self._over = False
+        self._agree = agree or (lambda value: value)
+        self._fraction_of_step: tuple[int, float] | None = None
 
     def start(self, step: int) -> None:
         self._origin = self.clock()
@@ -110,8 +117,12 @@ class TimePace:
         return max(self.plan.seconds - reserve, self.plan.seconds * 0.5)
 
     def fraction(self, step: int) -> float:
-        """Elapsed share of the training time after ``step`` steps (1 or more: it is over)."""
-        return self.elapsed() / self.training_seconds(step)
+        """Elapsed share of the training time after ``step`` steps (1 or more: it is over),
+        read when first asked for that step."""
+        if self._fraction_of_step is None or self._fraction_of_step[0] != step:
+            value = self._agree(self.elapsed() / self.training_seconds(step))
+            self._fraction_of_step = (step, value)
+        return self._fraction_of_step[1]
 
     def learning_rate(self, step: int) -> float:
         return self.plan.schedule.at(self.fraction(step))
@@ -133,7 +144,7 @@ class TimePace:
             self._forward_tokens_per_second = tokens / seconds
 
     def finished(self, step: int) -> bool:
-        # Once over, over: the reserve (and so the fraction) moves when an estimate is timed.
+        # Once over, over: the reserve (and so the fraction) shrinks when an estimate is timed.
         self._over = self._over or self.fraction(step) >= 1.0
         return self._over
 
