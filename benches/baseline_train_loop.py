@@ -111,6 +111,19 @@ def get_batch(shard: Path, batch_size: int, block_size: int) -> tuple[torch.Tens
     return x, y
 
 
+def plain_step(model: PlainGPT, optimizer: torch.optim.Optimizer, x: torch.Tensor,
+               y: torch.Tensor) -> None:
+    """nanoGPT's step: forward, loss, backward, clipping at 1, update, and the loss read back
+    for the per-step log line."""
+    logits = model(x)
+    loss = F.cross_entropy(logits.view(-1, logits.size(-1)), y.view(-1))
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    loss.item()
+
+
 def plain_train(shard: Path, config: PlainConfig, *, steps: int, warmup_steps: int,
                 batch_size: int, learning_rate: float, weight_decay: float = 0.1,
                 seed: int = 0) -> tuple[PlainGPT, float]:
@@ -127,14 +140,7 @@ def plain_train(shard: Path, config: PlainConfig, *, steps: int, warmup_steps: i
     for step in range(warmup_steps + steps):
         if step == warmup_steps:
             started = time.perf_counter()
-        x, y = get_batch(shard, batch_size, config.context_length)
-        logits = model(x)
-        loss = F.cross_entropy(logits.view(-1, logits.size(-1)), y.view(-1))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        loss.item()  # nanoGPT's per-step log line
+        plain_step(model, optimizer, *get_batch(shard, batch_size, config.context_length))
     elapsed = time.perf_counter() - started
     return model, steps * batch_size * config.context_length / elapsed
 
@@ -173,13 +179,6 @@ def nanogpt_cpu_recipe(shard: Path, vocab_size: int, *, seconds: float, seed: in
                 learning_rate - min_learning_rate)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        x, y = get_batch(shard, batch_size, config.context_length)
-        logits = model(x)
-        loss = F.cross_entropy(logits.view(-1, logits.size(-1)), y.view(-1))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        loss.item()  # nanoGPT's per-step log line
+        plain_step(model, optimizer, *get_batch(shard, batch_size, config.context_length))
         step += 1
     return model, step

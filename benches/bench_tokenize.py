@@ -17,15 +17,12 @@ import math
 import os
 import random
 import shutil
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import tiktoken
-from timing import best_seconds
+from timing import best_seconds, run_cli
 
 from tinygpt import BPETokenizer
 from tinygpt.data import read_manifest, tokenize_corpus
@@ -142,20 +139,10 @@ def test_tokenize_cli_on_a_gigabyte_corpus(benchmark, gpt2, big_corpus, tmp_path
     ours_tokenizer, peer_encoding = gpt2
     ours_tokenizer.save(tmp_path / "gpt2.ron")
     out = tmp_path / "shards"
-    command = (
-        "import resource, sys; from tinygpt.cli import main; code = main(sys.argv[1:]); "
-        "print('peak_rss_kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); "
-        "sys.exit(code)"
+    ours_s, peak_mb, stdout = run_cli(
+        ["tokenize", "--data", str(big_corpus), "--tokenizer", str(tmp_path / "gpt2.ron"), "--out", str(out),
+         "--threads", str(THREADS), "--no-progress"]
     )
-    start = time.perf_counter()
-    finished = subprocess.run(
-        [sys.executable, "-c", command, "tokenize", "--data", str(big_corpus), "--tokenizer",
-         str(tmp_path / "gpt2.ron"), "--out", str(out), "--threads", str(THREADS), "--no-progress"],
-        capture_output=True, text=True, check=True,
-    )
-    ours_s = time.perf_counter() - start
-    peak_kb = int(finished.stderr.split("peak_rss_kb")[1].split()[0])
-    peak_mb = peak_kb / 1024 if sys.platform != "darwin" else peak_kb / 2**20
     megabytes = read_manifest(out).splits["train"].text_bytes / 1e6 + read_manifest(out).splits["val"].text_bytes / 1e6
     shutil.rmtree(out)
     peer_s = best_seconds(lambda: tiktoken_job(big_corpus, peer_encoding, tmp_path / "peer"), 1)
@@ -165,6 +152,6 @@ def test_tokenize_cli_on_a_gigabyte_corpus(benchmark, gpt2, big_corpus, tmp_path
     print(f"\ntokenize CLI {megabytes:,.0f} MB: ours {ours_s:.1f} s ({megabytes / ours_s:.1f} MB/s), "
           f"peak RSS {peak_mb:,.0f} MB; tiktoken job {peer_s:.1f} s ({megabytes / peer_s:.1f} MB/s); "
           f"ratio {ratio:.2f}x")
-    print(finished.stdout)
+    print(stdout)
     assert peak_mb < 1024
     benchmark.pedantic(lambda: None, rounds=1, iterations=1)

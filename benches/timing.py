@@ -3,6 +3,8 @@ machine inflate neither side's figure."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from typing import Callable
 
@@ -15,3 +17,28 @@ def best_seconds(run: Callable[[], object], rounds: int) -> float:
         run()
         best = min(best, time.perf_counter() - start)
     return best
+
+
+# The child reports its own peak: Linux's VmHWM (ru_maxrss would carry over the size of the
+# forking parent, the benchmark process, across exec), else ru_maxrss.
+_PEAK_RSS = """
+import resource, sys
+from tinygpt.cli import main
+code = main(sys.argv[1:])
+try:
+    with open("/proc/self/status") as status:
+        kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+except OSError:
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // (1024 if sys.platform == "darwin" else 1)
+print("peak_rss_kb", kb, file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def run_cli(args: list[str]) -> tuple[float, float, str]:
+    """``tinygpt ARGS`` in a fresh process: (wall seconds, peak RSS in MB, stdout)."""
+    start = time.perf_counter()
+    finished = subprocess.run([sys.executable, "-c", _PEAK_RSS, *args], capture_output=True, text=True, check=True)
+    seconds = time.perf_counter() - start
+    peak_kb = int(finished.stderr.split("peak_rss_kb")[1].split()[0])
+    return seconds, peak_kb / 1024, finished.stdout

@@ -27,6 +27,7 @@ cdef extern from "<string_view>" namespace "std" nogil:
     cdef cppclass string_view:
         string_view()
         string_view(const char*, size_t)
+        size_t size()
 
 
 cdef extern from "fault_injection.hpp" namespace "tinygpt::fault_injection" nogil:
@@ -196,16 +197,38 @@ ctypedef fused token_id_t:
     uint32_t
 
 
-cdef void concatenate(const vector[vector[uint32_t]]& outs, int64_t prepend,
-                      token_id_t[::1] out) noexcept nogil:
+cdef void concatenate(const vector[vector[uint32_t]]& outs, const vector[char]& prepended,
+                      int64_t prepend, token_id_t[::1] out) noexcept nogil:
+    """outs one after the other into out, ``prepend`` before text i where prepended[i]."""
     cdef size_t i, j, pos = 0
     for i in range(outs.size()):
-        if prepend >= 0:
+        if prepended[i]:
             out[pos] = <token_id_t>prepend
             pos += 1
         for j in range(outs[i].size()):
             out[pos] = <token_id_t>outs[i][j]
             pos += 1
+
+
+cdef object concatenated(const vector[vector[uint32_t]]& outs, const vector[char]& prepended,
+                         int64_t prepend, out_factory):
+    """The ids of outs in one out_factory(n) array (uint16 or uint32, checked by the caller)."""
+    cdef size_t total = 0
+    cdef size_t i
+    for i in range(outs.size()):
+        total += outs[i].size() + (1 if prepended[i] else 0)
+    array = out_factory(total)
+    cdef uint16_t[::1] out16
+    cdef uint32_t[::1] out32
+    if array.dtype.itemsize == 2:
+        out16 = array
+        with nogil:
+            concatenate(outs, prepended, prepend, out16)
+    else:
+        out32 = array
+        with nogil:
+            concatenate(outs, prepended, prepend, out32)
+    return array
 
 
 cdef raise_unknown(const EncodeError& error):
@@ -307,22 +330,46 @@ cdef class Encoder:
         uint16 or uint32 array the caller has checked is wide enough for the vocabulary."""
         cdef vector[vector[uint32_t]] outs = self.encode_views(
             texts, allowed, unknown, replacement_cp, num_threads)
-        cdef size_t total = 0
+        cdef char flag = 1 if prepend >= 0 else 0
+        cdef vector[char] prepended
+        prepended.assign(outs.size(), flag)
+        return concatenated(outs, prepended, prepend, out_factory)
+
+    def encode_utf8_into(self, const int64_t[::1] offsets, const unsigned char[::1] data, allowed,
+                         int unknown, uint32_t replacement_cp, int num_threads, int64_t prepend,
+                         out_factory, int64_t[::1] counts):
+        """encode_into over texts laid out as Arrow lays out a string array: text i is
+        ``data[offsets[i]:offsets[i + 1]]`` (UTF-8), so no Python object is made per text.
+        Empty texts get no ``prepend``; counts[i] receives text i's number of ids."""
+        cdef size_t n = offsets.shape[0] - 1 if offsets.shape[0] else 0
+        if counts.shape[0] != <Py_ssize_t>n:
+            raise ValueError(f"counts holds {counts.shape[0]} slots for {n} texts")
+        cdef size_t size = data.shape[0]
+        cdef const char* base = <const char*>&data[0] if size else NULL
+        cdef vector[string_view] views
         cdef size_t i
-        for i in range(outs.size()):
-            total += outs[i].size() + (1 if prepend >= 0 else 0)
-        array = out_factory(total)
-        cdef uint16_t[::1] out16
-        cdef uint32_t[::1] out32
-        if array.dtype.itemsize == 2:
-            out16 = array
-            with nogil:
-                concatenate(outs, prepend, out16)
-        else:
-            out32 = array
-            with nogil:
-                concatenate(outs, prepend, out32)
-        return array
+        with nogil:
+            views.reserve(n)
+            for i in range(n):
+                if offsets[i] < 0 or offsets[i] > offsets[i + 1] or <size_t>offsets[i + 1] > size:
+                    break
+                views.push_back(string_view(base + offsets[i], <size_t>(offsets[i + 1] - offsets[i])))
+        if views.size() != n:
+            raise ValueError(f"offsets[{views.size()}:{views.size() + 2}] do not lie within the {size} bytes of text")
+        cdef EncodeOptions opts = self.options(allowed, unknown, replacement_cp)
+        cdef vector[vector[uint32_t]] outs
+        cdef EncodeError error
+        with nogil:
+            self.c.get().encode_many(views, opts, num_threads, outs, error)
+        if error.failed:
+            raise_unknown(error)
+        cdef vector[char] prepended
+        prepended.assign(n, 0)
+        for i in range(n):
+            if prepend >= 0 and views[i].size() > 0:
+                prepended[i] = 1
+            counts[i] = outs[i].size() + prepended[i]
+        return concatenated(outs, prepended, prepend, out_factory)
 
     def decode_bytes(self, const uint32_t[::1] ids):
         """Bytes of the tokens; raises KeyError(id) for an id that is not in the vocabulary."""

@@ -9,10 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import tinygpt.tokenizer.streaming as streaming
 from tinygpt import BPETokenizer
 from tinygpt.errors import DataError
-from tinygpt.tokenizer import GPT2_PATTERN, GPT4_PATTERN
+from tinygpt.tokenizer import GPT2_PATTERN, GPT4_PATTERN, streaming
 
 tiktoken = pytest.importorskip("tiktoken")
 ENDOFTEXT = "<|endoftext|>"

@@ -30,7 +30,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Callable, Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterator
 
 from tinygpt.errors import DataError
 
@@ -50,6 +50,7 @@ EMBEDDED = "embedded"
 _CHUNK_BYTES = 8 << 20
 _UTF8_BOM = b"\xef\xbb\xbf"
 _PARQUET_BATCH_ROWS = 1024
+_ARROW_BATCH_ROWS = 16384  # ~14 MB of stories: one compiled encoding call each
 _SEPARATOR_LINE = re.compile(rb"^<\|endoftext\|>\r?\n", re.MULTILINE)
 _FINAL_SEPARATOR = re.compile(rb"^<\|endoftext\|>\r?\Z", re.MULTILINE)
 _HF_REPO = re.compile(r"[\w.-]+/[\w.-]+")
@@ -72,6 +73,26 @@ class Corpus:
     def __iter__(self) -> Iterator[str]:
         for read in self._readers:
             yield from read()
+
+    @property
+    def is_parquet(self) -> bool:
+        """Every file is parquet, so :meth:`iter_arrow` can hand out Arrow arrays."""
+        return all(_suffix(path, self.format) == ".parquet" for path in self.paths)
+
+    def iter_arrow(self) -> Iterator[Any]:
+        """A parquet corpus's documents as pyarrow string arrays, a record batch each (a null
+        row is an error, as in iteration): the text stays in Arrow's buffers, with no Python
+        object per document."""
+        if not self.is_parquet:
+            raise DataError("only parquet corpora are read as Arrow arrays")
+        for path in self.paths:
+            yield from _read_parquet_arrays(path, _parquet_text_column(path, self.text_column),
+                                            _ARROW_BATCH_ROWS)
+
+    def parquet_document_count(self) -> int:
+        """A parquet corpus's document count, from the files' metadata (no reading pass): one
+        document per row, since a null row is an error when read."""
+        return sum(_parquet_file(path).metadata.num_rows for path in self.paths)
 
     def iter_batches(self, max_docs: int) -> Iterator[list[str]]:
         """Documents in lists of at most ``max_docs`` (for batch encoding)."""
@@ -298,19 +319,25 @@ def _parquet_text_column(path: Path, text_column: str | None) -> str:
 
 
 def _read_parquet(path: Path, column: str) -> Iterator[str]:
+    for array in _read_parquet_arrays(path, column, _PARQUET_BATCH_ROWS):
+        yield from array.to_pylist()
+
+
+def _read_parquet_arrays(path: Path, column: str, rows: int) -> Iterator[pyarrow.Array]:
     # Lazy: pyarrow is slow to import and only parquet input needs it.
     import pyarrow
 
-    batches = _parquet_file(path).iter_batches(batch_size=_PARQUET_BATCH_ROWS, columns=[column])
+    batches = _parquet_file(path).iter_batches(batch_size=rows, columns=[column])
     row = 0
     try:
         for batch in batches:
-            for text in batch.column(0).to_pylist():
-                if text is None:  # as in .jsonl: a missing text is an error, never dropped unseen
-                    raise DataError(f"{path}: row {row} of column {column!r} is null, not a string; "
-                                    "drop or fill the null rows")
-                row += 1
-                yield text
+            texts = batch.column(0)
+            if texts.null_count:  # as in .jsonl: a missing text is an error, never dropped unseen
+                first_null = int(texts.is_null().to_numpy(zero_copy_only=False).argmax())
+                raise DataError(f"{path}: row {row + first_null} of column {column!r} is null, not a string; "
+                                "drop or fill the null rows")
+            row += len(texts)
+            yield texts
     except (OSError, pyarrow.ArrowException) as error:
         raise DataError(f"{path}: cannot read column {column!r}: {error}") from error
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
+from typing import BinaryIO
 
 from tinygpt import _bpe
 from tinygpt.errors import DataError
@@ -67,29 +68,30 @@ def file_utf8_blocks(path: str | os.PathLike[str]) -> Iterator[bytes]:
 
 
 def file_text_blocks(path: str | os.PathLike[str]) -> Iterator[str]:
-    carry = b""
-    offset = 0  # file offset of carry[0]
+    """The file's text in blocks of about FILE_BLOCK_BYTES, each ending on a character."""
     try:
-        handle = open(path, "rb")
+        with open(path, "rb") as handle:
+            yield from _decoded_blocks(handle, path)
     except OSError as exc:
         raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    with handle:
-        while True:
-            try:
-                block = handle.read(FILE_BLOCK_BYTES)
-            except OSError as exc:
-                raise DataError(f"{path}: read failed: {exc.strerror or exc}") from None
-            data = carry + block
-            end = len(data) if not block else _complete_utf8_end(data)
-            try:
-                text = data[:end].decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise DataError(f"{path}: invalid UTF-8 at byte offset {offset + exc.start}") from None
-            if text:
-                yield text
-            carry, offset = data[end:], offset + end
-            if not block:
-                return
+
+
+def _decoded_blocks(handle: BinaryIO, path: str | os.PathLike[str]) -> Iterator[str]:
+    carry = b""
+    offset = 0  # file offset of carry[0]
+    while True:
+        block = handle.read(FILE_BLOCK_BYTES)
+        data = carry + block
+        end = len(data) if not block else _complete_utf8_end(data)
+        try:
+            text = data[:end].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{path}: invalid UTF-8 at byte offset {offset + exc.start}") from None
+        if text:
+            yield text
+        carry, offset = data[end:], offset + end
+        if not block:
+            return
 
 
 def _complete_utf8_end(data: bytes) -> int:

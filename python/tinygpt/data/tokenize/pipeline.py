@@ -16,7 +16,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
@@ -29,11 +29,15 @@ from tinygpt.data.tokenize.summary import TokenizeSummary
 from tinygpt.data.tokenize.writer import Encoded, SplitWriter
 from tinygpt.errors import ConfigError, DataError
 from tinygpt.progress import TokenizeProgress
+from tinygpt.tokenizer.arrow import utf8_buffers
 from tinygpt.tokenizer.bpe import BPETokenizer
 
 DEFAULT_SHARD_TOKENS = 100_000_000  # llm.c's shard size: 200 MB of uint16
 _BATCH_TEXT_BYTES = 2 << 20
 _BATCH_MAX_DOCUMENTS = 16384
+# Arrow batches cost no Python work per document, so they can be larger: fewer thread start-ups
+# and cold piece caches in the encoder.
+_ARROW_BATCH_BYTES = 8 << 20
 _IN_MEMORY_BYTES = 32 << 20  # corpora up to this size are read once, not twice
 
 
@@ -106,11 +110,19 @@ def tokenize_corpus(
         # which runs without the GIL, and must be done before the manifest says "complete".
         with TokenizeProgress(show_progress) as progress, ThreadPoolExecutor(1) as saver:
             saved = saver.submit(tokenizer.save, out_dir / TOKENIZER_NAME)
-            documents, count = _documents_and_count(corpus, progress, split == "tail" or part is not None)
-            rule = SplitRule(split, val_fraction, count)
-            first, stop = part_range(part, count)
+            count: int | None
+            if corpus.is_parquet and split == "tail":
+                arrays, count = _arrays_and_count(corpus)
+                rule = SplitRule(split, val_fraction, count)
+                first, stop = part_range(part, count)
+                batches: Iterator[_Batch | _ArrowBatch] = _read_arrow_batches(arrays, rule, first, stop, manifest)
+            else:
+                documents, count = _documents_and_count(corpus, progress, split == "tail" or part is not None)
+                rule = SplitRule(split, val_fraction, count)
+                first, stop = part_range(part, count)
+                batches = _read_batches(documents, rule, first, stop, manifest)
             progress.start("tokenizing", None if count is None else int(stop - first))
-            pipeline.execute(_read_batches(documents, rule, first, stop, manifest), progress)
+            pipeline.execute(batches, progress)
             saved.result()
         _require_text(manifest, corpus)
     except BaseException:
@@ -184,6 +196,59 @@ def _documents_and_count(corpus: Corpus, progress: TokenizeProgress,
     return corpus, count
 
 
+def _arrays_and_count(corpus: Corpus) -> tuple[Iterable[Any], int]:
+    """A parquet corpus as Arrow arrays, and its document count from the files' metadata."""
+    return corpus.iter_arrow(), corpus.parquet_document_count()
+
+
+@dataclass
+class _ArrowBatch:
+    """Documents read for one encode call, per split, as slices of Arrow string arrays, with
+    each document's UTF-8 size."""
+
+    arrays: dict[str, list[Any]] = field(default_factory=lambda: {TRAIN: [], VAL: []})
+    text_bytes: dict[str, list[np.ndarray]] = field(default_factory=lambda: {TRAIN: [], VAL: []})
+    total_bytes: int = 0
+    documents: int = 0
+
+
+def _read_arrow_batches(arrays: Iterable[Any], rule: SplitRule, first: int, stop: float,
+                        manifest: Manifest) -> Iterator[_ArrowBatch]:
+    """_read_batches for the tail split over Arrow arrays: documents are assigned, skipped and
+    batched by slicing whole arrays, never one by one."""
+    done = {name: info.input_documents for name, info in manifest.splits.items()}
+    seen = {TRAIN: 0, VAL: 0}
+    batch = _ArrowBatch()
+    begin = 0
+    for array in arrays:
+        end = begin + len(array)
+        for name, low, high in _tail_slices(rule.train_documents, max(begin, first), min(end, stop)):
+            skip = min(high - low, max(0, done[name] - seen[name]))
+            seen[name] += high - low
+            if high - low > skip:
+                piece = array.slice(low + skip - begin, high - low - skip)
+                sizes = np.diff(utf8_buffers(piece)[0])
+                batch.arrays[name].append(piece)
+                batch.text_bytes[name].append(sizes)
+                batch.total_bytes += int(sizes.sum())
+                batch.documents += len(piece)
+        begin = end
+        if batch.total_bytes >= _ARROW_BATCH_BYTES:
+            yield batch
+            batch = _ArrowBatch()
+        if begin >= stop:
+            break
+    if batch.documents:
+        yield batch
+
+
+def _tail_slices(train_documents: int, low: int, high: float) -> list[tuple[str, int, int]]:
+    """The corpus indexes [low, high) cut at the train/val boundary: (split, low, high) each."""
+    high = int(min(high, 2**62))
+    cut = min(max(low, train_documents), high)
+    return [(name, a, b) for name, a, b in ((TRAIN, low, cut), (VAL, cut, high)) if b > a]
+
+
 @dataclass
 class _Batch:
     """Documents read for one encode call, per split, in corpus order."""
@@ -235,10 +300,10 @@ class _EncodeAndWrite:
         self.documents = 0
         self.text_bytes = 0
 
-    def execute(self, batches: Iterator[_Batch], progress: TokenizeProgress) -> None:
+    def execute(self, batches: Iterator[_Batch | _ArrowBatch], progress: TokenizeProgress) -> None:
         try:
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tinygpt-encode") as pool:
-                pending: tuple[_Batch, Future] | None = None
+                pending: tuple[_Batch | _ArrowBatch, Future] | None = None
                 for batch in batches:
                     submitted = (batch, pool.submit(self._encode, batch))
                     if pending is not None:
@@ -253,8 +318,23 @@ class _EncodeAndWrite:
                 writer.abort()
             raise
 
-    def _encode(self, batch: _Batch) -> dict[str, Encoded]:
+    def _encode(self, batch: _Batch | _ArrowBatch) -> dict[str, Encoded]:
+        if isinstance(batch, _ArrowBatch):
+            return {name: self._encode_arrays(batch.arrays[name], batch.text_bytes[name]) for name in SPLITS}
         return {name: self._encode_split(batch.texts[name], batch.text_bytes[name]) for name in SPLITS}
+
+    def _encode_arrays(self, arrays: list[Any], sizes: list[np.ndarray]) -> Encoded:
+        if not arrays:
+            return Encoded(np.empty(0, self.dtype), np.zeros(0, np.int64), np.zeros(0, np.int64))
+        parts = [
+            self.tokenizer.encode_arrow(array, prepend=self.tokenizer.eot_id, dtype=self.dtype,
+                                        num_threads=self.num_threads, on_unknown=self.on_unknown)
+            for array in arrays
+        ]
+        tokens = np.concatenate([ids for ids, _ in parts])
+        text_bytes = np.concatenate(sizes)
+        self._check_boundaries(tokens, int(np.count_nonzero(text_bytes)))
+        return Encoded(tokens, np.concatenate([counts for _, counts in parts]), text_bytes)
 
     def _encode_split(self, texts: list[str], text_bytes: list[int]) -> Encoded:
         eot = self.tokenizer.eot_id
@@ -267,19 +347,24 @@ class _EncodeAndWrite:
             allowed_special="none",  # "<|endoftext|>" inside a story is text, not a boundary
             on_unknown=self.on_unknown,
         )
-        starts = np.flatnonzero(tokens == eot)
-        if starts.size != len(nonempty):
-            raise DataError(
-                f"the tokenizer produced {starts.size} end-of-text tokens for {len(nonempty)} "
-                "documents; document text must not encode to the end-of-text token"
-            )
+        starts = self._check_boundaries(tokens, len(nonempty))
         lengths = np.zeros(len(texts), dtype=np.int64)
         lengths[np.fromiter((bool(text) for text in texts), dtype=bool, count=len(texts))] = np.diff(
             np.append(starts, tokens.size)
         )
         return Encoded(tokens, lengths, np.asarray(text_bytes, dtype=np.int64))
 
-    def _write(self, batch: _Batch, encoded: Future, progress: TokenizeProgress) -> None:
+    def _check_boundaries(self, tokens: np.ndarray, documents: int) -> np.ndarray:
+        """Positions of the end-of-text tokens: exactly one per non-empty document."""
+        starts = np.flatnonzero(tokens == self.tokenizer.eot_id)
+        if starts.size != documents:
+            raise DataError(
+                f"the tokenizer produced {starts.size} end-of-text tokens for {documents} "
+                "documents; document text must not encode to the end-of-text token"
+            )
+        return starts
+
+    def _write(self, batch: _Batch | _ArrowBatch, encoded: Future, progress: TokenizeProgress) -> None:
         for name, part in encoded.result().items():
             self.writers[name].add(part)
         self.documents += batch.documents
