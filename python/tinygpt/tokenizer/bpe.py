@@ -22,8 +22,8 @@ import numpy as np
 
 from tinygpt import _bpe
 from tinygpt.errors import ConfigError, DataError
-from tinygpt.tokenizer.hf_json import hf_json_text, read_hf_json
 from tinygpt.tokenizer.arrow import utf8_buffers
+from tinygpt.tokenizer.hf_json import hf_json_text, read_hf_json
 from tinygpt.tokenizer.patterns import PreTokenizer, resolve_pattern, split_at_specials
 from tinygpt.tokenizer.persistence import read_tokenizer_file, write_tokenizer_file
 from tinygpt.tokenizer.spec import DEFAULT_DO_NOT_MERGE, ENDOFTEXT, MODES, TokenizerSpec
