@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from compare_recipes import compare
 from story_shards import make_story_shards
+
 from tinygpt.data import tokenize_corpus
 from tinygpt.data.sources import embedded_corpus_path
 from tinygpt.tokenizer import BPETokenizer

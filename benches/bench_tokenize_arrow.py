@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 import pytest
 import tiktoken
 from timing import best_seconds, run_cli
+
 from tinygpt import BPETokenizer
 from tinygpt.data import read_manifest
 from tinygpt.data.shards import encode_header

@@ -37,6 +37,7 @@ from typing import Any
 import torch
 from baseline_train_loop import NANOGPT_CPU, PlainConfig, PlainGPT, nanogpt_cpu_recipe
 from story_shards import make_story_shards
+
 from tinygpt.cli import main as tinygpt_main
 from tinygpt.data import TokenLoader, read_manifest
 from tinygpt.evaluate import held_out_loss

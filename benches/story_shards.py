@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyarrow.parquet as pq
+
 from tinygpt.data import tokenize_corpus
 from tinygpt.tokenizer import BPETokenizer
 

@@ -61,6 +61,7 @@ CANDIDATES: dict[str, dict[str, Any]] = {
 def candidate_run(name: str, shards: Path, seconds: float, clock: str, out: Path) -> dict[str, Any]:
     """Train one candidate in this process and return its figures."""
     import torch
+
     from tinygpt.model.config import GPTConfig
     from tinygpt.train import TrainConfig, pace, train
     from tinygpt.train.budget import TimePlan

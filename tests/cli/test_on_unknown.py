@@ -9,12 +9,12 @@ import json
 import sys
 
 import pytest
+
+from tests.generate.generation_run import STORIES, make_generation_run, one_cpu_thread  # noqa: F401
 from tinygpt.cli import main
 from tinygpt.run.layout import RunLayout
 from tinygpt.tokenizer import BPETokenizer
 from tinygpt.train.config import TrainConfig
-
-from tests.generate.generation_run import STORIES, make_generation_run, one_cpu_thread  # noqa: F401
 
 UNSEEN = "˜"  # U+02DC, found in real TinyStories validation text
 NEW_STORIES = [f"{STORIES[0]} {UNSEEN}{UNSEEN}", STORIES[1], f"{UNSEEN} {STORIES[2]}"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from tinygpt import BPETokenizer
 from tinygpt.cli import main
 from tinygpt.data.sources import open_corpus

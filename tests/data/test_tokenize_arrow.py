@@ -9,6 +9,7 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from tinygpt import BPETokenizer
 from tinygpt.data import sources, tokenize_corpus
 from tinygpt.data.tokenize import pipeline

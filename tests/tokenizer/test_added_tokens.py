@@ -5,6 +5,7 @@ are named special tokens."""
 from __future__ import annotations
 
 import pytest
+
 from tinygpt import BPETokenizer
 from tinygpt.errors import DataError
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from tinygpt import BPETokenizer
 from tinygpt.cli import main
 from tinygpt.errors import ConfigError, DataError

@@ -8,6 +8,7 @@ import pickle
 from concurrent.futures import ProcessPoolExecutor
 
 import pytest
+
 from tinygpt import BPETokenizer
 
 STORIES = [f"Story {i}: Lily's cat sat on the mat, then ran {i * 7} steps.\n\"Hi!\" said Tom." for i in range(64)]

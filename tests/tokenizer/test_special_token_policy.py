@@ -7,6 +7,7 @@ import inspect
 
 import numpy as np
 import pytest
+
 from tinygpt import BPETokenizer
 
 ENDOFTEXT = "<|endoftext|>"

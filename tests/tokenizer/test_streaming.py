@@ -8,6 +8,7 @@ import itertools
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from tinygpt import BPETokenizer
 from tinygpt.errors import DataError
 from tinygpt.tokenizer import GPT2_PATTERN, GPT4_PATTERN, streaming

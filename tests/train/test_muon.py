@@ -7,11 +7,12 @@ import copy
 
 import pytest
 import torch
+from torch.nn import functional as F
+
 from tinygpt.errors import ConfigError
 from tinygpt.model import GPT, GPTConfig
 from tinygpt.train.config import TrainConfig
 from tinygpt.train.optim import MuonWithAdamW, build_optimizer, set_learning_rate
-from torch.nn import functional as F
 
 CPU = torch.device("cpu")
 

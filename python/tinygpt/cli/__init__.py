@@ -1,4 +1,8 @@
-"""The ``tinygpt`` command line: one module per sub-command, each with ``register``."""
+"""The ``tinygpt`` command line: one module per sub-command, each with ``register``.
+
+Building the parser imports every sub-command module, so they import torch (seconds) only
+inside the functions that run a command; this is the one layer that imports lazily.
+"""
 
 from __future__ import annotations
 

@@ -9,13 +9,15 @@ from typing import TYPE_CHECKING
 from tinygpt.cli.arguments import SEED, TOKEN_COUNT
 from tinygpt.cli.corpus_flags import add_on_unknown_flag
 from tinygpt.errors import ConfigError
+from tinygpt.hf.source import hf_directory, is_hf_model
+from tinygpt.run.layout import resolve_checkpoint
 
 if TYPE_CHECKING:
     import torch
 
     from tinygpt.model.decoding import TokenSampler
     from tinygpt.model.gpt import GPT
-    from tinygpt.tokenizer import BPETokenizer
+    from tinygpt.tokenizer.bpe import BPETokenizer
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,6 +49,7 @@ def add_sampling_arguments(parser: argparse.ArgumentParser, *, token_count: int)
 
 
 def sampler_from_args(args: argparse.Namespace) -> TokenSampler:
+    # Lazy: this pulls in torch, which would slow every command's start-up (see cli/__init__).
     from tinygpt.model.decoding import TokenSampler
 
     return TokenSampler(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, greedy=args.greedy)
@@ -56,6 +59,7 @@ def seeded_generator(seed: int | None, device: torch.device) -> torch.Generator 
     """A generator for ``seed`` on the model's device, or None to use torch's global one."""
     if seed is None:
         return None
+    # Lazy: this pulls in torch, which would slow every command's start-up (see cli/__init__).
     import torch
 
     return torch.Generator(device=device).manual_seed(seed)
@@ -71,6 +75,7 @@ def set_cpu_threads(spec: str, model: GPT) -> None:
     about 10 % on an idle machine, while on a busy one threads waiting for each other made the
     2.1 M model 15x slower (230 vs 15 tokens/s measured), so "auto" uses one thread there.
     """
+    # Lazy: this pulls in torch, which would slow every command's start-up (see cli/__init__).
     import torch
 
     if spec == "auto":
@@ -88,6 +93,7 @@ def set_cpu_threads(spec: str, model: GPT) -> None:
 
 def load_model(args: argparse.Namespace) -> tuple[GPT, BPETokenizer]:
     """``load_run`` plus a line on stderr saying what was loaded and its parameter count."""
+    # Lazy: this pulls in torch, which would slow every command's start-up (see cli/__init__).
     import torch
 
     from tinygpt.run import load_run
@@ -108,9 +114,6 @@ def load_model(args: argparse.Namespace) -> tuple[GPT, BPETokenizer]:
 
 def model_label(model: str, checkpoint: str) -> str:
     """What was loaded: the checkpoint directory of a run, or the transformers model and its files."""
-    from tinygpt.hf.source import hf_directory, is_hf_model
-    from tinygpt.run import resolve_checkpoint
-
     if is_hf_model(model):
         directory = hf_directory(model)
         where = "" if str(directory) == model else f" from {directory}"

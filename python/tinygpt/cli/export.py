@@ -24,6 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Lazy: this pulls in torch, which would slow every command's start-up (see cli/__init__).
     from tinygpt.run.export import export_run
 
     exported = export_run(args.run, args.out, checkpoint=args.checkpoint)

@@ -33,6 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Lazy: this pulls in torch, which would slow every command's start-up (see cli/__init__).
     from tinygpt.generate import GenerationInterrupted, TextStream, generate_texts
 
     sampler = sampler_from_args(args)

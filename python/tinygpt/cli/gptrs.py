@@ -6,14 +6,15 @@ import argparse
 import itertools
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import Iterable, Iterator
 
 from tinygpt.atomic import atomic_write_text
+from tinygpt.data.sources import open_corpus
+from tinygpt.data.tokenize import tokenize_corpus
 from tinygpt.errors import DataError
-
-if TYPE_CHECKING:
-    from tinygpt.progress import TokenizeProgress
-    from tinygpt.tokenizer import BPETokenizer
+from tinygpt.gptrs.dataset import export_gptrs_dataset, import_gptrs_dataset
+from tinygpt.progress import TokenizeProgress
+from tinygpt.tokenizer.bpe import BPETokenizer
 
 EOT = "<|endoftext|>"
 
@@ -56,9 +57,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from tinygpt.data import tokenize_corpus
-    from tinygpt.gptrs.dataset import import_gptrs_dataset
-
     tokenizer, stories = import_gptrs_dataset(args.dataset, special_tokens=(EOT,))
     texts = [tokenizer.decode(story) for story in stories]
     _check_reencoding(tokenizer, texts, stories, args.dataset)
@@ -91,11 +89,6 @@ def _check_reencoding(tokenizer: BPETokenizer, texts: list[str], stories: list[l
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from tinygpt.data.sources import open_corpus
-    from tinygpt.gptrs.dataset import export_gptrs_dataset
-    from tinygpt.progress import TokenizeProgress
-    from tinygpt.tokenizer import BPETokenizer
-
     if args.max_stories is not None and args.max_stories < 1:
         raise DataError(f"--max-stories must be at least 1, got {args.max_stories}")
     tokenizer = BPETokenizer.load(args.tokenizer)
@@ -113,7 +106,6 @@ def run_export(args: argparse.Namespace) -> int:
 
 class _CountedStories:
     """The stories passed through, advancing the bar by each one read and counting empty ones."""
-
     def __init__(self, stories: Iterable[str], progress: TokenizeProgress) -> None:
         self.stories, self.progress, self.empty = stories, progress, 0
 

@@ -15,14 +15,16 @@ from pathlib import Path
 from rich.console import Console
 
 from tinygpt.cli.arguments import SECONDS, SEED, THREADS
+from tinygpt.data.sources import embedded_corpus_path
+from tinygpt.data.tokenize import tokenize_corpus
 from tinygpt.errors import ConfigError
-from tinygpt.train.recipe import Recipe, plan_recipe
+from tinygpt.tokenizer.bpe import BPETokenizer
+from tinygpt.train.recipe import Recipe, measure_training_flops, plan_recipe
 
 
 @dataclass(frozen=True)
 class QuickstartPlan:
     """What quickstart builds, and where."""
-
     out: Path = Path("tinygpt-quickstart")
     train_seconds: float = 150.0
     vocab_size: int = 512
@@ -37,9 +39,9 @@ class QuickstartPlan:
         memorised within a minute or two without it."""
         recipe = plan_recipe(self.train_seconds, vocab_size=self.vocab_size,
                              device=self.device, flops_per_second=flops_per_second)
-        dropout = {f"{part}_dropout": 0.2
-                   for part in ("embedding", "attention", "feed_forward", "residual")}
-        return replace(recipe, model=replace(recipe.model, **dropout))
+        model = replace(recipe.model, embedding_dropout=0.2, attention_dropout=0.2,
+                        feed_forward_dropout=0.2, residual_dropout=0.2)
+        return replace(recipe, model=model)
 
 
 def run_quickstart(plan: QuickstartPlan, console: Console) -> str:
@@ -48,14 +50,10 @@ def run_quickstart(plan: QuickstartPlan, console: Console) -> str:
     # and torch alone would add over a second to `tinygpt --help`.
     import torch
 
-    from tinygpt.data import tokenize_corpus
-    from tinygpt.data.sources import embedded_corpus_path
     from tinygpt.generate import generate_texts
     from tinygpt.model.decoding import TokenSampler
     from tinygpt.run.load import load_run
-    from tinygpt.tokenizer import BPETokenizer
     from tinygpt.train import train
-    from tinygpt.train.recipe import measure_training_flops
 
     if plan.threads < 1:
         raise ConfigError(f"--threads must be at least 1, got {plan.threads}")

@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from tinygpt.cli.arguments import THREADS
 from tinygpt.cli.corpus_flags import add_format_flag, add_on_unknown_flag
+from tinygpt.data.manifest import MANIFEST_NAME, TOKENIZER_NAME, write_merged_manifest
+from tinygpt.data.split_rule import SPLIT_RULES
+from tinygpt.data.tokenize import DEFAULT_SHARD_TOKENS, tokenize_corpus
 from tinygpt.errors import ConfigError
-
-if TYPE_CHECKING:
-    from tinygpt.tokenizer import BPETokenizer
+from tinygpt.tokenizer.bpe import BPETokenizer
 
 _DESCRIPTION = """\
 Encode a corpus into llm.c-format token shards (OUT/train_*.bin, OUT/val_*.bin) with
@@ -41,9 +41,6 @@ def _part(text: str) -> tuple[int, int]:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from tinygpt.data.split_rule import SPLIT_RULES
-    from tinygpt.data.tokenize import DEFAULT_SHARD_TOKENS
-
     parser = subparsers.add_parser(
         "tokenize",
         help="encode a corpus into token shards for training",
@@ -81,8 +78,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tinygpt.data import tokenize_corpus, write_merged_manifest
-
     if args.merge:
         manifest = write_merged_manifest(args.out)
         splits = ", ".join(f"{name}: {info.documents:,} documents, {info.tokens:,} tokens"
@@ -114,16 +109,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _given_tokenizer(path: Path) -> BPETokenizer | Path:
     """A ``.ron`` tokenizer stays a path (the shard writer reads it); a ``tokenizer.json`` is converted."""
-    from tinygpt.tokenizer import BPETokenizer
-
     return BPETokenizer.from_hf_json(path) if path.suffix == ".json" else path
 
 
 def _trained_tokenizer(args: argparse.Namespace) -> BPETokenizer:
     """Train on SRC, or reuse OUT/tokenizer.ron when an interrupted run already trained it."""
-    from tinygpt.data.manifest import MANIFEST_NAME, TOKENIZER_NAME
-    from tinygpt.tokenizer import BPETokenizer
-
     if args.part is not None:
         raise ConfigError(
             "--vocab-size cannot be combined with --part: every part must encode with the same "

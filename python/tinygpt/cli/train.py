@@ -8,16 +8,17 @@ from typing import Any
 
 from tinygpt.cli.arguments import SECONDS, SEED, THREADS
 from tinygpt.cli.config_flags import add_config_flags, config_overrides
+from tinygpt.data.manifest import read_manifest
 from tinygpt.errors import ConfigError
+from tinygpt.model.config import GPTConfig
+from tinygpt.run.layout import RunLayout
+from tinygpt.train.config import TrainConfig
 
 MODEL_PREFIX = "model_"
 TRAIN_PREFIX = "train_"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from tinygpt.model.config import GPTConfig
-    from tinygpt.train.config import TrainConfig
-
     parser = subparsers.add_parser(
         "train",
         help="train a model on token shards (or resume a run)",
@@ -52,6 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Lazy: this pulls in torch, which would slow every command's start-up (see cli/__init__).
     import torch
 
     from tinygpt.train import resume, train
@@ -79,10 +81,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _train_on_budget(args: argparse.Namespace, options: dict[str, Any]) -> Any:
     """Budget mode: the recipe for --max-seconds, flags applied on top of it."""
+    # Lazy: this pulls in torch, which would slow every command's start-up (see cli/__init__).
     import torch
 
-    from tinygpt.data import read_manifest
-    from tinygpt.model.config import GPTConfig
     from tinygpt.train import train
     from tinygpt.train.distributed import context_from_environment
     from tinygpt.train.recipe import measure_training_flops, plan_recipe, time_plan
@@ -103,9 +104,6 @@ def _train_on_budget(args: argparse.Namespace, options: dict[str, Any]) -> Any:
 
 
 def _model_config(args: argparse.Namespace) -> Any:
-    from tinygpt.data import read_manifest
-    from tinygpt.model.config import GPTConfig
-
     overrides = config_overrides(args, GPTConfig, prefix=MODEL_PREFIX)
     if args.transformer_config:
         base = GPTConfig.load(args.transformer_config).to_dict()
@@ -116,8 +114,6 @@ def _model_config(args: argparse.Namespace) -> Any:
 
 
 def _train_config(args: argparse.Namespace) -> Any:
-    from tinygpt.train.config import TrainConfig
-
     overrides = config_overrides(args, TrainConfig, prefix=TRAIN_PREFIX)
     if args.train_config:
         return TrainConfig.load(args.train_config).replace(**overrides)
@@ -126,10 +122,6 @@ def _train_config(args: argparse.Namespace) -> Any:
 
 def _resumed_config(args: argparse.Namespace) -> Any:
     """A resumed run keeps its model; training fields may change (e.g. more iterations)."""
-    from tinygpt.model.config import GPTConfig
-    from tinygpt.run.layout import RunLayout
-    from tinygpt.train.config import TrainConfig
-
     if args.out or args.transformer_config or config_overrides(args, GPTConfig, prefix=MODEL_PREFIX):
         raise ConfigError("--resume continues a run as it is: drop --out and the model flags")
     overrides = config_overrides(args, TrainConfig, prefix=TRAIN_PREFIX)

@@ -284,6 +284,7 @@ def _read_jsonl(path: Path, field: str) -> Iterator[str]:
 
 
 def _parquet_file(path: Path) -> pyarrow.parquet.ParquetFile:
+    # Lazy: pyarrow is slow to import and only parquet input needs it.
     import pyarrow
     import pyarrow.parquet
 
@@ -294,6 +295,7 @@ def _parquet_file(path: Path) -> pyarrow.parquet.ParquetFile:
 
 
 def _is_text_type(arrow_type: pyarrow.DataType) -> bool:
+    # Lazy: pyarrow is slow to import and only parquet input needs it.
     import pyarrow.types as types
 
     is_view = getattr(types, "is_string_view", lambda _: False)
@@ -321,7 +323,8 @@ def _read_parquet(path: Path, column: str) -> Iterator[str]:
         yield from array.to_pylist()
 
 
-def _read_parquet_arrays(path: Path, column: str, rows: int) -> Iterator[Any]:
+def _read_parquet_arrays(path: Path, column: str, rows: int) -> Iterator[pyarrow.Array]:
+    # Lazy: pyarrow is slow to import and only parquet input needs it.
     import pyarrow
 
     batches = _parquet_file(path).iter_batches(batch_size=rows, columns=[column])

@@ -10,8 +10,10 @@ from typing import Any, Iterator
 
 import torch
 
+from tinygpt.data.loader import TokenLoader
 from tinygpt.data.manifest import check_shards_match_tokenizer
 from tinygpt.errors import ConfigError
+from tinygpt.tokenizer.bpe import BPETokenizer
 from tinygpt.train.compatibility import check_vocab_fits
 from tinygpt.train.config import TrainConfig
 from tinygpt.train.distributed import DistContext
@@ -41,24 +43,18 @@ class TrainingData:
     @classmethod
     def open(cls, directory: str | os.PathLike[str], *, vocab_size: int, context_length: int,
              config: TrainConfig, seed: int, dist: DistContext, pin_memory: bool,
-             tokenizer: Any | None = None) -> TrainingData:
+             tokenizer: BPETokenizer | None = None) -> TrainingData:
         """Open the shards; ``tokenizer`` (a resumed run's) must be the one that made them."""
-        from tinygpt.data import TokenLoader
-        from tinygpt.tokenizer import BPETokenizer
-
         directory = Path(directory)
         batch = micro_batch_size(config, dist.world_size)
-        common = dict(sampling=config.sampling, rank=dist.rank, world_size=dist.world_size,
-                      pin_memory=pin_memory)
+        def open_loader(split: str, seed_offset: int) -> TokenLoader:
+            return TokenLoader(directory, batch, context_length, split=split, seed=seed + seed_offset,
+                               sampling=config.sampling, rank=dist.rank, world_size=dist.world_size,
+                               pin_memory=pin_memory)
+
         # Different seeds: the estimates must not replay the training batches.
-        loaders = {
-            "train": TokenLoader(directory, batch, context_length, split="train", seed=seed,
-                                 **common),
-            "eval_train": TokenLoader(directory, batch, context_length, split="train",
-                                      seed=seed + 1, **common),
-            "eval_val": TokenLoader(directory, batch, context_length, split="val",
-                                    seed=seed + 2, **common),
-        }
+        loaders = {"train": open_loader("train", 0), "eval_train": open_loader("train", 1),
+                   "eval_val": open_loader("val", 2)}
         tokenizer_path = Path(loaders["train"].tokenizer_path)
         if tokenizer is None:
             tokenizer = BPETokenizer.load(tokenizer_path)

@@ -17,6 +17,8 @@ from torch.nn import functional as F
 from torch.nn.parallel import DistributedDataParallel
 
 from tinygpt.evaluate import IGNORE_INDEX, HeldOutLoss, held_out_loss, mean_batch_loss
+from tinygpt.model.config import GPTConfig
+from tinygpt.model.gpt import GPT
 from tinygpt.precision import autocast, precision_name
 from tinygpt.run.checkpoint import load_trainer_state, load_weights, save_checkpoint
 from tinygpt.run.layout import RunLayout
@@ -54,12 +56,10 @@ class TrainSummary:
 class Trainer:
     """One process's share of a run (the only one, unless under torchrun)."""
 
-    def __init__(self, *, layout: RunLayout, model_config: Any, train_config: TrainConfig,
+    def __init__(self, *, layout: RunLayout, model_config: GPTConfig, train_config: TrainConfig,
                  data: TrainingData, device: torch.device, dtype: torch.dtype | None,
                  dist: DistContext, seed: int, compile: bool,
                  time_plan: TimePlan | None = None) -> None:
-        from tinygpt.model.gpt import GPT
-
         self.layout = layout
         self.config = train_config
         self.data = data

@@ -13,9 +13,11 @@ from typing import Any
 
 from tinygpt import limits
 from tinygpt.atomic import atomic_write_text
+from tinygpt.model.config import GPTConfig
 from tinygpt.precision import autocast_dtype, precision_name
 from tinygpt.run.claim import claim_existing_run, claim_new_run
 from tinygpt.run.layout import RunLayout, read_run_info, resolve_checkpoint
+from tinygpt.tokenizer.bpe import BPETokenizer
 from tinygpt.train.budget import TimePlan
 from tinygpt.train.config import TrainConfig
 from tinygpt.train.data import TrainingData, micro_batch_size
@@ -26,7 +28,7 @@ from tinygpt.train.loop import Trainer, TrainSummary
 def train(
     data_dir: str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
-    model_config: Any,
+    model_config: GPTConfig,
     train_config: TrainConfig,
     *,
     device: str = "auto",
@@ -58,7 +60,7 @@ def train(
                       max_seconds=max_seconds, compile=compile, time_plan=time_plan)
 
 
-def _start(data_dir: str | os.PathLike[str], layout: RunLayout, model_config: Any,
+def _start(data_dir: str | os.PathLike[str], layout: RunLayout, model_config: GPTConfig,
            train_config: TrainConfig, *, dist: DistContext, target: Any, dtype: Any,
            precision: str, seed: int, show_progress: bool, max_seconds: float | None,
            compile: bool, time_plan: TimePlan | None) -> TrainSummary:
@@ -97,9 +99,6 @@ def resume(
     ``data_dir`` defaults to the shards the run was started on; ``train_config`` (e.g. more
     training_iterations) replaces the run's own and is saved into it.
     """
-    from tinygpt.model.config import GPTConfig
-    from tinygpt.tokenizer import BPETokenizer
-
     _check_budget(max_seconds)
     dist = context_from_environment()
     target = dist.device(device)
@@ -135,7 +134,7 @@ def _check_budget(max_seconds: float | None) -> None:
         limits.seconds(max_seconds)
 
 
-def _create_run(layout: RunLayout, data: TrainingData, model_config: Any,
+def _create_run(layout: RunLayout, data: TrainingData, model_config: GPTConfig,
                 train_config: TrainConfig, *, seed: int, device: str, precision: str,
                 dist: DistContext, time_plan: TimePlan | None) -> None:
     """Make the run self-contained: tokenizer and configs copied in, provenance in run.json."""

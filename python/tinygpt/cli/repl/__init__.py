@@ -27,6 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Lazy: this pulls in torch, which would slow every command's start-up (see cli/__init__).
     from tinygpt.cli.repl.commands import Settings
     from tinygpt.cli.repl.session import start
 
