@@ -75,6 +75,7 @@ cdef extern from "encoder.hpp" namespace "tgbpe" nogil:
         void set_char_id(uint32_t cp, uint32_t id)
         void add_no_merge(uint32_t cp)
         void index_whole_tokens()
+        void add_bytes_rules(const vector[uint32_t]& targets) except +
         size_t special_count()
         size_t vocab_size()
         void encode(string_view text, const EncodeOptions& options, vector[uint32_t]& out,
@@ -274,6 +275,11 @@ cdef class Encoder:
 
     def add_no_merge(self, uint32_t cp):
         self.c.get().add_no_merge(cp)
+
+    def add_bytes_rules(self, targets):
+        cdef vector[uint32_t] ids = targets
+        with nogil:
+            self.c.get().add_bytes_rules(ids)
 
     def index_whole_tokens(self):
         self.c.get().index_whole_tokens()

@@ -11,6 +11,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -88,6 +89,30 @@ public:
             if (token_known_[id] && !is_special(static_cast<std::uint32_t>(id)) &&
                 !contains(decode_only_ids_, static_cast<std::uint32_t>(id)))
                 whole_.emplace(std::string_view(token_bytes_[id]), static_cast<std::uint32_t>(id));
+    }
+
+    // Bytes mode, tiktoken's rule: a pair merges when its concatenated bytes form a token, at
+    // the rank of the merge that made that token, so every split of a merged token is a rule.
+    // `targets` are the merges' results in rank order; the base tokens are the set_byte_id ones.
+    void add_bytes_rules(const std::vector<std::uint32_t>& targets) {
+        std::unordered_map<std::string_view, std::uint32_t> ids;
+        for (unsigned b = 0; b < 256; ++b)
+            if (byte_ids_[b] != kMissing) ids.emplace(token_bytes_[byte_ids_[b]], byte_ids_[b]);
+        std::vector<std::pair<std::uint32_t, std::uint32_t>> ranked;  // (token id, rank)
+        for (std::size_t rank = 0; rank < targets.size(); ++rank)
+            if (targets[rank] >= token_bytes_.size())
+                throw std::out_of_range("merge result id outside the vocabulary");
+            else if (ids.emplace(token_bytes_[targets[rank]], targets[rank]).second)
+                ranked.emplace_back(targets[rank], static_cast<std::uint32_t>(rank));
+        for (const auto& [id, rank] : ranked) {
+            const std::string_view token = token_bytes_[id];
+            for (std::size_t cut = 1; cut < token.size(); ++cut) {
+                const auto left = ids.find(token.substr(0, cut));
+                const auto right = ids.find(token.substr(cut));
+                if (left != ids.end() && right != ids.end())
+                    rules_.add(left->second, right->second, rank, id);
+            }
+        }
     }
 
     std::size_t special_count() const { return specials_.size(); }

@@ -619,25 +619,10 @@ class BPETokenizer:
             return encoder
         for token, token_id in self._base:
             encoder.set_byte_id(token[0], token_id)
-        self._add_bytes_rules(encoder)
+        # tiktoken's rule: every split of a merged token into two tokens merges at its rank.
+        encoder.add_bytes_rules([t for _, _, t in self._merge_ids])
         encoder.index_whole_tokens()
         return encoder
-
-    def _add_bytes_rules(self, encoder: Any) -> None:
-        """tiktoken's rule: a pair merges when its concatenated bytes form a token, at the rank
-        of the merge that made that token. So every split of a merged token is a rule."""
-        ids_of = {token: token_id for token, token_id in self._base}
-        rank_of: dict[bytes, int] = {}
-        for rank, (_, _, t) in enumerate(self._merge_ids):
-            token = self._token_bytes[t]
-            ids_of.setdefault(token, t)
-            rank_of.setdefault(token, rank)
-        for token, rank in rank_of.items():
-            t = ids_of[token]
-            for cut in range(1, len(token)):
-                left, right = ids_of.get(token[:cut]), ids_of.get(token[cut:])
-                if left is not None and right is not None:
-                    encoder.add_merge(left, right, rank, t)
 
     def _token_dtype(self, dtype: Any, prepend: int | None) -> np.dtype:
         """The output dtype of the array encoders, checked against the vocabulary."""
