@@ -314,7 +314,10 @@ cdef class Encoder:
     cdef vector[vector[uint32_t]] encode_views(self, texts, allowed, int unknown,
                                                uint32_t replacement_cp, int num_threads) except *:
         cdef list keep = []
-        cdef vector[string_view] views = views_of(texts, keep)
+        return self.encode_many(views_of(texts, keep), allowed, unknown, replacement_cp, num_threads)
+
+    cdef vector[vector[uint32_t]] encode_many(self, const vector[string_view]& views, allowed, int unknown,
+                                              uint32_t replacement_cp, int num_threads) except *:
         cdef EncodeOptions opts = self.options(allowed, unknown, replacement_cp)
         cdef vector[vector[uint32_t]] outs
         cdef EncodeError error
@@ -362,13 +365,7 @@ cdef class Encoder:
                 views.push_back(string_view(base + offsets[i], <size_t>(offsets[i + 1] - offsets[i])))
         if views.size() != n:
             raise ValueError(f"offsets[{views.size()}:{views.size() + 2}] do not lie within the {size} bytes of text")
-        cdef EncodeOptions opts = self.options(allowed, unknown, replacement_cp)
-        cdef vector[vector[uint32_t]] outs
-        cdef EncodeError error
-        with nogil:
-            self.c.get().encode_many(views, opts, num_threads, outs, error)
-        if error.failed:
-            raise_unknown(error)
+        cdef vector[vector[uint32_t]] outs = self.encode_many(views, allowed, unknown, replacement_cp, num_threads)
         cdef vector[char] prepended
         prepended.assign(n, 0)
         for i in range(n):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tinygpt.cli.arguments import SECONDS, SEED, THREADS
 from tinygpt.cli.config_flags import add_config_flags, config_overrides
@@ -13,6 +13,9 @@ from tinygpt.errors import ConfigError
 from tinygpt.model.config import GPTConfig
 from tinygpt.run.layout import RunLayout
 from tinygpt.train.config import TrainConfig
+
+if TYPE_CHECKING:
+    from tinygpt.train.loop import TrainSummary
 
 MODEL_PREFIX = "model_"
 TRAIN_PREFIX = "train_"
@@ -79,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     return 130 if summary.interrupted else 0
 
 
-def _train_on_budget(args: argparse.Namespace, options: dict[str, Any]) -> Any:
+def _train_on_budget(args: argparse.Namespace, options: dict[str, Any]) -> TrainSummary:
     """Budget mode: the recipe for --max-seconds, flags applied on top of it."""
     # Lazy: this pulls in torch, which would slow every command's start-up (see cli/__init__).
     import torch
@@ -103,7 +106,7 @@ def _train_on_budget(args: argparse.Namespace, options: dict[str, Any]) -> Any:
                  **{**options, "max_seconds": None})
 
 
-def _model_config(args: argparse.Namespace) -> Any:
+def _model_config(args: argparse.Namespace) -> GPTConfig:
     overrides = config_overrides(args, GPTConfig, prefix=MODEL_PREFIX)
     if args.transformer_config:
         base = GPTConfig.load(args.transformer_config).to_dict()
@@ -113,14 +116,14 @@ def _model_config(args: argparse.Namespace) -> Any:
     return GPTConfig.from_dict({**base, **overrides}, source="transformer config")
 
 
-def _train_config(args: argparse.Namespace) -> Any:
+def _train_config(args: argparse.Namespace) -> TrainConfig:
     overrides = config_overrides(args, TrainConfig, prefix=TRAIN_PREFIX)
     if args.train_config:
         return TrainConfig.load(args.train_config).replace(**overrides)
     return TrainConfig.from_dict(overrides, source="train config flags")
 
 
-def _resumed_config(args: argparse.Namespace) -> Any:
+def _resumed_config(args: argparse.Namespace) -> TrainConfig | None:
     """A resumed run keeps its model; training fields may change (e.g. more iterations)."""
     if args.out or args.transformer_config or config_overrides(args, GPTConfig, prefix=MODEL_PREFIX):
         raise ConfigError("--resume continues a run as it is: drop --out and the model flags")
@@ -132,7 +135,7 @@ def _resumed_config(args: argparse.Namespace) -> Any:
     return TrainConfig.load(RunLayout.of(args.resume).train_config).replace(**overrides)
 
 
-def _report(summary: Any) -> None:
+def _report(summary: TrainSummary) -> None:
     lines = [f"run {summary.run_dir}: {summary.steps} steps, {summary.tokens_seen:,} tokens, "
              f"{summary.tokens_per_second:,.0f} tokens/s"]
     if summary.val_loss is not None:

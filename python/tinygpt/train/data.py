@@ -11,7 +11,7 @@ from typing import Any, Iterator
 import torch
 
 from tinygpt.data.loader import TokenLoader
-from tinygpt.data.manifest import check_shards_match_tokenizer
+from tinygpt.data.manifest import Manifest, check_shards_match_tokenizer
 from tinygpt.errors import ConfigError
 from tinygpt.tokenizer.bpe import BPETokenizer
 from tinygpt.train.compatibility import check_vocab_fits
@@ -35,10 +35,10 @@ def micro_batch_size(config: TrainConfig, world_size: int) -> int:
 @dataclass
 class TrainingData:
     directory: Path
-    tokenizer: Any
+    tokenizer: BPETokenizer
     tokenizer_path: Path
-    manifest: Any
-    loaders: dict[str, Any]
+    manifest: Manifest
+    loaders: dict[str, TokenLoader]
 
     @classmethod
     def open(cls, directory: str | os.PathLike[str], *, vocab_size: int, context_length: int,
@@ -88,7 +88,7 @@ class TrainingData:
             loader.load_state_dict(state[name])
 
 
-def _probe(loader: Any) -> None:
+def _probe(loader: TokenLoader) -> None:
     """Draw one batch and rewind: a context longer than every document fails here, before
     the run directory exists, not at the first training step."""
     state = loader.state_dict()
