@@ -36,6 +36,7 @@ from typing import Any
 
 import torch
 from baseline_train_loop import NANOGPT_CPU, PlainConfig, PlainGPT, nanogpt_cpu_recipe
+from cpu_clock import use_cpu_clock
 from story_shards import make_story_shards
 
 from tinygpt.cli import main as tinygpt_main
@@ -57,25 +58,16 @@ CONTENDERS = ("nanogpt", *TINYGPT_FLAGS, "gptrs")
 PROMPT = "Once upon a time"
 
 
-class _CpuTime:
-    """Stands in for the time module in tinygpt's loop and pace: this process's CPU seconds."""
-
-    perf_counter = staticmethod(time.process_time)
-
-
 def worker(name: str, out: Path, shards: Path, seconds: float, threads: int, clock: str) -> None:
     """Train contender ``name`` into ``out``, then score it; writes ``out/result.json``."""
-    import tinygpt.train.loop
-    import tinygpt.train.pace
-
     if clock == "cpu":
-        tinygpt.train.loop.time = tinygpt.train.pace.time = _CpuTime  # type: ignore[assignment]
+        use_cpu_clock()
     started_wall, started_cpu = time.perf_counter(), time.process_time()
     if name == "nanogpt":
         torch.set_num_threads(threads)
         vocab_size = read_manifest(shards).vocab_size
         model, steps = nanogpt_cpu_recipe(shards / "train_000000.bin", vocab_size, seconds=seconds,
-                                          clock=_CpuTime.perf_counter if clock == "cpu"
+                                          clock=time.process_time if clock == "cpu"
                                           else time.perf_counter)
         out.mkdir(parents=True, exist_ok=True)
         torch.save(model.state_dict(), out / "model.pt")

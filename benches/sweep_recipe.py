@@ -27,6 +27,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from cpu_clock import use_cpu_clock
 from story_shards import make_story_shards
 
 SHARED = Path(os.environ.get("TINYGPT_SHARED_DATA",
@@ -63,13 +64,13 @@ def candidate_run(name: str, shards: Path, seconds: float, clock: str, out: Path
     import torch
 
     from tinygpt.model.config import GPTConfig
-    from tinygpt.train import TrainConfig, pace, train
+    from tinygpt.train import TrainConfig, train
     from tinygpt.train.budget import TimePlan
     from tinygpt.train.recipe import plan_recipe
 
     torch.set_num_threads(1)
     if clock == "cpu":
-        pace.time = _CpuTime  # type: ignore[assignment]  # the budget counts CPU seconds
+        use_cpu_clock()
     changes = CANDIDATES[name]
     recipe = plan_recipe(seconds, vocab_size=2048, device="cpu", flops_per_second=0.0)
     model = GPTConfig(**{**recipe.model.to_dict(), **changes.get("model", {})})
@@ -96,12 +97,6 @@ def candidate_run(name: str, shards: Path, seconds: float, clock: str, out: Path
         "load_average": os.getloadavg()[0],
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
     }
-
-
-class _CpuTime:
-    """Stands in for the time module inside tinygpt.train.pace: CPU seconds of this process."""
-
-    perf_counter = staticmethod(time.process_time)
 
 
 def _model_parameters(run: Path) -> list[Any]:
