@@ -48,6 +48,8 @@ def test_best_last_name_and_path_resolve_to_checkpoint_directories(tmp_path):
     assert resolve_checkpoint(layout.root, "best") == layout.checkpoint(500)
     assert resolve_checkpoint(layout.root, "last") == layout.checkpoint(1000)
     assert resolve_checkpoint(layout.root, "step_00001000") == layout.checkpoint(1000)
+    assert resolve_checkpoint(layout.root, "step_1000") == layout.checkpoint(1000)
+    assert resolve_checkpoint(layout.root, "step_500") == layout.checkpoint(500)
     model_file = layout.checkpoint(500) / "model.safetensors"
     assert resolve_checkpoint(layout.root, str(model_file)) == layout.checkpoint(500)
     assert resolve_checkpoint(layout.root, str(layout.checkpoint(1000))) == layout.checkpoint(1000)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from tinygpt.cli.arguments import SEED, TOKEN_COUNT
+from tinygpt.cli.arguments import SEED, TOKEN_COUNT, add_checkpoint_flag
 from tinygpt.cli.corpus_flags import add_on_unknown_flag
 from tinygpt.errors import ConfigError
 from tinygpt.hf.source import hf_directory, is_hf_model
@@ -24,10 +24,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", metavar="MODEL",
                         help="run directory written by `tinygpt train` or `quickstart`, a transformers "
                         "GPT-2 directory (save_pretrained) or hf:owner/name")
-    parser.add_argument(
-        "--checkpoint", default="best",
-        help="best | last | a step directory name (step_00001000) | a checkpoint path (default best)",
-    )
+    add_checkpoint_flag(parser)
     parser.add_argument("--device", default="auto", help="auto|cpu|cuda|cuda:N|mps (default auto)")
     add_on_unknown_flag(parser)
     parser.add_argument(

@@ -39,3 +39,11 @@ SEED = checked(int, limits.seed)
 TOKEN_COUNT = checked(int, limits.token_count)
 SECONDS = checked(float, limits.seconds)
 THREADS = checked(int, limits.threads)
+
+
+def add_checkpoint_flag(parser: argparse.ArgumentParser) -> None:
+    """``--checkpoint``, one meaning for every command that reads a run's weights."""
+    parser.add_argument(
+        "--checkpoint", default="best",
+        help="best | last | a step (step_1000 or step_00001000) | a checkpoint path (default best)",
+    )

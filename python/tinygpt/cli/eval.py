@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from tinygpt.cli.arguments import add_checkpoint_flag
 from tinygpt.cli.corpus_flags import add_format_flag, add_on_unknown_flag
 from tinygpt.hf.source import is_hf_model
 from tinygpt.run.layout import RunLayout
@@ -24,8 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("run", metavar="MODEL",
                         help="run directory, transformers GPT-2 directory or hf:owner/name")
     parser.add_argument("--data", metavar="SRC", required=True, help="shard directory or corpus")
-    parser.add_argument("--checkpoint", default="best",
-                        help="best, last, a step directory name or a path (default best)")
+    add_checkpoint_flag(parser)
     parser.add_argument("--device", default="auto", help="auto|cpu|cuda|cuda:N|mps")
     parser.add_argument("--batch-size", type=int, default=32, help="windows per forward pass")
     parser.add_argument("--text-column", help="parquet column / jsonl field of the text")

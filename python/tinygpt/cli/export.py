@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from tinygpt.cli.arguments import add_checkpoint_flag
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -18,8 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("run", metavar="RUN", help="run directory")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR",
                         help="directory to create (must not exist, or be empty)")
-    parser.add_argument("--checkpoint", default="best",
-                        help="best | last | a step directory name (step_00001000) | a checkpoint path (default best)")
+    add_checkpoint_flag(parser)
     parser.set_defaults(func=run)
 
 

@@ -134,11 +134,19 @@ def require_run(layout: RunLayout) -> None:
         )
 
 
+def _step_directory_name(checkpoint: str) -> str:
+    """"step_1000" -> "step_00001000", so a step can be named as the user thinks of it."""
+    prefix, _, digits = checkpoint.partition("_")
+    if prefix == "step" and digits.isdigit() and len(digits) <= 8:
+        return checkpoint_name(int(digits))
+    return checkpoint
+
+
 def resolve_checkpoint(run: str | os.PathLike[str], checkpoint: str = "best") -> Path:
     """The checkpoint directory named by ``checkpoint``.
 
-    ``checkpoint`` is "best", "last", a step directory name such as "step_00001000", or a path
-    to a checkpoint directory or its ``model.safetensors``.
+    ``checkpoint`` is "best", "last", a step such as "step_1000" or its directory name
+    "step_00001000", or a path to a checkpoint directory or its ``model.safetensors``.
     """
     layout = RunLayout.of(run)
     as_path = Path(checkpoint)
@@ -153,14 +161,14 @@ def resolve_checkpoint(run: str | os.PathLike[str], checkpoint: str = "best") ->
         if name is None:
             raise RunError(f"{layout.root} has no checkpoint yet (no {layout.index})")
     else:
-        name = checkpoint
+        name = _step_directory_name(checkpoint)
     directory = layout.checkpoints / name
     if not (directory / MODEL_FILE).is_file():
         present = [kept for kept in index.kept if (layout.checkpoints / kept / MODEL_FILE).is_file()]
         aliases = [alias for alias, target in (("best", index.best), ("last", index.last))
                    if target in present]
         available = ", ".join(aliases + present) or "none"
-        named = checkpoint if name == checkpoint else f"{checkpoint} ({name})"
+        named = f"{checkpoint} ({name})" if checkpoint in ("best", "last") else checkpoint
         raise RunError(f"checkpoint {named!r} not found in {layout.checkpoints} "
                        f"(available: {available})")
     return directory
