@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from tinygpt import BPETokenizer
-from tinygpt.data import tokenize_corpus
 
 from tests.generate.generation_run import make_generation_run
+from tinygpt import BPETokenizer
+from tinygpt.data import tokenize_corpus
 
 REPO_ROOT = Path(__file__).resolve().parent
 SHARED_DATA = Path(os.environ.get("TINYGPT_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
@@ -50,8 +50,10 @@ def reference_data() -> ReferenceData:
     if (FULL_DATA.root / "tinystories" / f"{FULL_DATA.stories_stem}.txt").is_file():
         return FULL_DATA
     if BENCH_FULL:
-        pytest.skip(f"TINYGPT_BENCH_FULL=1 measures on the full reference data, not found at {SHARED_DATA} "
-                    "(set TINYGPT_SHARED_DATA)")
+        pytest.skip(
+            f"TINYGPT_BENCH_FULL=1 measures on the full reference data, not found at {SHARED_DATA} "
+            "(set TINYGPT_SHARED_DATA)"
+        )
     return SHIPPED
 
 

@@ -52,10 +52,8 @@ class PlainAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, t, width = x.shape
-        q, k, v = (z.view(b, t, self.heads, -1).transpose(1, 2)
-                   for z in self.c_attn(x).split(width, dim=2))
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True,
-                                           dropout_p=self.dropout if self.training else 0.0)
+        q, k, v = (z.view(b, t, self.heads, -1).transpose(1, 2) for z in self.c_attn(x).split(width, dim=2))
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=self.dropout if self.training else 0.0)
         return self.c_proj(y.transpose(1, 2).reshape(b, t, width))
 
 
@@ -66,10 +64,12 @@ class PlainBlock(nn.Module):
         self.ln_2 = nn.LayerNorm(c.embedding_size, bias=c.bias)
         self.attn = PlainAttention(c)
         hidden = c.feed_forward_multiplier * c.embedding_size
-        self.mlp = nn.Sequential(nn.Linear(c.embedding_size, hidden, bias=c.bias),
-                                 nn.GELU() if c.gelu else nn.ReLU(),
-                                 nn.Linear(hidden, c.embedding_size, bias=c.bias),
-                                 nn.Dropout(c.dropout))
+        self.mlp = nn.Sequential(
+            nn.Linear(c.embedding_size, hidden, bias=c.bias),
+            nn.GELU() if c.gelu else nn.ReLU(),
+            nn.Linear(hidden, c.embedding_size, bias=c.bias),
+            nn.Dropout(c.dropout),
+        )
         self.residual_dropout = nn.Dropout(c.dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -106,13 +106,12 @@ def get_batch(shard: Path, batch_size: int, block_size: int) -> tuple[torch.Tens
     """nanoGPT's get_batch: a fresh memmap per batch, random offsets, int64 copies."""
     data = np.memmap(shard, dtype=np.uint16, mode="r", offset=HEADER_BYTES)
     ix = torch.randint(len(data) - block_size, (batch_size,))
-    x = torch.stack([torch.from_numpy(data[i:i + block_size].astype(np.int64)) for i in ix])
-    y = torch.stack([torch.from_numpy(data[i + 1:i + 1 + block_size].astype(np.int64)) for i in ix])
+    x = torch.stack([torch.from_numpy(data[i : i + block_size].astype(np.int64)) for i in ix])
+    y = torch.stack([torch.from_numpy(data[i + 1 : i + 1 + block_size].astype(np.int64)) for i in ix])
     return x, y
 
 
-def plain_step(model: PlainGPT, optimizer: torch.optim.Optimizer, x: torch.Tensor,
-               y: torch.Tensor) -> None:
+def plain_step(model: PlainGPT, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor) -> None:
     """nanoGPT's step: forward, loss, backward, clipping at 1, update, and the loss read back
     for the per-step log line."""
     logits = model(x)
@@ -124,18 +123,26 @@ def plain_step(model: PlainGPT, optimizer: torch.optim.Optimizer, x: torch.Tenso
     loss.item()
 
 
-def plain_train(shard: Path, config: PlainConfig, *, steps: int, warmup_steps: int,
-                batch_size: int, learning_rate: float, weight_decay: float = 0.1,
-                seed: int = 0) -> tuple[PlainGPT, float]:
+def plain_train(
+    shard: Path,
+    config: PlainConfig,
+    *,
+    steps: int,
+    warmup_steps: int,
+    batch_size: int,
+    learning_rate: float,
+    weight_decay: float = 0.1,
+    seed: int = 0,
+) -> tuple[PlainGPT, float]:
     """Train for ``warmup_steps + steps`` steps; returns the model and the tokens/s of the
     timed ``steps`` (after the warm-up)."""
     torch.manual_seed(seed)
     model = PlainGPT(config)
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "wte" not in n
-             and "wpe" not in n]
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2 and "wte" not in n and "wpe" not in n]
     rest = [p for n, p in model.named_parameters() if not any(p is d for d in decay)]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
-                                   {"params": rest, "weight_decay": 0.0}], lr=learning_rate)
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}], lr=learning_rate
+    )
     started = math.nan
     for step in range(warmup_steps + steps):
         if step == warmup_steps:
@@ -145,15 +152,31 @@ def plain_train(shard: Path, config: PlainConfig, *, steps: int, warmup_steps: i
     return model, steps * batch_size * config.context_length / elapsed
 
 
-NANOGPT_CPU = {"block_count": 4, "head_count": 4, "embedding_size": 128, "context_length": 64,
-               "feed_forward_multiplier": 4, "dropout": 0.0, "gelu": True, "bias": False,
-               "tie_weights": True}
+NANOGPT_CPU = {
+    "block_count": 4,
+    "head_count": 4,
+    "embedding_size": 128,
+    "context_length": 64,
+    "feed_forward_multiplier": 4,
+    "dropout": 0.0,
+    "gelu": True,
+    "bias": False,
+    "tie_weights": True,
+}
 
 
-def nanogpt_cpu_recipe(shard: Path, vocab_size: int, *, seconds: float, seed: int = 0,
-                       batch_size: int = 12, warmup_steps: int = 100, learning_rate: float = 1e-3,
-                       min_learning_rate: float = 1e-4,
-                       clock: Callable[[], float] = time.perf_counter) -> tuple[PlainGPT, int]:
+def nanogpt_cpu_recipe(
+    shard: Path,
+    vocab_size: int,
+    *,
+    seconds: float,
+    seed: int = 0,
+    batch_size: int = 12,
+    warmup_steps: int = 100,
+    learning_rate: float = 1e-3,
+    min_learning_rate: float = 1e-4,
+    clock: Callable[[], float] = time.perf_counter,
+) -> tuple[PlainGPT, int]:
     """nanoGPT's CPU recipe for ``seconds`` of ``clock`` (wall clock by default); returns the
     model and its steps."""
     torch.manual_seed(seed)
@@ -161,9 +184,11 @@ def nanogpt_cpu_recipe(shard: Path, vocab_size: int, *, seconds: float, seed: in
     model = PlainGPT(config)
     decay = [p for p in model.parameters() if p.dim() >= 2]  # nanoGPT's rule
     rest = [p for p in model.parameters() if p.dim() < 2]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1},
-                                   {"params": rest, "weight_decay": 0.0}],
-                                  lr=learning_rate, betas=(0.9, 0.99))
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": 0.1}, {"params": rest, "weight_decay": 0.0}],
+        lr=learning_rate,
+        betas=(0.9, 0.99),
+    )
     started = clock()
     decay_steps = math.inf  # known once the warm-up has been timed
     step = 0
@@ -175,8 +200,7 @@ def nanogpt_cpu_recipe(shard: Path, vocab_size: int, *, seconds: float, seed: in
             lr = learning_rate * (step + 1) / (warmup_steps + 1)
         else:
             progress = min(1.0, (step - warmup_steps) / max(1.0, decay_steps - warmup_steps))
-            lr = min_learning_rate + 0.5 * (1 + math.cos(math.pi * progress)) * (
-                learning_rate - min_learning_rate)
+            lr = min_learning_rate + 0.5 * (1 + math.cos(math.pi * progress)) * (learning_rate - min_learning_rate)
         for group in optimizer.param_groups:
             group["lr"] = lr
         plain_step(model, optimizer, *get_batch(shard, batch_size, config.context_length))

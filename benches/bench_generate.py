@@ -120,7 +120,8 @@ def test_time_to_first_token(benchmark):
     ours_seconds = min(best_time(lambda: tinygpt_generate(ours, prompt, 1)) for _ in range(5))
     benchmark.pedantic(lambda: tinygpt_generate(ours, prompt, 1), rounds=1, iterations=1)
     benchmark.extra_info.update(
-        gptrs_ms=round(peer_seconds * 1e3, 2), tinygpt_ms=round(ours_seconds * 1e3, 2),
+        gptrs_ms=round(peer_seconds * 1e3, 2),
+        tinygpt_ms=round(ours_seconds * 1e3, 2),
         speedup=round(peer_seconds / ours_seconds, 2),
     )
     print(f"\ntime to first token: gpt-rs loop {peer_seconds * 1e3:.2f} ms, tinygpt {ours_seconds * 1e3:.2f} ms")

@@ -54,12 +54,18 @@ def gpt2_pair(directory: Path, layers: int) -> tuple[Callable[[], list[int]], Ca
     eot = reference.config.eos_token_id
 
     def theirs() -> list[int]:
-        out = reference.generate(prompt, max_new_tokens=NEW_TOKENS, min_new_tokens=NEW_TOKENS,
-                                 do_sample=False, use_cache=True, pad_token_id=eot)
-        return out[0, len(PROMPT):].tolist()
+        out = reference.generate(
+            prompt,
+            max_new_tokens=NEW_TOKENS,
+            min_new_tokens=NEW_TOKENS,
+            do_sample=False,
+            use_cache=True,
+            pad_token_id=eot,
+        )
+        return out[0, len(PROMPT) :].tolist()
 
     def mine() -> list[int]:
-        return ours.generate(prompt, NEW_TOKENS, greedy=True)[0, len(PROMPT):].tolist()
+        return ours.generate(prompt, NEW_TOKENS, greedy=True)[0, len(PROMPT) :].tolist()
 
     return theirs, mine
 
@@ -88,13 +94,17 @@ def test_greedy_generation_against_transformers(benchmark, tmp_path, layers):
     benchmark.pedantic(mine, rounds=1, iterations=1)
     ratio = peer.cpu / ours.cpu
     benchmark.extra_info.update(
-        layers=layers, tokens=NEW_TOKENS, threads=torch.get_num_threads(),
+        layers=layers,
+        tokens=NEW_TOKENS,
+        threads=torch.get_num_threads(),
         cpu_capability=torch.backends.cpu.get_cpu_capability(),
         transformers_tokens_per_cpu_s=round(NEW_TOKENS / peer.cpu, 1),
         tinygpt_tokens_per_cpu_s=round(NEW_TOKENS / ours.cpu, 1),
         transformers_tokens_per_s=round(NEW_TOKENS / peer.wall, 1),
-        tinygpt_tokens_per_s=round(NEW_TOKENS / ours.wall, 1), speedup=round(ratio, 2),
-        target=TARGET, target_met=ratio >= TARGET,
+        tinygpt_tokens_per_s=round(NEW_TOKENS / ours.wall, 1),
+        speedup=round(ratio, 2),
+        target=TARGET,
+        target_met=ratio >= TARGET,
     )
     print(
         f"\nGPT-2 shape, {layers} layers, {NEW_TOKENS} greedy tokens, {torch.get_num_threads()} thread(s), "

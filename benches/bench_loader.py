@@ -41,8 +41,7 @@ def write_random_shard_dir(directory: Path, tokens: int, vocab_size: int) -> Pat
     write_shard(directory / "train_000000.bin", data)
     info = SplitInfo()
     info.add_shard(ShardInfo("train_000000.bin", tokens, starts.size + 1, 0), starts.size + 1, 0)
-    Manifest(directory, "bench", vocab_size, eot, "uint16", "tail", 0.0, {}, {"train": info},
-             complete=True).save()
+    Manifest(directory, "bench", vocab_size, eot, "uint16", "tail", 0.0, {}, {"train": info}, complete=True).save()
     return directory
 
 
@@ -73,10 +72,11 @@ def test_loader_vs_nanogpt_memmap(benchmark, shard_dir, batch_size, context, sam
     ours = batches_per_second(lambda: next(loader), BATCHES)
     peer = batches_per_second(lambda: get_batch(shard, batch_size, context), BATCHES)
     ratio = ours / peer
-    benchmark.extra_info.update({"ours_batches_per_s": ours, "peer_batches_per_s": peer,
-                                 "speed_ratio_vs_peer": ratio})
-    print(f"\nloader {sampling} {batch_size}x{context}: ours {ours:,.0f} batches/s, "
-          f"nanoGPT memmap {peer:,.0f} batches/s, ratio {ratio:.1f}x")
+    benchmark.extra_info.update({"ours_batches_per_s": ours, "peer_batches_per_s": peer, "speed_ratio_vs_peer": ratio})
+    print(
+        f"\nloader {sampling} {batch_size}x{context}: ours {ours:,.0f} batches/s, "
+        f"nanoGPT memmap {peer:,.0f} batches/s, ratio {ratio:.1f}x"
+    )
     benchmark(lambda: next(loader))
 
 
@@ -109,6 +109,8 @@ def test_loader_share_of_a_cpu_training_step(benchmark, tmp_path):
     total = time.perf_counter() - start
     share = loading / total
     benchmark.extra_info.update({"loader_share_of_step": share, "step_s": total / steps})
-    print(f"\nloader share of a CPU training step: {share:.3%} "
-          f"(step {total / steps * 1e3:.0f} ms, waiting for the batch {loading / steps * 1e6:.0f} us)")
+    print(
+        f"\nloader share of a CPU training step: {share:.3%} "
+        f"(step {total / steps * 1e3:.0f} ms, waiting for the batch {loading / steps * 1e6:.0f} us)"
+    )
     benchmark(lambda: next(loader))

@@ -36,14 +36,26 @@ def shards(tmp_path_factory, request) -> Path:
 def test_budget_mode_against_nanogpts_cpu_recipe(benchmark, shards, tmp_path):
     seconds, clock, threads = (240.0, "wall", 2) if FULL else (2.0, "cpu", 1)
     results = benchmark.pedantic(
-        lambda: compare(shards, tmp_path / "compare", seconds, threads, clock, parallel=False,
-                        contenders=("nanogpt", "tinygpt", "gptrs")),
-        rounds=1, iterations=1)
+        lambda: compare(
+            shards,
+            tmp_path / "compare",
+            seconds,
+            threads,
+            clock,
+            parallel=False,
+            contenders=("nanogpt", "tinygpt", "gptrs"),
+        ),
+        rounds=1,
+        iterations=1,
+    )
     bits = {r["name"]: r["bits_per_byte"] for r in results}
-    benchmark.extra_info.update(bits_per_byte=bits, seconds=seconds, clock=clock,
-                                steps={r["name"]: r["steps"] for r in results})
-    print(f"\nheld-out bits per byte after {seconds:g} s of {clock} clock each: "
-          + ", ".join(f"{name} {value:.4f}" for name, value in bits.items()))
+    benchmark.extra_info.update(
+        bits_per_byte=bits, seconds=seconds, clock=clock, steps={r["name"]: r["steps"] for r in results}
+    )
+    print(
+        f"\nheld-out bits per byte after {seconds:g} s of {clock} clock each: "
+        + ", ".join(f"{name} {value:.4f}" for name, value in bits.items())
+    )
     assert all(0 < value < 20 for value in bits.values())
     if FULL:
         assert bits["nanogpt"] - bits["tinygpt"] >= 0.10

@@ -29,11 +29,11 @@ FULL_BYTES = 256 << 20
 
 def report(benchmark, name: str, ours: float, peer: float, megabytes: float) -> None:
     ratio = peer / ours
-    benchmark.extra_info.update(
-        {"ours_s": ours, "peer_s": peer, "speed_ratio_vs_peer": ratio, "input_mb": megabytes}
+    benchmark.extra_info.update({"ours_s": ours, "peer_s": peer, "speed_ratio_vs_peer": ratio, "input_mb": megabytes})
+    print(
+        f"\n{name}: ours {ours:.3f} s ({megabytes / ours:.0f} MB/s), peer {peer:.3f} s, "
+        f"ours/peer speed {ratio:.2f}x on {megabytes:.1f} MB"
     )
-    print(f"\n{name}: ours {ours:.3f} s ({megabytes / ours:.0f} MB/s), peer {peer:.3f} s, "
-          f"ours/peer speed {ratio:.2f}x on {megabytes:.1f} MB")
 
 
 @pytest.fixture(scope="module")

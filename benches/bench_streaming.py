@@ -56,6 +56,5 @@ def test_encode_iterable_and_encode_file_vs_encode(benchmark, text_and_tokenizer
         "lines": len(lines),
     }
     benchmark.extra_info.update(figures)
-    print("\nstreaming vs encode of the whole text (1 thread): "
-          + ", ".join(f"{k} {v}" for k, v in figures.items()))
+    print("\nstreaming vs encode of the whole text (1 thread): " + ", ".join(f"{k} {v}" for k, v in figures.items()))
     benchmark.pedantic(lambda: list(tok.encode_iterable(lines)), rounds=1, iterations=1)

@@ -41,8 +41,9 @@ def gpt2(gpt2_dir) -> tuple[BPETokenizer, tiktoken.Encoding]:
     vocab, merges = read_gpt2_vocab_merges(gpt2_dir)
     ours = BPETokenizer.from_vocab_merges(vocab, merges, special_tokens=["<|endoftext|>"])
     ranks = {token: index for index, token in vocab.items() if index != ours.eot_id}
-    peer = tiktoken.Encoding(name="gpt2-local", pat_str=GPT2_PATTERN, mergeable_ranks=ranks,
-                             special_tokens={"<|endoftext|>": ours.eot_id})
+    peer = tiktoken.Encoding(
+        name="gpt2-local", pat_str=GPT2_PATTERN, mergeable_ranks=ranks, special_tokens={"<|endoftext|>": ours.eot_id}
+    )
     return ours, peer
 
 
@@ -89,15 +90,21 @@ def test_tokenize_vs_tiktoken_on_the_tinystories_sample(benchmark, gpt2, tinysto
     runs = iter(range(1000))
 
     def ours() -> None:
-        tokenize_corpus(tinystories_txt, ours_tokenizer, tmp_path / f"ours{next(runs)}",
-                        num_threads=THREADS, show_progress=False)
+        tokenize_corpus(
+            tinystories_txt, ours_tokenizer, tmp_path / f"ours{next(runs)}", num_threads=THREADS, show_progress=False
+        )
 
     def peer() -> None:
         tiktoken_job(tinystories_txt, peer_encoding, tmp_path / f"peer{next(runs)}")
 
     def shards_only() -> None:
-        tokenize_corpus(tinystories_txt, WithoutTokenizerFile(ours_tokenizer), tmp_path / f"bare{next(runs)}",
-                        num_threads=THREADS, show_progress=False)
+        tokenize_corpus(
+            tinystories_txt,
+            WithoutTokenizerFile(ours_tokenizer),
+            tmp_path / f"bare{next(runs)}",
+            num_threads=THREADS,
+            show_progress=False,
+        )
 
     rounds = 5 if FULL else 1
     ours_s, peer_s = best_seconds(ours, rounds), best_seconds(peer, rounds)
@@ -108,14 +115,23 @@ def test_tokenize_vs_tiktoken_on_the_tinystories_sample(benchmark, gpt2, tinysto
     for split in ("train", "val"):  # the same job: byte-identical shards
         assert (ours_dir / f"{split}_000000.bin").read_bytes() == (peer_dir / f"{split}_000000.bin").read_bytes()
     ratio = peer_s / ours_s
-    benchmark.extra_info.update({"ours_s": ours_s, "peer_s": peer_s, "speed_ratio_vs_peer": ratio,
-                                 "input_mb": megabytes, "tokenizer_save_s": save_s,
-                                 "ours_without_tokenizer_file_s": bare_s,
-                                 "speed_ratio_without_tokenizer_file": peer_s / bare_s})
-    print(f"\ntokenize {megabytes:.2f} MB: ours {ours_s:.3f} s ({megabytes / ours_s:.1f} MB/s; writing "
-          f"tokenizer.ron alone takes {save_s:.3f} s), tiktoken job {peer_s:.3f} s "
-          f"({megabytes / peer_s:.1f} MB/s), ratio {ratio:.2f}x; without writing tokenizer.ron "
-          f"{bare_s:.3f} s, ratio {peer_s / bare_s:.2f}x")
+    benchmark.extra_info.update(
+        {
+            "ours_s": ours_s,
+            "peer_s": peer_s,
+            "speed_ratio_vs_peer": ratio,
+            "input_mb": megabytes,
+            "tokenizer_save_s": save_s,
+            "ours_without_tokenizer_file_s": bare_s,
+            "speed_ratio_without_tokenizer_file": peer_s / bare_s,
+        }
+    )
+    print(
+        f"\ntokenize {megabytes:.2f} MB: ours {ours_s:.3f} s ({megabytes / ours_s:.1f} MB/s; writing "
+        f"tokenizer.ron alone takes {save_s:.3f} s), tiktoken job {peer_s:.3f} s "
+        f"({megabytes / peer_s:.1f} MB/s), ratio {ratio:.2f}x; without writing tokenizer.ron "
+        f"{bare_s:.3f} s, ratio {peer_s / bare_s:.2f}x"
+    )
     benchmark.pedantic(ours, rounds=1, iterations=1)
 
 
@@ -140,18 +156,37 @@ def test_tokenize_cli_on_a_gigabyte_corpus(benchmark, gpt2, big_corpus, tmp_path
     ours_tokenizer.save(tmp_path / "gpt2.ron")
     out = tmp_path / "shards"
     ours_s, peak_mb, stdout = run_cli(
-        ["tokenize", "--data", str(big_corpus), "--tokenizer", str(tmp_path / "gpt2.ron"), "--out", str(out),
-         "--threads", str(THREADS), "--no-progress"]
+        [
+            "tokenize",
+            "--data",
+            str(big_corpus),
+            "--tokenizer",
+            str(tmp_path / "gpt2.ron"),
+            "--out",
+            str(out),
+            "--threads",
+            str(THREADS),
+            "--no-progress",
+        ]
     )
     megabytes = read_manifest(out).splits["train"].text_bytes / 1e6 + read_manifest(out).splits["val"].text_bytes / 1e6
     shutil.rmtree(out)
     peer_s = best_seconds(lambda: tiktoken_job(big_corpus, peer_encoding, tmp_path / "peer"), 1)
     ratio = peer_s / ours_s
-    benchmark.extra_info.update({"ours_s": ours_s, "peer_s": peer_s, "speed_ratio_vs_peer": ratio,
-                                 "input_mb": megabytes, "peak_rss_mb": peak_mb})
-    print(f"\ntokenize CLI {megabytes:,.0f} MB: ours {ours_s:.1f} s ({megabytes / ours_s:.1f} MB/s), "
-          f"peak RSS {peak_mb:,.0f} MB; tiktoken job {peer_s:.1f} s ({megabytes / peer_s:.1f} MB/s); "
-          f"ratio {ratio:.2f}x")
+    benchmark.extra_info.update(
+        {
+            "ours_s": ours_s,
+            "peer_s": peer_s,
+            "speed_ratio_vs_peer": ratio,
+            "input_mb": megabytes,
+            "peak_rss_mb": peak_mb,
+        }
+    )
+    print(
+        f"\ntokenize CLI {megabytes:,.0f} MB: ours {ours_s:.1f} s ({megabytes / ours_s:.1f} MB/s), "
+        f"peak RSS {peak_mb:,.0f} MB; tiktoken job {peer_s:.1f} s ({megabytes / peer_s:.1f} MB/s); "
+        f"ratio {ratio:.2f}x"
+    )
     print(stdout)
     assert peak_mb < 1024
     benchmark.pedantic(lambda: None, rounds=1, iterations=1)

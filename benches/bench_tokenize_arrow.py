@@ -62,8 +62,9 @@ _ENCODING: tiktoken.Encoding | None = None
 
 def _start_worker(ranks: dict[bytes, int]) -> None:
     global _ENCODING
-    _ENCODING = tiktoken.Encoding(name="gpt2-local", pat_str=GPT2_PATTERN, mergeable_ranks=ranks,
-                                  special_tokens={"<|endoftext|>": 50256})
+    _ENCODING = tiktoken.Encoding(
+        name="gpt2-local", pat_str=GPT2_PATTERN, mergeable_ranks=ranks, special_tokens={"<|endoftext|>": 50256}
+    )
 
 
 def _tokenize_document(text: str) -> np.ndarray:
@@ -91,16 +92,28 @@ def test_tokenize_arrow_vs_encode_to_array_vs_llm_c(benchmark, corpus, gpt2_dir,
     tok.save(tmp_path / "gpt2.ron")
     megabytes = sum(len(d.encode("utf-8")) for d in documents) / 1e6
 
-    cli_args = ["tokenize", "--data", str(path), "--tokenizer", str(tmp_path / "gpt2.ron"), "--threads", str(THREADS),
-                "--val-fraction", "0", "--no-progress"]
+    cli_args = [
+        "tokenize",
+        "--data",
+        str(path),
+        "--tokenizer",
+        str(tmp_path / "gpt2.ron"),
+        "--threads",
+        str(THREADS),
+        "--val-fraction",
+        "0",
+        "--no-progress",
+    ]
     runs = [run_cli([*cli_args, "--out", str(tmp_path / f"shards{i}")]) for i in range(ROUNDS)]
     ours_s, peak_mb = min(seconds for seconds, _, _ in runs), max(peak for _, peak, _ in runs)
     manifest = read_manifest(tmp_path / "shards0")
     assert manifest.splits["train"].documents == sum(1 for d in documents if d)
 
     def encode_in_memory() -> list[np.ndarray]:
-        return [tok.encode_to_array(documents[i : i + IN_MEMORY_BATCH], prepend=tok.eot_id, num_threads=THREADS)
-                for i in range(0, len(documents), IN_MEMORY_BATCH)]
+        return [
+            tok.encode_to_array(documents[i : i + IN_MEMORY_BATCH], prepend=tok.eot_id, num_threads=THREADS)
+            for i in range(0, len(documents), IN_MEMORY_BATCH)
+        ]
 
     in_memory = encode_in_memory()
     array_s = best_seconds(encode_in_memory, ROUNDS)

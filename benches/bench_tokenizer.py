@@ -36,8 +36,9 @@ ROUNDS = 5 if FULL else 2
 
 def report(benchmark, name: str, ours: float, peer: float, peer_name: str, **extra) -> float:
     ratio = peer / ours
-    benchmark.extra_info.update({"ours_s": ours, "peer": peer_name, "peer_s": peer,
-                                 "speed_ratio_vs_peer": ratio, **extra})
+    benchmark.extra_info.update(
+        {"ours_s": ours, "peer": peer_name, "peer_s": peer, "speed_ratio_vs_peer": ratio, **extra}
+    )
     details = "".join(f", {k} {v}" for k, v in extra.items())
     print(f"\n{name}: ours {ours:.3f} s, {peer_name} {peer:.3f} s, ratio {ratio:.2f}x{details}")
     return ratio
@@ -54,8 +55,9 @@ def gpt2_pair(gpt2_dir: Path):
     vocab, merges = read_gpt2_vocab_merges(gpt2_dir)
     ours = BPETokenizer.from_vocab_merges(vocab, merges, special_tokens=[ENDOFTEXT])
     ranks = {token: i for i, token in vocab.items() if i != ours.eot_id}
-    theirs = tiktoken.Encoding(name="gpt2-local", pat_str=GPT2_PATTERN, mergeable_ranks=ranks,
-                               special_tokens={ENDOFTEXT: ours.eot_id})
+    theirs = tiktoken.Encoding(
+        name="gpt2-local", pat_str=GPT2_PATTERN, mergeable_ranks=ranks, special_tokens={ENDOFTEXT: ours.eot_id}
+    )
     return ours, theirs
 
 
@@ -66,8 +68,15 @@ def test_encode_one_thread_vs_tiktoken(benchmark, gpt2_pair, tinystories_txt):
     assert ours.encode(text, allowed_special="none") == theirs.encode_ordinary(text)
     t_ours = best_seconds(lambda: ours.encode(text, allowed_special="none"), ROUNDS)
     t_peer = best_seconds(lambda: theirs.encode_ordinary(text), ROUNDS)
-    report(benchmark, "encode, 1 thread", t_ours, t_peer, "tiktoken encode_ordinary 1 thread",
-           ours_mb_s=round(mb / t_ours, 1), peer_mb_s=round(mb / t_peer, 1))
+    report(
+        benchmark,
+        "encode, 1 thread",
+        t_ours,
+        t_peer,
+        "tiktoken encode_ordinary 1 thread",
+        ours_mb_s=round(mb / t_ours, 1),
+        peer_mb_s=round(mb / t_peer, 1),
+    )
     benchmark.pedantic(lambda: ours.encode(text, allowed_special="none"), rounds=1, iterations=1)
 
 
@@ -79,10 +88,17 @@ def test_encode_batch_two_threads_vs_tiktoken_one_thread(benchmark, gpt2_pair, s
     t_array = best_seconds(lambda: ours.encode_to_array(stories, num_threads=2, allowed_special="none"), ROUNDS)
     t_peer = best_seconds(lambda: [theirs.encode_ordinary(s) for s in stories], ROUNDS)
     t_peer_batch = best_seconds(lambda: theirs.encode_ordinary_batch(stories, num_threads=2), ROUNDS)
-    report(benchmark, "encode_batch, 2 threads", t_ours, t_peer, "tiktoken encode_ordinary 1 thread",
-           ours_mb_s=round(mb / t_ours, 1), peer_mb_s=round(mb / t_peer, 1),
-           encode_to_array_ratio=round(t_peer / t_array, 2),
-           ratio_vs_tiktoken_batch_2_threads=round(t_peer_batch / t_ours, 2))
+    report(
+        benchmark,
+        "encode_batch, 2 threads",
+        t_ours,
+        t_peer,
+        "tiktoken encode_ordinary 1 thread",
+        ours_mb_s=round(mb / t_ours, 1),
+        peer_mb_s=round(mb / t_peer, 1),
+        encode_to_array_ratio=round(t_peer / t_array, 2),
+        ratio_vs_tiktoken_batch_2_threads=round(t_peer_batch / t_ours, 2),
+    )
     benchmark.pedantic(lambda: ours.encode_batch(stories, num_threads=2), rounds=1, iterations=1)
 
 
@@ -119,12 +135,15 @@ def test_train_bytes_vs_hf_tokenizers(benchmark, stories, bytes_vocab):
 
     def peer():
         tok = tokenizers.Tokenizer(models.BPE())
-        tok.pre_tokenizer = pre_tokenizers.Sequence([
-            pre_tokenizers.Split(Regex(GPT2_PATTERN.replace("++", "+")), "isolated"),
-            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-        ])
-        trainer = trainers.BpeTrainer(vocab_size=bytes_vocab, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                      show_progress=False)
+        tok.pre_tokenizer = pre_tokenizers.Sequence(
+            [
+                pre_tokenizers.Split(Regex(GPT2_PATTERN.replace("++", "+")), "isolated"),
+                pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+            ]
+        )
+        trainer = trainers.BpeTrainer(
+            vocab_size=bytes_vocab, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False
+        )
         tok.train_from_iterator(stories, trainer)
         return tok
 
@@ -144,9 +163,14 @@ def test_train_words_vs_naive_reference(benchmark, stories):
     subset = stories[: 200 if FULL else 60]
     vocab = len(set("".join(subset))) + (200 if FULL else 60)
     assert [(a, b) for a, b, _ in ours(subset, vocab).merge_ids] == naive_words_train(subset, vocab)[1]
-    report(benchmark, f"train words on {len(subset)} stories to {vocab}", best_seconds(lambda: ours(subset, vocab), ROUNDS),
-           best_seconds(lambda: naive_words_train(subset, vocab), 1), "naive gpt-rs algorithm",
-           whole_sample_2048_s=round(whole, 3))
+    report(
+        benchmark,
+        f"train words on {len(subset)} stories to {vocab}",
+        best_seconds(lambda: ours(subset, vocab), ROUNDS),
+        best_seconds(lambda: naive_words_train(subset, vocab), 1),
+        "naive gpt-rs algorithm",
+        whole_sample_2048_s=round(whole, 3),
+    )
     benchmark.pedantic(lambda: ours(stories, 2048), rounds=1, iterations=1)
 
 
@@ -171,12 +195,15 @@ def test_train_streaming_one_gigabyte_peak_rss(benchmark, stories, tmp_path):
             chunk = "\n<|endoftext|>\n".join(stories) + "\n<|endoftext|>\n"
             handle.write(chunk)
             size += len(chunk.encode("utf-8"))
-    result = subprocess.run([sys.executable, "-c", PEAK_RSS_SCRIPT, str(corpus)], capture_output=True,
-                            text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", PEAK_RSS_SCRIPT, str(corpus)], capture_output=True, text=True, check=True
+    )
     vocab_size, seconds, peak_kb = result.stdout.split()
     peak_mb = int(peak_kb) / 1024
     benchmark.extra_info.update({"corpus_bytes": size, "seconds": float(seconds), "peak_rss_mb": peak_mb})
-    print(f"\ntrain on {size / 1e9:.2f} GB: {float(seconds):.1f} s, {size / 1e6 / float(seconds):.0f} MB/s, "
-          f"peak RSS {peak_mb:.0f} MB")
+    print(
+        f"\ntrain on {size / 1e9:.2f} GB: {float(seconds):.1f} s, {size / 1e6 / float(seconds):.0f} MB/s, "
+        f"peak RSS {peak_mb:.0f} MB"
+    )
     assert int(vocab_size) == 8192 and peak_mb < 1536
     benchmark.pedantic(lambda: None, rounds=1, iterations=1)

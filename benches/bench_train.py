@@ -34,9 +34,11 @@ FULL = os.environ.get("TINYGPT_BENCH_FULL") == "1"
 ROUNDS, WARMUP_STEPS, STEPS = (2, 5, 75) if FULL else (1, 2, 6)
 BATCH = 64 if FULL else 8
 LEARNING_RATE = 2e-4 if FULL else 1e-3
-MODEL = (GPTConfig() if FULL else
-         GPTConfig(vocab_size=300, embedding_size=32, context_length=16, head_count=2,
-                   block_count=2))
+MODEL = (
+    GPTConfig()
+    if FULL
+    else GPTConfig(vocab_size=300, embedding_size=32, context_length=16, head_count=2, block_count=2)
+)
 
 
 @pytest.fixture(scope="module")
@@ -59,25 +61,41 @@ def one_torch_thread():
 def ours(shards: Path, out: Path, seed: int) -> tuple[float, float]:
     """Timed seconds and exact held-out loss of `tinygpt.train.train` (defaults: precision
     auto, fused AdamW, no per-step host sync)."""
-    config = TrainConfig(training_iterations=WARMUP_STEPS + STEPS,
-                         evaluation_interval=WARMUP_STEPS + STEPS, evaluation_iterations=1,
-                         contexts_per_batch=BATCH, learning_rate=LEARNING_RATE,
-                         sampling="stream", log_interval=WARMUP_STEPS)
+    config = TrainConfig(
+        training_iterations=WARMUP_STEPS + STEPS,
+        evaluation_interval=WARMUP_STEPS + STEPS,
+        evaluation_iterations=1,
+        contexts_per_batch=BATCH,
+        learning_rate=LEARNING_RATE,
+        sampling="stream",
+        log_interval=WARMUP_STEPS,
+    )
     summary = train(shards, out, MODEL, config, device="cpu", seed=seed, show_progress=False)
     timed = [r for r in read_metrics(out / "metrics.jsonl") if r["kind"] == "train"][1:]
     assert sum(1 for _ in timed) * WARMUP_STEPS == STEPS
-    seconds = sum(WARMUP_STEPS * BATCH * MODEL.context_length / r["tokens_per_second"]
-                  for r in timed)
+    seconds = sum(WARMUP_STEPS * BATCH * MODEL.context_length / r["tokens_per_second"] for r in timed)
     return seconds, summary.held_out.loss
 
 
 def baseline(shards: Path, seed: int) -> tuple[float, float]:
-    plain = PlainConfig(MODEL.vocab_size, MODEL.embedding_size, MODEL.context_length,
-                        MODEL.head_count, MODEL.block_count, MODEL.feed_forward_multiplier,
-                        MODEL.embedding_dropout)
-    model, tokens_per_second = plain_train(shards / "train_000000.bin", plain, steps=STEPS,
-                                           warmup_steps=WARMUP_STEPS, batch_size=BATCH,
-                                           learning_rate=LEARNING_RATE, seed=seed)
+    plain = PlainConfig(
+        MODEL.vocab_size,
+        MODEL.embedding_size,
+        MODEL.context_length,
+        MODEL.head_count,
+        MODEL.block_count,
+        MODEL.feed_forward_multiplier,
+        MODEL.embedding_dropout,
+    )
+    model, tokens_per_second = plain_train(
+        shards / "train_000000.bin",
+        plain,
+        steps=STEPS,
+        warmup_steps=WARMUP_STEPS,
+        batch_size=BATCH,
+        learning_rate=LEARNING_RATE,
+        seed=seed,
+    )
     windows = TokenLoader(shards, BATCH, MODEL.context_length, split="val").iter_eval()
     loss = held_out_loss(model, windows, torch.device("cpu"), text_bytes=None).loss
     return STEPS * BATCH * MODEL.context_length / tokens_per_second, loss
@@ -85,8 +103,7 @@ def baseline(shards: Path, seed: int) -> tuple[float, float]:
 
 def test_train_throughput_against_a_plain_fp32_loop(benchmark, shards, tmp_path):
     def alternate() -> list[tuple[tuple[float, float], tuple[float, float]]]:
-        return [(ours(shards, tmp_path / f"run{seed}", seed), baseline(shards, seed))
-                for seed in range(ROUNDS)]
+        return [(ours(shards, tmp_path / f"run{seed}", seed), baseline(shards, seed)) for seed in range(ROUNDS)]
 
     rounds = benchmark.pedantic(alternate, rounds=1, iterations=1)
     tokens = ROUNDS * STEPS * BATCH * MODEL.context_length
@@ -97,15 +114,22 @@ def test_train_throughput_against_a_plain_fp32_loop(benchmark, shards, tmp_path)
     ratio = our_rate / peer_rate
     precision = precision_name(autocast_dtype("auto", torch.device("cpu")))
     benchmark.extra_info.update(
-        ours_tokens_per_second=our_rate, plain_fp32_tokens_per_second=peer_rate, ratio=ratio,
-        ours_held_out_loss=our_loss, plain_held_out_loss=peer_loss,
-        steps=WARMUP_STEPS + STEPS, rounds=ROUNDS, precision=precision,
+        ours_tokens_per_second=our_rate,
+        plain_fp32_tokens_per_second=peer_rate,
+        ratio=ratio,
+        ours_held_out_loss=our_loss,
+        plain_held_out_loss=peer_loss,
+        steps=WARMUP_STEPS + STEPS,
+        rounds=ROUNDS,
+        precision=precision,
         per_round_ratio=[peer[0] / mine[0] for mine, peer in rounds],
     )
-    print(f"\ntinygpt train ({precision}) {our_rate:,.0f} tokens/s, plain fp32 loop "
-          f"{peer_rate:,.0f} tokens/s: {ratio:.2f}x (per round: "
-          f"{', '.join(f'{peer[0] / mine[0]:.2f}x' for mine, peer in rounds)}); held-out loss "
-          f"after {WARMUP_STEPS + STEPS} steps, mean of {ROUNDS} seed(s): ours {our_loss:.4f}, "
-          f"plain {peer_loss:.4f}")
+    print(
+        f"\ntinygpt train ({precision}) {our_rate:,.0f} tokens/s, plain fp32 loop "
+        f"{peer_rate:,.0f} tokens/s: {ratio:.2f}x (per round: "
+        f"{', '.join(f'{peer[0] / mine[0]:.2f}x' for mine, peer in rounds)}); held-out loss "
+        f"after {WARMUP_STEPS + STEPS} steps, mean of {ROUNDS} seed(s): ours {our_loss:.4f}, "
+        f"plain {peer_loss:.4f}"
+    )
     assert our_rate > 0 and peer_rate > 0
     assert abs(our_loss - peer_loss) < (0.1 if FULL else 0.5)

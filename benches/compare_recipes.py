@@ -46,8 +46,7 @@ from tinygpt.model.config import GPTConfig
 from tinygpt.run import load_run
 from tinygpt.train.config import TrainConfig
 
-SHARED = Path(os.environ.get("TINYGPT_SHARED_DATA",
-                             Path(__file__).resolve().parents[2] / "shared" / "data"))
+SHARED = Path(os.environ.get("TINYGPT_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 PARQUET = SHARED / "tinystories" / "tinystories-5k.parquet"
 TINYGPT_FLAGS = {
     "tinygpt": [],
@@ -66,34 +65,45 @@ def worker(name: str, out: Path, shards: Path, seconds: float, threads: int, clo
     if name == "nanogpt":
         torch.set_num_threads(threads)
         vocab_size = read_manifest(shards).vocab_size
-        model, steps = nanogpt_cpu_recipe(shards / "train_000000.bin", vocab_size, seconds=seconds,
-                                          clock=time.process_time if clock == "cpu"
-                                          else time.perf_counter)
+        model, steps = nanogpt_cpu_recipe(
+            shards / "train_000000.bin",
+            vocab_size,
+            seconds=seconds,
+            clock=time.process_time if clock == "cpu" else time.perf_counter,
+        )
         out.mkdir(parents=True, exist_ok=True)
         torch.save(model.state_dict(), out / "model.pt")
         (out / "steps.json").write_text(json.dumps({"steps": steps, "vocab_size": vocab_size}))
     else:
-        command = ["train", "--data", str(shards), "--out", str(out), "--max-seconds", str(seconds),
-                   "--no-progress"]
+        command = ["train", "--data", str(shards), "--out", str(out), "--max-seconds", str(seconds), "--no-progress"]
         if name == "gptrs":
             configs = out.parent / f"{out.name}-configs"
             configs.mkdir(parents=True, exist_ok=True)
-            GPTConfig(vocab_size=read_manifest(shards).vocab_size).save(
-                configs / "transformer_config.ron")
+            GPTConfig(vocab_size=read_manifest(shards).vocab_size).save(configs / "transformer_config.ron")
             TrainConfig().save(configs / "train_config.ron")
-            command += ["--transformer-config", str(configs / "transformer_config.ron"),
-                        "--train-config", str(configs / "train_config.ron"), "--threads",
-                        str(threads)]
+            command += [
+                "--transformer-config",
+                str(configs / "transformer_config.ron"),
+                "--train-config",
+                str(configs / "train_config.ron"),
+                "--threads",
+                str(threads),
+            ]
         else:
             command += TINYGPT_FLAGS[name]
         if tinygpt_main(command) != 0:
             raise RuntimeError(f"{name}: tinygpt train failed")
-    training = {"wall_seconds": time.perf_counter() - started_wall,
-                "cpu_seconds": time.process_time() - started_cpu}
+    training = {"wall_seconds": time.perf_counter() - started_wall, "cpu_seconds": time.process_time() - started_cpu}
     model, context = load_contender(name, out)
-    result = {"name": name, **training, "steps": _steps(name, out), "threads": torch.get_num_threads(),
-              "parameters": sum(p.numel() for p in model.parameters()),
-              **score(model, context, shards), "load_average_after": os.getloadavg()[0]}
+    result = {
+        "name": name,
+        **training,
+        "steps": _steps(name, out),
+        "threads": torch.get_num_threads(),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        **score(model, context, shards),
+        "load_average_after": os.getloadavg()[0],
+    }
     (out / "result.json").write_text(json.dumps(result))
 
 
@@ -124,29 +134,61 @@ def score(model: torch.nn.Module, context_length: int, shards: Path) -> dict[str
 
 
 def story(run: Path) -> str:
-    done = subprocess.run(["tinygpt", "generate", str(run), "--input", PROMPT, "--token-count",
-                           "160", "--seed", "0"], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        ["tinygpt", "generate", str(run), "--input", PROMPT, "--token-count", "160", "--seed", "0"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return done.stdout.strip()
 
 
-def compare(shards: Path, out: Path, seconds: float, threads: int, clock: str, parallel: bool,
-            contenders: tuple[str, ...] = CONTENDERS) -> list[dict[str, Any]]:
+def compare(
+    shards: Path,
+    out: Path,
+    seconds: float,
+    threads: int,
+    clock: str,
+    parallel: bool,
+    contenders: tuple[str, ...] = CONTENDERS,
+) -> list[dict[str, Any]]:
     """Train and score every contender, each in a fresh process; writes ``out/results.json``."""
     out.mkdir(parents=True, exist_ok=True)
 
     def run(name: str) -> dict[str, Any]:
         load_before = os.getloadavg()[0]
-        subprocess.run([sys.executable, __file__, "--worker", name, "--out", str(out / name),
-                        "--shards", str(shards), "--seconds", str(seconds), "--threads",
-                        str(threads), "--clock", clock], check=True)
-        return {**json.loads((out / name / "result.json").read_text()),
-                "load_average_before": load_before}
+        subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--worker",
+                name,
+                "--out",
+                str(out / name),
+                "--shards",
+                str(shards),
+                "--seconds",
+                str(seconds),
+                "--threads",
+                str(threads),
+                "--clock",
+                clock,
+            ],
+            check=True,
+        )
+        return {**json.loads((out / name / "result.json").read_text()), "load_average_before": load_before}
 
     with ThreadPoolExecutor(len(contenders) if parallel else 1) as pool:
         results = list(pool.map(run, contenders))
-    meta = {"seconds": seconds, "threads": threads, "clock": clock, "parallel": parallel,
-            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-            "aten_cpu_capability": os.environ.get("ATEN_CPU_CAPABILITY"), "cpus": os.cpu_count()}
+    meta = {
+        "seconds": seconds,
+        "threads": threads,
+        "clock": clock,
+        "parallel": parallel,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "aten_cpu_capability": os.environ.get("ATEN_CPU_CAPABILITY"),
+        "cpus": os.cpu_count(),
+    }
     (out / "results.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2))
     return results
 
@@ -166,17 +208,20 @@ def main() -> int:
     if args.worker:
         worker(args.worker, args.out, shards, args.seconds, args.threads, args.clock)
         return 0
-    results = compare(shards, args.out, args.seconds, args.threads, args.clock, args.parallel,
-                      tuple(args.contenders))
-    print(f"{args.seconds:g} s of {args.clock} clock each, {args.threads} thread(s) where the "
-          f"contender does not choose, {torch.backends.cpu.get_cpu_capability()}, "
-          f"{'at once' if args.parallel else 'one after the other'}")
+    results = compare(shards, args.out, args.seconds, args.threads, args.clock, args.parallel, tuple(args.contenders))
+    print(
+        f"{args.seconds:g} s of {args.clock} clock each, {args.threads} thread(s) where the "
+        f"contender does not choose, {torch.backends.cpu.get_cpu_capability()}, "
+        f"{'at once' if args.parallel else 'one after the other'}"
+    )
     print("| contender | held-out bits/byte | steps | parameters | threads | wall s | CPU s | load |")
     print("|---|---|---|---|---|---|---|---|")
     for r in sorted(results, key=lambda r: r["bits_per_byte"]):
-        print(f"| {r['name']} | {r['bits_per_byte']:.4f} | {r['steps']:,} | {r['parameters']:,} | "
-              f"{r['threads']} | {r['wall_seconds']:.0f} | {r['cpu_seconds']:.0f} | "
-              f"{r['load_average_before']:.1f}-{r['load_average_after']:.1f} |")
+        print(
+            f"| {r['name']} | {r['bits_per_byte']:.4f} | {r['steps']:,} | {r['parameters']:,} | "
+            f"{r['threads']} | {r['wall_seconds']:.0f} | {r['cpu_seconds']:.0f} | "
+            f"{r['load_average_before']:.1f}-{r['load_average_after']:.1f} |"
+        )
     if "tinygpt" in args.contenders:
         print(f"\ntinygpt's story:\n{story(args.out / 'tinygpt')}")
     return 0

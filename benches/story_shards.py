@@ -23,6 +23,5 @@ def make_story_shards(parquet: Path, out: Path) -> Path:
     stories = pq.read_table(parquet).column(0).to_pylist()
     training_stories = stories[: int(len(stories) * (1 - VAL_FRACTION))]  # the tail split's
     tokenizer = BPETokenizer.train(training_stories, VOCAB_SIZE, mode="bytes")
-    tokenize_corpus(parquet, tokenizer, out, val_fraction=VAL_FRACTION, split="tail",
-                    show_progress=False)
+    tokenize_corpus(parquet, tokenizer, out, val_fraction=VAL_FRACTION, split="tail", show_progress=False)
     return out

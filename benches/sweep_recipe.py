@@ -30,8 +30,7 @@ from typing import Any
 from cpu_clock import use_cpu_clock
 from story_shards import make_story_shards
 
-SHARED = Path(os.environ.get("TINYGPT_SHARED_DATA",
-                             Path(__file__).resolve().parents[2] / "shared" / "data"))
+SHARED = Path(os.environ.get("TINYGPT_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 PARQUET = SHARED / "tinystories" / "tinystories-5k.parquet"
 
 # Each candidate: changes to the recipe's model, train config and time schedule, and run options.
@@ -43,17 +42,19 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "batch 64": {"train": {"contexts_per_batch": 64}},
     "fp32": {"precision": "fp32"},
     "muon": {"train": {"optimizer": "muon"}},
-    "muon, peak lr 1.5e-3": {"train": {"optimizer": "muon"},
-                             "schedule": {"peak_lr": 1.5e-3, "min_lr": 1.5e-4}},
-    "peak lr 1.5e-3, batch 16": {"train": {"contexts_per_batch": 16},
-                                 "schedule": {"peak_lr": 1.5e-3, "min_lr": 1.5e-4}},
+    "muon, peak lr 1.5e-3": {"train": {"optimizer": "muon"}, "schedule": {"peak_lr": 1.5e-3, "min_lr": 1.5e-4}},
+    "peak lr 1.5e-3, batch 16": {
+        "train": {"contexts_per_batch": 16},
+        "schedule": {"peak_lr": 1.5e-3, "min_lr": 1.5e-4},
+    },
     "cosine decay": {"schedule": {"shape": "warmup_cosine"}},
     "2 blocks": {"model": {"block_count": 2}},
     "6 blocks": {"model": {"block_count": 6}},
     "width 192, 6 heads": {"model": {"embedding_size": 192, "head_count": 6}},
     "context 128, batch 16": {"model": {"context_length": 128}, "train": {"contexts_per_batch": 16}},
-    "dropout 0.1": {"model": {f"{kind}_dropout": 0.1 for kind in
-                              ("embedding", "attention", "feed_forward", "residual")}},
+    "dropout 0.1": {
+        "model": {f"{kind}_dropout": 0.1 for kind in ("embedding", "attention", "feed_forward", "residual")}
+    },
     "compile": {"compile": True},
     "gpt-rs config, constant 2e-4": {"gptrs": True},
 }
@@ -75,22 +76,38 @@ def candidate_run(name: str, shards: Path, seconds: float, clock: str, out: Path
     recipe = plan_recipe(seconds, vocab_size=2048, device="cpu", flops_per_second=0.0)
     model = GPTConfig(**{**recipe.model.to_dict(), **changes.get("model", {})})
     config = recipe.train.replace(**changes.get("train", {}))
-    plan = TimePlan(seconds=seconds, schedule=replace(recipe.plan.schedule,
-                                                      **changes.get("schedule", {})),
-                    evaluations=recipe.plan.evaluations)
+    plan = TimePlan(
+        seconds=seconds,
+        schedule=replace(recipe.plan.schedule, **changes.get("schedule", {})),
+        evaluations=recipe.plan.evaluations,
+    )
     if changes.get("gptrs"):  # gpt-rs's own recipe, its constant rate over the same time
         model = GPTConfig(vocab_size=2048)
         config = TrainConfig()
-        plan = replace(plan, schedule=replace(plan.schedule, peak_lr=2e-4, min_lr=2e-4,
-                                              warmup_fraction=0.0, decay_fraction=0.0))
+        plan = replace(
+            plan, schedule=replace(plan.schedule, peak_lr=2e-4, min_lr=2e-4, warmup_fraction=0.0, decay_fraction=0.0)
+        )
     started_wall, started_cpu = time.perf_counter(), time.process_time()
-    summary = train(shards, out, model, config, device="cpu", seed=0, show_progress=False,
-                    precision=changes.get("precision", "auto"), compile=changes.get("compile", False),
-                    time_plan=plan)
+    summary = train(
+        shards,
+        out,
+        model,
+        config,
+        device="cpu",
+        seed=0,
+        show_progress=False,
+        precision=changes.get("precision", "auto"),
+        compile=changes.get("compile", False),
+        time_plan=plan,
+    )
     return {
-        "name": name, "clock": clock, "budget_seconds": seconds,
-        "bits_per_byte": summary.held_out.bits_per_byte, "held_out_loss": summary.held_out.loss,
-        "steps": summary.steps, "tokens": summary.tokens_seen,
+        "name": name,
+        "clock": clock,
+        "budget_seconds": seconds,
+        "bits_per_byte": summary.held_out.bits_per_byte,
+        "held_out_loss": summary.held_out.loss,
+        "steps": summary.steps,
+        "tokens": summary.tokens_seen,
         "parameters": sum(p.numel() for p in _model_parameters(out)),
         "wall_seconds": time.perf_counter() - started_wall,
         "cpu_seconds": time.process_time() - started_cpu,
@@ -128,16 +145,27 @@ def main() -> int:
         parser.error(f"unknown candidate(s) {unknown}; known: {list(CANDIDATES)}")
 
     def run_one(name: str) -> dict[str, Any]:
-        command = [sys.executable, __file__, "--one", name, "--seconds", str(args.seconds),
-                   "--clock", args.clock, "--shards", str(shards)]
+        command = [
+            sys.executable,
+            __file__,
+            "--one",
+            name,
+            "--seconds",
+            str(args.seconds),
+            "--clock",
+            args.clock,
+            "--shards",
+            str(shards),
+        ]
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             return {"name": name, "error": done.stderr.strip().splitlines()[-1:]}
         result = json.loads(done.stdout.strip().splitlines()[-1])
         with args.out.open("a", encoding="utf-8") as log:
             log.write(json.dumps(result) + "\n")
-        print(f"{name}: {result['bits_per_byte']:.4f} bits per byte, {result['steps']} steps",
-              file=sys.stderr, flush=True)
+        print(
+            f"{name}: {result['bits_per_byte']:.4f} bits per byte, {result['steps']} steps", file=sys.stderr, flush=True
+        )
         return result
 
     with ThreadPoolExecutor(args.workers) as pool:
@@ -153,8 +181,10 @@ def print_table(results: list[dict[str, Any]]) -> None:
         if "error" in r:
             print(f"| {r['name']} | failed: {r['error']} | | | | | |")
             continue
-        print(f"| {r['name']} | {r['bits_per_byte']:.4f} | {r['steps']:,} | {r['tokens']:,} | "
-              f"{r['parameters']:,} | {r['wall_seconds']:.0f} | {r['load_average']:.1f} |")
+        print(
+            f"| {r['name']} | {r['bits_per_byte']:.4f} | {r['steps']:,} | {r['tokens']:,} | "
+            f"{r['parameters']:,} | {r['wall_seconds']:.0f} | {r['load_average']:.1f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from tinygpt.data.sources import embedded_corpus_path
 def main() -> None:
     corpus = embedded_corpus_path()
     tokenizer = BPETokenizer.train(corpus, 400, mode="bytes", show_progress=False)
-    text = "Once upon a time, a little fox said \"hello\" to 🌍."
+    text = 'Once upon a time, a little fox said "hello" to 🌍.'
     assert tokenizer.decode(tokenizer.encode(text)) == text
 
     with tempfile.TemporaryDirectory() as tmp:

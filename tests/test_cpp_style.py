@@ -30,6 +30,5 @@ def test_csrc_is_clang_formatted():
     if PINNED not in version:
         pytest.skip(f"clang-format {PINNED} formats csrc/, this is: {version.strip()}")
     sources = sorted(str(p) for p in (ROOT / "csrc").rglob("*") if p.suffix in (".hpp", ".cpp"))
-    result = subprocess.run([clang_format, "--dry-run", "--Werror", *sources],
-                            capture_output=True, text=True)
+    result = subprocess.run([clang_format, "--dry-run", "--Werror", *sources], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]

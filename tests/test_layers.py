@@ -16,9 +16,22 @@ PACKAGE = Path(__file__).resolve().parents[1] / "python" / "tinygpt"
 
 # Lowest first. A module belongs to the layer of its longest matching prefix.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("core", ("tinygpt._lazy", "tinygpt._bpe", "tinygpt._loader", "tinygpt.errors", "tinygpt.atomic",
-              "tinygpt.ron", "tinygpt.progress", "tinygpt.device", "tinygpt.precision",
-              "tinygpt.config_file", "tinygpt.limits")),
+    (
+        "core",
+        (
+            "tinygpt._lazy",
+            "tinygpt._bpe",
+            "tinygpt._loader",
+            "tinygpt.errors",
+            "tinygpt.atomic",
+            "tinygpt.ron",
+            "tinygpt.progress",
+            "tinygpt.device",
+            "tinygpt.precision",
+            "tinygpt.config_file",
+            "tinygpt.limits",
+        ),
+    ),
     ("corpora", ("tinygpt.data.sources",)),
     ("tokenizer", ("tinygpt.tokenizer",)),
     ("data", ("tinygpt.data",)),
@@ -89,7 +102,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         path.append(module)
         for target in sorted(graph.get(module, ())):
             if state.get(target) == 1:
-                return path[path.index(target):] + [target]
+                return path[path.index(target) :] + [target]
             if target not in state:
                 cycle = visit(target)
                 if cycle:
@@ -120,8 +133,10 @@ def test_no_import_cycle() -> None:
 def test_no_module_imports_a_layer_above_it() -> None:
     upward = [
         f"{module} ({LAYERS[layer_of(module)][0]}) imports {target} ({LAYERS[layer_of(target)][0]})"
-        for module, targets in import_graph().items() if module != FACADE
-        for target in sorted(targets) if target != FACADE and layer_of(target) > layer_of(module)
+        for module, targets in import_graph().items()
+        if module != FACADE
+        for target in sorted(targets)
+        if target != FACADE and layer_of(target) > layer_of(module)
     ]
     assert not upward, "\n".join(upward)
 
@@ -132,10 +147,13 @@ def test_nothing_below_the_application_imports_the_facade() -> None:
     assert users == [], users
 
 
-@pytest.mark.parametrize("graph, expected", [
-    ({"a": {"b"}, "b": {"c"}, "c": set()}, None),
-    ({"a": {"b"}, "b": {"c"}, "c": {"a"}}, ["a", "b", "c", "a"]),
-])
+@pytest.mark.parametrize(
+    "graph, expected",
+    [
+        ({"a": {"b"}, "b": {"c"}, "c": set()}, None),
+        ({"a": {"b"}, "b": {"c"}, "c": {"a"}}, ["a", "b", "c", "a"]),
+    ],
+)
 def test_find_cycle_sees_cycles(graph: dict[str, set[str]], expected: list[str] | None) -> None:
     """The checker itself: a graph with a cycle is caught, one without passes."""
     assert find_cycle(graph) == expected

@@ -44,7 +44,9 @@ def test_every_documented_command_is_registered() -> None:
 def test_every_command_has_help(command: str) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "tinygpt", command, "--help"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert f"usage: tinygpt {command}" in result.stdout
@@ -71,8 +73,7 @@ def test_missing_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
 def test_cibuildwheel_smoke_script_passes() -> None:
     """The script cibuildwheel runs against every wheel must pass here too, so it cannot rot."""
     script = Path(__file__).with_name("smoke_wheel.py")
-    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "smoke test passed" in result.stdout
 
@@ -80,9 +81,11 @@ def test_cibuildwheel_smoke_script_passes() -> None:
 def test_tokenizer_and_shard_work_do_not_import_torch() -> None:
     """Lazy exports keep torch (seconds to import) out of tokenizer-only and tokenize jobs, and
     out of the CLI's start-up, which builds every sub-command's parser."""
-    code = ("import sys, tinygpt, tinygpt.data; tinygpt.BPETokenizer; tinygpt.data.tokenize_corpus; "
-            "tinygpt.GPTConfig; from tinygpt.cli import build_parser; build_parser(); "
-            "print('torch' in sys.modules)")
+    code = (
+        "import sys, tinygpt, tinygpt.data; tinygpt.BPETokenizer; tinygpt.data.tokenize_corpus; "
+        "tinygpt.GPTConfig; from tinygpt.cli import build_parser; build_parser(); "
+        "print('torch' in sys.modules)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"

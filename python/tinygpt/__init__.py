@@ -10,9 +10,12 @@ from tinygpt._lazy import lazy_exports
 
 __all__ = ["BPETokenizer", "GPTConfig", "GPT", "load_run"]
 
-__getattr__, __dir__ = lazy_exports(__name__, {
-    "BPETokenizer": "tinygpt.tokenizer",
-    "GPTConfig": "tinygpt.model.config",
-    "GPT": "tinygpt.model.gpt",
-    "load_run": "tinygpt.run.load",
-})
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "BPETokenizer": "tinygpt.tokenizer",
+        "GPTConfig": "tinygpt.model.config",
+        "GPT": "tinygpt.model.gpt",
+        "load_run": "tinygpt.run.load",
+    },
+)

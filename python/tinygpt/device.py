@@ -55,7 +55,6 @@ def select_device(spec: str = "auto") -> torch.device:
     count = torch.cuda.device_count()
     if int(index) >= count:
         raise ConfigError(
-            f"device {spec!r} requested but only {count} CUDA device(s) exist "
-            f"(cuda:0 .. cuda:{count - 1})"
+            f"device {spec!r} requested but only {count} CUDA device(s) exist (cuda:0 .. cuda:{count - 1})"
         )
     return torch.device("cuda", int(index))

@@ -45,26 +45,34 @@ class HeldOutLoss:
         return self.tokens * self.loss / math.log(2) / self.text_bytes
 
     def to_dict(self) -> dict[str, float | int | str | None]:
-        found: dict[str, float | int | str | None] = {"loss": self.loss, "tokens": self.tokens, "text_bytes": self.text_bytes,
-                 "bits_per_byte": self.bits_per_byte}
+        found: dict[str, float | int | str | None] = {
+            "loss": self.loss,
+            "tokens": self.tokens,
+            "text_bytes": self.text_bytes,
+            "bits_per_byte": self.bits_per_byte,
+        }
         return found if self.unknown is None else {**found, **self.unknown.to_dict()}
 
 
-def token_losses(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-                 dtype: torch.dtype | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def token_losses(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, dtype: torch.dtype | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Sum of next-token losses (nats, float32) and the number of targets; targets equal to
     IGNORE_INDEX (padding) are skipped."""
     with autocast(x.device, dtype):
         logits = model(x)
-    total = F.cross_entropy(logits.float().flatten(0, 1), y.flatten(), ignore_index=IGNORE_INDEX,
-                            reduction="sum")
+    total = F.cross_entropy(logits.float().flatten(0, 1), y.flatten(), ignore_index=IGNORE_INDEX, reduction="sum")
     return total, (y != IGNORE_INDEX).sum()
 
 
 @torch.no_grad()
-def mean_batch_loss(model: nn.Module, batches: Iterator[tuple[torch.Tensor, torch.Tensor]],
-                    iterations: int, device: torch.device,
-                    dtype: torch.dtype | None = None) -> torch.Tensor:
+def mean_batch_loss(
+    model: nn.Module,
+    batches: Iterator[tuple[torch.Tensor, torch.Tensor]],
+    iterations: int,
+    device: torch.device,
+    dtype: torch.dtype | None = None,
+) -> torch.Tensor:
     """Mean over ``iterations`` batches of the mean token loss: gpt-rs's periodic estimate.
     Returns a device tensor so callers decide when to synchronise."""
     was_training = model.training
@@ -73,8 +81,7 @@ def mean_batch_loss(model: nn.Module, batches: Iterator[tuple[torch.Tensor, torc
         total = torch.zeros((), device=device)
         for _ in range(iterations):
             x, y = next(batches)
-            loss, count = token_losses(model, x.to(device, non_blocking=True),
-                                       y.to(device, non_blocking=True), dtype)
+            loss, count = token_losses(model, x.to(device, non_blocking=True), y.to(device, non_blocking=True), dtype)
             total += loss / count
     finally:
         model.train(was_training)
@@ -109,8 +116,9 @@ def held_out_loss(
     return HeldOutLoss(loss=total_loss / tokens, tokens=int(tokens), text_bytes=text_bytes)
 
 
-def document_windows(documents: Iterable[Sequence[int]], context_length: int,
-                     batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def document_windows(
+    documents: Iterable[Sequence[int]], context_length: int, batch_size: int
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Batches of windows that sweep each document on its own (as the loader's document-mode
     ``iter_eval`` does): every token after a document's first is a target exactly once, with
     context from its own document only; short windows are padded with IGNORE_INDEX targets."""
@@ -126,8 +134,7 @@ def document_windows(documents: Iterable[Sequence[int]], context_length: int,
         yield _pad(rows, context_length)
 
 
-def _pad(rows: list[tuple[Sequence[int], Sequence[int]]],
-         context_length: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _pad(rows: list[tuple[Sequence[int], Sequence[int]]], context_length: int) -> tuple[torch.Tensor, torch.Tensor]:
     x = torch.zeros(len(rows), context_length, dtype=torch.int64)
     y = torch.full((len(rows), context_length), IGNORE_INDEX, dtype=torch.int64)
     for row, (inputs, targets) in enumerate(rows):
@@ -163,8 +170,7 @@ def evaluate_run(
     if Path(data).is_dir() and any(Path(data).glob("manifest*.json")):
         loader = TokenLoader(data, batch_size, context, split="val", sampling=sampling)
         check_shards_match_tokenizer(loader.manifest, tokenizer, data)
-        return held_out_loss(model, loader.iter_eval(), target,
-                             text_bytes=loader.manifest.split("val").text_bytes)
+        return held_out_loss(model, loader.iter_eval(), target, text_bytes=loader.manifest.split("val").text_bytes)
     text_bytes = 0
     # Each document between two end-of-text tokens, so its end is predicted as in training.
     boundary = [] if tokenizer.eot_id is None else [tokenizer.eot_id]
@@ -184,14 +190,15 @@ def evaluate_run(
             for tokens in batch:
                 yield boundary + tokens + boundary
 
-    result = held_out_loss(model, document_windows(encoded(), context, batch_size), target,
-                           text_bytes=None)
-    return HeldOutLoss(loss=result.loss, tokens=result.tokens, text_bytes=unknown.scored_bytes(text_bytes),
-                       unknown=unknown)
+    result = held_out_loss(model, document_windows(encoded(), context, batch_size), target, text_bytes=None)
+    return HeldOutLoss(
+        loss=result.loss, tokens=result.tokens, text_bytes=unknown.scored_bytes(text_bytes), unknown=unknown
+    )
 
 
-def _first_failure(tokenizer: BPETokenizer, documents: list[str], first: int,
-                   data: str | os.PathLike[str], on_unknown: str) -> DataError:
+def _first_failure(
+    tokenizer: BPETokenizer, documents: list[str], first: int, data: str | os.PathLike[str], on_unknown: str
+) -> DataError:
     """The error of the first document that fails, naming the corpus and the document."""
     for number, document in enumerate(documents, start=first + 1):
         try:

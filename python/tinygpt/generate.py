@@ -118,8 +118,12 @@ class TextStream:
         eot = self.tokenizer.eot_id
         pieces = PieceDecoder(self.tokenizer.token_bytes, self.stop)
         steps = sample_tokens(
-            self.model, prompt, self.max_new_tokens, self.sampler,
-            generator=self.generator, stop_ids=() if eot is None else (eot,),
+            self.model,
+            prompt,
+            self.max_new_tokens,
+            self.sampler,
+            generator=self.generator,
+            stop_ids=() if eot is None else (eot,),
         )
         reason = "length"
         try:
@@ -171,8 +175,11 @@ def generate_texts(
         steps: list[torch.Tensor] = []
         interrupted = False
         try:
-            steps.extend(sample_tokens(model, batch, max_new_tokens, sampler, generator=generator,
-                                       stop_ids=() if eot is None else (eot,)))
+            steps.extend(
+                sample_tokens(
+                    model, batch, max_new_tokens, sampler, generator=generator, stop_ids=() if eot is None else (eot,)
+                )
+            )
         except KeyboardInterrupt:
             interrupted = True
         rows = torch.stack(steps, dim=1).tolist() if steps else [[] for _ in indices]

@@ -40,8 +40,9 @@ class TokenizeProgress:
         self._progress.__enter__()
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         self._progress.__exit__(kind, error, trace)
 
     def start(self, description: str, total_documents: int | None) -> None:
@@ -78,8 +79,12 @@ def progress_bar(
     if not enabled:
         yield lambda n: None
         return
-    columns = [TextColumn("{task.description}"), BarColumn(),
-               TextColumn(f"{{task.completed:,.0f}} {unit}"), TimeElapsedColumn()]
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn(f"{{task.completed:,.0f}} {unit}"),
+        TimeElapsedColumn(),
+    ]
     with Progress(*columns, console=Console(file=sys.stderr), transient=True) as progress:
         task = progress.add_task(description, total=total)
         yield lambda n: progress.advance(task, n)

@@ -24,8 +24,20 @@ def generate(capsys, *argv: str) -> tuple[int, str, str]:
 
 def test_original_flags_print_prompt_and_continuation(run_dir, capsys):
     """`--input --token-count --temperature` as in gpt-rs; the parameter count goes to stderr."""
-    code, out, err = generate(capsys, str(run_dir), "--input", "Once", "--token-count", "20",
-                              "--temperature", "0.7", "--seed", "1", "--device", "cpu")
+    code, out, err = generate(
+        capsys,
+        str(run_dir),
+        "--input",
+        "Once",
+        "--token-count",
+        "20",
+        "--temperature",
+        "0.7",
+        "--seed",
+        "1",
+        "--device",
+        "cpu",
+    )
     assert code == 0
     assert out.startswith("Once") and len(out) > len("Once\n")
     assert "parameters" in err and "step_00000100" in err
@@ -41,8 +53,21 @@ def test_seed_makes_output_repeatable_and_stream_matches_batch(run_dir, capsys):
 
 
 def test_several_inputs_are_continued_in_order(run_dir, capsys):
-    code, out, _ = generate(capsys, str(run_dir), "--input", "Once", "--input", "Tom and his dog",
-                            "--input", "Lily", "--token-count", "8", "--greedy", "--device", "cpu")
+    code, out, _ = generate(
+        capsys,
+        str(run_dir),
+        "--input",
+        "Once",
+        "--input",
+        "Tom and his dog",
+        "--input",
+        "Lily",
+        "--token-count",
+        "8",
+        "--greedy",
+        "--device",
+        "cpu",
+    )
     assert code == 0
     assert out.startswith("Once")
     assert out.index("Once") < out.index("\n\nTom and his dog") < out.index("\n\nLily")
@@ -102,8 +127,9 @@ def test_characters_outside_a_words_alphabet_are_a_clear_error(tmp_path, capsys)
 
 def test_threads_flag(run_dir, capsys):
     """--threads pins CPU threads; auto uses one for small models; bad values are clear errors."""
-    code, _, err = generate(capsys, str(run_dir), "--input", "Once", "--token-count", "2", "--device", "cpu",
-                            "--threads", "2")
+    code, _, err = generate(
+        capsys, str(run_dir), "--input", "Once", "--token-count", "2", "--device", "cpu", "--threads", "2"
+    )
     assert code == 0 and "2 thread(s)" in err
     code, _, err = generate(capsys, str(run_dir), "--input", "Once", "--token-count", "2", "--device", "cpu")
     assert code == 0 and "1 thread(s)" in err

@@ -41,8 +41,10 @@ def test_eval_error_names_the_flag(words_run, new_corpus, capsys):
 
 
 def test_eval_counts_skipped_characters_and_scores_the_bytes_encoded(words_run, new_corpus, capsys):
-    assert main(["eval", str(words_run), "--data", str(new_corpus), "--device", "cpu",
-                 "--on-unknown", "skip", "--json"]) == 0
+    assert (
+        main(["eval", str(words_run), "--data", str(new_corpus), "--device", "cpu", "--on-unknown", "skip", "--json"])
+        == 0
+    )
     result = json.loads(capsys.readouterr().out)
     read = sum(len(s.encode()) for s in NEW_STORIES)
     assert result["unknown_characters"] == 3 and result["unknown_bytes"] == 6
@@ -54,8 +56,7 @@ def test_eval_counts_skipped_characters_and_scores_the_bytes_encoded(words_run, 
 
 
 def test_eval_replacement_character_is_counted_in_the_bytes_scored(words_run, new_corpus, capsys):
-    assert main(["eval", str(words_run), "--data", str(new_corpus), "--device", "cpu",
-                 "--on-unknown", " "]) == 0
+    assert main(["eval", str(words_run), "--data", str(new_corpus), "--device", "cpu", "--on-unknown", " "]) == 0
     out = capsys.readouterr().out
     read = sum(len(s.encode()) for s in NEW_STORIES)
     assert f"({read - 6 + 3:,} bytes of text scored)" in out
@@ -66,8 +67,25 @@ def test_generate_and_repl_take_the_flag(words_run, capsys, monkeypatch):
     prompt = f"Once upon a time {UNSEEN}"
     assert main(["generate", str(words_run), "--input", prompt, "--token-count", "3", "--device", "cpu"]) == 2
     assert "--on-unknown" in capsys.readouterr().err
-    assert main(["generate", str(words_run), "--input", prompt, "--token-count", "3", "--device", "cpu",
-                 "--on-unknown", "skip", "--seed", "1"]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                str(words_run),
+                "--input",
+                prompt,
+                "--token-count",
+                "3",
+                "--device",
+                "cpu",
+                "--on-unknown",
+                "skip",
+                "--seed",
+                "1",
+            ]
+        )
+        == 0
+    )
     monkeypatch.setattr(sys, "stdin", io.StringIO(f"/tokenize a{UNSEEN}b\n"))
     assert main(["repl", str(words_run), "--device", "cpu", "--on-unknown", "skip"]) == 0
     assert "2 tokens" in capsys.readouterr().out

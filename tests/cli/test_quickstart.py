@@ -13,9 +13,23 @@ from safetensors import safe_open
 def test_quickstart_end_to_end_leaves_a_complete_run(tmp_path: Path) -> None:
     out = tmp_path / "qs"
     result = subprocess.run(
-        [sys.executable, "-m", "tinygpt", "quickstart", "--out", str(out),
-         "--train-seconds", "4", "--vocab-size", "400", "--prompt", "Once upon a time"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "tinygpt",
+            "quickstart",
+            "--out",
+            str(out),
+            "--train-seconds",
+            "4",
+            "--vocab-size",
+            "400",
+            "--prompt",
+            "Once upon a time",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
 

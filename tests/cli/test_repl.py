@@ -28,8 +28,12 @@ def words_run(tmp_path_factory):
 def spawn_repl(run, history, *extra: str) -> pexpect.spawn:
     env = {**os.environ, "TINYGPT_REPL_HISTORY": str(history), "TERM": "xterm-256color", "COLUMNS": "160"}
     return pexpect.spawn(
-        sys.executable, ["-m", "tinygpt", "repl", str(run), "--device", "cpu", *extra],
-        env=env, encoding="utf-8", timeout=60, dimensions=(50, 160),
+        sys.executable,
+        ["-m", "tinygpt", "repl", str(run), "--device", "cpu", *extra],
+        env=env,
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(50, 160),
     )
 
 

@@ -18,8 +18,19 @@ def tokenizer_file(tinystories_txt, tmp_path_factory):
 
 
 def test_tokenize_prints_a_summary_and_shows_progress(tmp_path, tinystories_parquet, tokenizer_file, capsys):
-    code = main(["tokenize", "--data", str(tinystories_parquet), "--tokenizer", str(tokenizer_file),
-                 "--out", str(tmp_path), "--shard-tokens", "500000"])
+    code = main(
+        [
+            "tokenize",
+            "--data",
+            str(tinystories_parquet),
+            "--tokenizer",
+            str(tokenizer_file),
+            "--out",
+            str(tmp_path),
+            "--shard-tokens",
+            "500000",
+        ]
+    )
     out, err = capsys.readouterr()
     documents = sum(1 for _ in open_corpus(tinystories_parquet))
     assert code == 0
@@ -32,8 +43,20 @@ def test_tokenize_prints_a_summary_and_shows_progress(tmp_path, tinystories_parq
 def test_an_empty_document_in_a_txt_corpus_is_counted_in_the_summary(tmp_path, tokenizer_file, capsys):
     corpus = tmp_path / "stories.txt"
     corpus.write_text("One story.\n<|endoftext|>\n<|endoftext|>\nAnother story.\n<|endoftext|>\n", encoding="utf-8")
-    code = main(["tokenize", "--data", str(corpus), "--tokenizer", str(tokenizer_file), "--out", str(tmp_path / "out"),
-                 "--val-fraction", "0", "--no-progress"])
+    code = main(
+        [
+            "tokenize",
+            "--data",
+            str(corpus),
+            "--tokenizer",
+            str(tokenizer_file),
+            "--out",
+            str(tmp_path / "out"),
+            "--val-fraction",
+            "0",
+            "--no-progress",
+        ]
+    )
     assert code == 0
     assert "skipped 1 empty document(s)" in capsys.readouterr().out
     manifest = read_manifest(tmp_path / "out")
@@ -41,8 +64,20 @@ def test_an_empty_document_in_a_txt_corpus_is_counted_in_the_summary(tmp_path, t
 
 
 def test_vocab_size_trains_the_tokenizer_into_the_output(tmp_path, tinystories_txt, capsys):
-    code = main(["tokenize", "--data", str(tinystories_txt), "--vocab-size", "320", "--mode", "words",
-                 "--out", str(tmp_path), "--no-progress"])
+    code = main(
+        [
+            "tokenize",
+            "--data",
+            str(tinystories_txt),
+            "--vocab-size",
+            "320",
+            "--mode",
+            "words",
+            "--out",
+            str(tmp_path),
+            "--no-progress",
+        ]
+    )
     assert code == 0
     tokenizer = BPETokenizer.load(tmp_path / "tokenizer.ron")
     assert (tokenizer.vocab_size, tokenizer.mode) == (320, "words")
@@ -52,8 +87,23 @@ def test_vocab_size_trains_the_tokenizer_into_the_output(tmp_path, tinystories_t
 
 def test_parts_then_merge(tmp_path, tinystories_txt, tokenizer_file, capsys):
     for part in ("1/2", "0/2"):
-        assert main(["tokenize", "--data", str(tinystories_txt), "--tokenizer", str(tokenizer_file),
-                     "--out", str(tmp_path), "--part", part, "--no-progress"]) == 0
+        assert (
+            main(
+                [
+                    "tokenize",
+                    "--data",
+                    str(tinystories_txt),
+                    "--tokenizer",
+                    str(tokenizer_file),
+                    "--out",
+                    str(tmp_path),
+                    "--part",
+                    part,
+                    "--no-progress",
+                ]
+            )
+            == 0
+        )
     assert main(["tokenize", "--merge", "--out", str(tmp_path)]) == 0
     assert "merged" in capsys.readouterr().out
     documents = sum(1 for _ in open_corpus(tinystories_txt))

@@ -51,7 +51,10 @@ def test_both_formats_round_trip_and_are_checked_alike(tmp_path, name):
     path = tmp_path / name
     write_config_file({"a": 1, "b": 2.5}, path, what="model config")
     assert read_config_file(path, required={"a"}, optional={"b": 0.0, "c": "x"}, what="model config") == {
-        "a": 1, "b": 2.5, "c": "x"}
+        "a": 1,
+        "b": 2.5,
+        "c": "x",
+    }
     with pytest.raises(ConfigError, match=rf"{name}: model config: unknown field\(s\) b .*missing field\(s\) d"):
         read_config_file(path, required={"a", "d"}, what="model config")
 

@@ -34,9 +34,16 @@ TINY_DATASET = (
 
 def test_reads_gptrs_transformer_config_as_written():
     assert ron.loads(TRANSFORMER_CONFIG) == {
-        "vocab_size": 2048, "embedding_size": 128, "context_length": 64, "head_count": 4,
-        "block_count": 8, "feed_forward_multiplier": 4, "embedding_dropout": 0.05,
-        "attention_dropout": 0.05, "feed_forward_dropout": 0.05, "residual_dropout": 0.05,
+        "vocab_size": 2048,
+        "embedding_size": 128,
+        "context_length": 64,
+        "head_count": 4,
+        "block_count": 8,
+        "feed_forward_multiplier": 4,
+        "embedding_dropout": 0.05,
+        "attention_dropout": 0.05,
+        "feed_forward_dropout": 0.05,
+        "residual_dropout": 0.05,
     }
 
 
@@ -46,7 +53,9 @@ def test_reads_gptrs_train_configs_with_exponent_floats():
     assert constant["training_iterations"] == 60000 and isinstance(constant["training_iterations"], int)
     cosine = ron.loads(WARMUP_COSINE_TRAIN_CONFIG)
     assert (cosine["min_learning_rate"], cosine["max_learning_rate"], cosine["warmup_iterations"]) == (
-        1e-5, 2e-4, 3000,
+        1e-5,
+        2e-4,
+        3000,
     )
 
 
@@ -69,8 +78,7 @@ def test_compact_output_has_the_shape_ron_to_string_writes():
         "encoded_data": [[2, 0], [1]],
     }
     assert ron.dumps(dataset, pretty=False) == (
-        "(char_to_id:{'a':0,'b':1},id_to_char:{0:'a',1:'b'},"
-        "mergings:[(from:(0,1),to:2)],encoded_data:[[2,0],[1]])"
+        "(char_to_id:{'a':0,'b':1},id_to_char:{0:'a',1:'b'},mergings:[(from:(0,1),to:2)],encoded_data:[[2,0],[1]])"
     )
 
 
@@ -103,9 +111,20 @@ def test_whitespace_comments_trailing_commas_and_names_do_not_change_the_value(t
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("-5", -5), ("+5", 5), ("1_000_000", 1_000_000), ("-0x1F", -31), ("0o17", 15),
-        ("2e-4", 2e-4), ("1E5", 1e5), ("-1.5e+3", -1500.0), ("3.", 3.0), (".5", 0.5),
-        ("-0.0", -0.0), ("inf", math.inf), ("-inf", -math.inf), ("[-1, -2]", [-1, -2]),
+        ("-5", -5),
+        ("+5", 5),
+        ("1_000_000", 1_000_000),
+        ("-0x1F", -31),
+        ("0o17", 15),
+        ("2e-4", 2e-4),
+        ("1E5", 1e5),
+        ("-1.5e+3", -1500.0),
+        ("3.", 3.0),
+        (".5", 0.5),
+        ("-0.0", -0.0),
+        ("inf", math.inf),
+        ("-inf", -math.inf),
+        ("[-1, -2]", [-1, -2]),
     ],
 )
 def test_numbers_in_every_rust_spelling(text, expected):
@@ -120,11 +139,23 @@ def test_nan_reads_as_float_nan():
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        (r'"a\"b"', 'a"b'), (r'"back\\slash"', "back\\slash"), (r'"tab\tnl\ncr\r"', "tab\tnl\ncr\r"),
-        (r'"nul\0"', "nul\0"), (r'"\u{1F600}"', "😀"), (r'"\u00e9"', "é"), (r'"\ud83d\ude00"', "😀"),
-        (r'"\x41"', "A"), (r"'\''", "'"), (r"'\n'", "\n"), ("'\"'", '"'), ("'é'", "é"),
-        (r"'\u{301}'", "\u0301"), ('"raw\nnewline"', "raw\nnewline"), ('r#"a "quoted" \\n"#', 'a "quoted" \\n'),
-        (r'r"plain"', "plain"), ('"日本語 ✓"', "日本語 ✓"),
+        (r'"a\"b"', 'a"b'),
+        (r'"back\\slash"', "back\\slash"),
+        (r'"tab\tnl\ncr\r"', "tab\tnl\ncr\r"),
+        (r'"nul\0"', "nul\0"),
+        (r'"\u{1F600}"', "😀"),
+        (r'"\u00e9"', "é"),
+        (r'"\ud83d\ude00"', "😀"),
+        (r'"\x41"', "A"),
+        (r"'\''", "'"),
+        (r"'\n'", "\n"),
+        ("'\"'", '"'),
+        ("'é'", "é"),
+        (r"'\u{301}'", "\u0301"),
+        ('"raw\nnewline"', "raw\nnewline"),
+        ('r#"a "quoted" \\n"#', 'a "quoted" \\n'),
+        (r'r"plain"', "plain"),
+        ('"日本語 ✓"', "日本語 ✓"),
     ],
 )
 def test_escapes_in_strings_and_chars(text, expected):
@@ -157,7 +188,7 @@ def test_bare_values_and_units():
         (r'"\u{110000}"', 1, 2, "invalid code point"),
         (r'"\ud800"', 1, 2, "lone surrogate"),
         ("12abc", 1, 1, "malformed number"),
-        ("(a: b\"x\")", 1, 5, "byte strings"),
+        ('(a: b"x")', 1, 5, "byte strings"),
         ("{[1]: 2}", 1, 2, "hashable"),
         ('r#"never closed"', 1, 1, "unterminated raw string"),
     ],
@@ -177,7 +208,7 @@ def test_deep_nesting_is_a_ron_error_not_a_recursion_error(opening):
 
 
 def test_unterminated_inputs_fail_fast_at_any_cut():
-    text = ron.dumps({"name": "story \"quoted\"", "chars": RonMap({Char("'"): 1}), "ids": [[1, 2], [3]]})
+    text = ron.dumps({"name": 'story "quoted"', "chars": RonMap({Char("'"): 1}), "ids": [[1, 2], [3]]})
     for cut in range(len(text) - 1):
         with pytest.raises(RonError):
             ron.loads(text[:cut])
@@ -203,6 +234,7 @@ def test_dict_with_non_identifier_keys_is_written_as_a_map():
 
 # ------------------------------------------------------------------ round trips (hypothesis)
 
+
 def _same(a, b) -> bool:
     """``b`` (read back) equals ``a`` (written) with the same RON types (Char vs str, tuple vs
     list, struct vs map); a dict that cannot be a struct comes back as a RonMap."""
@@ -218,16 +250,21 @@ def _same(a, b) -> bool:
 
 
 def _same_items(a: dict, b: dict) -> bool:
-    return list(a) == list(b) and all(type(k) is type(j) for k, j in zip(a, b)) and all(
-        _same(a[key], b[key]) for key in a
+    return (
+        list(a) == list(b) and all(type(k) is type(j) for k, j in zip(a, b)) and all(_same(a[key], b[key]) for key in a)
     )
 
 
 text = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
 chars = text.filter(lambda s: len(s) == 1).map(Char) | st.sampled_from("'\"\\\n\t\r\0é").map(Char)
 scalars = (
-    st.none() | st.booleans() | st.integers() | st.integers(-(2**70), 2**70)
-    | st.floats(allow_nan=False) | text | chars
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False)
+    | text
+    | chars
     | st.sampled_from(["Words", "Bytes", "inf_", "Nothing"]).map(Ident)
 )
 identifiers = st.from_regex(r"[a-z_][a-z0-9_]{0,8}", fullmatch=True)
@@ -264,6 +301,7 @@ def test_arbitrary_text_parses_or_raises_ron_error(source):
 
 # ------------------------------------------- long lists of int records (the fast paths)
 
+
 def _records_like(layout):
     """Values laid out as ``layout``: ``int``, a tuple of layouts, or a dict of them (a struct).
     Mostly ids, sometimes ints too long for the reader's fast path or for one line."""
@@ -277,8 +315,9 @@ def _records_like(layout):
 
 layouts = st.recursive(
     st.just(int),
-    lambda inner: st.lists(inner, min_size=1, max_size=3).map(tuple)
-    | st.dictionaries(identifiers, inner, min_size=1, max_size=3),
+    lambda inner: (
+        st.lists(inner, min_size=1, max_size=3).map(tuple) | st.dictionaries(identifiers, inner, min_size=1, max_size=3)
+    ),
     max_leaves=6,
 )
 laid_out_records = layouts.flatmap(
@@ -394,6 +433,7 @@ def test_malformed_records_late_in_a_long_list_report_their_line_and_column(text
 
 
 # ------------------------------------------------------------------ files and config structs
+
 
 def test_dump_then_load_a_file(tmp_path):
     path = tmp_path / "sub" / "transformer_config.ron"

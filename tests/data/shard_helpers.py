@@ -26,7 +26,7 @@ def write_shard_dir(
     for name, documents in splits.items():
         info = SplitInfo()
         for index, first in enumerate(range(0, len(documents), documents_per_shard)):
-            chunk = documents[first:first + documents_per_shard]
+            chunk = documents[first : first + documents_per_shard]
             tokens = np.array([t for doc in chunk for t in [EOT, *doc]], dtype=dtype)
             file = f"{name}_{index:06d}.bin"
             write_shard(directory / file, tokens)
@@ -48,8 +48,9 @@ def write_shard_dir(
     return directory
 
 
-def write_stream_dir(directory: Path, stream: np.ndarray, cuts: list[int], *, vocab_size: int,
-                     dtype: str = "uint32") -> Path:
+def write_stream_dir(
+    directory: Path, stream: np.ndarray, cuts: list[int], *, vocab_size: int, dtype: str = "uint32"
+) -> Path:
     """One 'train' split whose token stream is cut into shards at ``cuts`` (mid-document too)."""
     directory.mkdir(parents=True, exist_ok=True)
     info = SplitInfo()
@@ -59,6 +60,5 @@ def write_stream_dir(directory: Path, stream: np.ndarray, cuts: list[int], *, vo
         write_shard(directory / file, stream[start:stop].astype(dtype))
         documents = int(np.count_nonzero(stream[start:stop] == EOT))
         info.add_shard(ShardInfo(file, stop - start, documents, 0), documents, 0)
-    Manifest(directory, "test", vocab_size, EOT, dtype, "tail", 0.0, {}, {"train": info},
-             complete=True).save()
+    Manifest(directory, "test", vocab_size, EOT, dtype, "tail", 0.0, {}, {"train": info}, complete=True).save()
     return directory

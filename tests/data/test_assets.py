@@ -36,9 +36,7 @@ def stories(corpus_bytes: bytes) -> list[str]:
     return split_stories(corpus_bytes.decode("utf-8"))
 
 
-def test_corpus_is_ascii_text_of_the_documented_size(
-    corpus_bytes: bytes, stories: list[str]
-) -> None:
+def test_corpus_is_ascii_text_of_the_documented_size(corpus_bytes: bytes, stories: list[str]) -> None:
     """Quickstart's run time and the README's figures assume a corpus of roughly 50-150 KB."""
     assert MIN_BYTES <= len(corpus_bytes) <= MAX_BYTES
     stray = sorted(set("".join(stories)) - ALLOWED_CHARS)
@@ -64,9 +62,7 @@ def test_corpus_has_enough_distinct_nonempty_stories(stories: list[str]) -> None
     assert len(set(stories)) == len(stories), "duplicate stories in stories.txt"
 
 
-def test_corpus_stories_are_not_copied_from_the_reference_dataset(
-    stories: list[str], tinystories_txt: Path
-) -> None:
+def test_corpus_stories_are_not_copied_from_the_reference_dataset(stories: list[str], tinystories_txt: Path) -> None:
     """The corpus is written for this project; no story may be lifted from TinyStories."""
     reference_text = tinystories_txt.read_text(encoding="utf-8")
     copied = [story[:60] for story in stories if story in reference_text]

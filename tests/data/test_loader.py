@@ -30,13 +30,15 @@ def _documents(count: int, seed: int = 0, longest: int = 60) -> list[list[int]]:
 def shard_dir(tmp_path):
     documents = _documents(120)
     vocab = max(max(doc) for doc in documents) + 1
-    return write_shard_dir(tmp_path / "shards", {"train": documents, "val": documents[:30]},
-                           vocab_size=vocab, documents_per_shard=7)
+    return write_shard_dir(
+        tmp_path / "shards", {"train": documents, "val": documents[:30]}, vocab_size=vocab, documents_per_shard=7
+    )
 
 
 def _stream(loader: TokenLoader) -> np.ndarray:
-    return np.concatenate([np.fromfile(p, dtype=loader.manifest.dtype, offset=1024)
-                           for p in loader.manifest.shard_paths(loader.split)]).astype(np.int64)
+    return np.concatenate(
+        [np.fromfile(p, dtype=loader.manifest.dtype, offset=1024) for p in loader.manifest.shard_paths(loader.split)]
+    ).astype(np.int64)
 
 
 def test_batches_are_int64_windows_with_y_shifted_by_one(shard_dir):
@@ -55,7 +57,7 @@ def test_batches_are_int64_windows_with_y_shifted_by_one(shard_dir):
         if anchor is None:
             continue  # EOT -> EOT: an empty document
         start = int(np.flatnonzero(stream == row_x[anchor])[0]) - anchor
-        assert np.array_equal(stream[start:start + targets + 1], np.append(row_x[:targets], row_y[targets - 1]))
+        assert np.array_equal(stream[start : start + targets + 1], np.append(row_x[:targets], row_y[targets - 1]))
 
 
 def _windows(loader: TokenLoader, batches: int) -> list[tuple[int, ...]]:
@@ -119,9 +121,16 @@ def test_document_sampling_draws_every_start_equally_and_moves_late_ones_to_the_
         counts[window] = counts.get(window, 0) + 1
     # Starts per window: 1 each, 3 for a document end reached from its last three tokens (2 for
     # the second document, whose whole text and end fit in one padded window).
-    weights = {(EOT, 1, 2, 3): 1, (1, 2, 3, 4): 1, (2, 3, 4, 5): 1, (3, 4, 5, EOT): 3,
-               (EOT, 6, EOT): 2,
-               (EOT, 8, 9, 10): 1, (8, 9, 10, 11): 1, (9, 10, 11, EOT): 3}
+    weights = {
+        (EOT, 1, 2, 3): 1,
+        (1, 2, 3, 4): 1,
+        (2, 3, 4, 5): 1,
+        (3, 4, 5, EOT): 3,
+        (EOT, 6, EOT): 2,
+        (EOT, 8, 9, 10): 1,
+        (8, 9, 10, 11): 1,
+        (9, 10, 11, EOT): 3,
+    }
     assert set(counts) == set(weights)
     draws = sum(counts.values())  # 2,560: ~197 per start
     for window, weight in weights.items():
@@ -160,7 +169,7 @@ def test_stream_windows_may_cross_documents_and_shards(tmp_path):
         for row_x, row_y in zip(x.numpy(), y.numpy()):
             anchor = int(np.flatnonzero(row_x != EOT)[0])
             start = int(np.flatnonzero(stream == row_x[anchor])[0]) - anchor
-            assert np.array_equal(stream[start:start + 41], np.append(row_x, row_y[-1]))
+            assert np.array_equal(stream[start : start + 41], np.append(row_x, row_y[-1]))
             crossed |= start < 150 < start + 41
     assert crossed
 

@@ -32,8 +32,7 @@ def shards(tmp_path_factory) -> Path:
     """The embedded stories in several small shards per split (a few pages each)."""
     directory = tmp_path_factory.mktemp("shards")
     tokenizer = BPETokenizer.train(embedded_corpus_path(), 300, mode="bytes")
-    tokenize_corpus(embedded_corpus_path(), tokenizer, directory, shard_tokens=20_000,
-                    show_progress=False)
+    tokenize_corpus(embedded_corpus_path(), tokenizer, directory, shard_tokens=20_000, show_progress=False)
     assert len(list(directory.glob("train_*.bin"))) >= 2
     return directory
 
@@ -112,8 +111,12 @@ def test_shard_truncated_under_a_loader_is_a_data_error_naming_it(own_shards):
     """Training batches and the evaluation sweep both fail cleanly; the process exits normally,
     also with Python's faulthandler installed before tinygpt's own handler."""
     shard = own_shards / "train_000000.bin"
-    result = subprocess.run([sys.executable, "-X", "faulthandler", "-c", TRUNCATE_UNDER_LOADER,
-                             str(own_shards)], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-X", "faulthandler", "-c", TRUNCATE_UNDER_LOADER, str(own_shards)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert len(lines) == 2
@@ -145,14 +148,16 @@ def no_core_dump() -> None:
 
 @posix_only
 @pytest.mark.parametrize("previous", ["faulthandler", "default"])
-def test_bus_error_outside_the_loader_still_reaches_the_previous_handler(shards, tmp_path,
-                                                                         previous):
+def test_bus_error_outside_the_loader_still_reaches_the_previous_handler(shards, tmp_path, previous):
     """tinygpt's handler owns only faults of its own reads; any other SIGBUS goes on to the
     handler installed before it (faulthandler's traceback) or to the default action."""
     result = subprocess.run(
-        [sys.executable, "-c", FOREIGN_BUS_ERROR, str(shards / "train_000000.bin"),
-         str(tmp_path / "mapped"), previous],
-        capture_output=True, text=True, timeout=300, preexec_fn=no_core_dump)
+        [sys.executable, "-c", FOREIGN_BUS_ERROR, str(shards / "train_000000.bin"), str(tmp_path / "mapped"), previous],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=no_core_dump,
+    )
     assert result.returncode == -signal.SIGBUS, result.stderr
     assert ("Fatal Python error: Bus error" in result.stderr) == (previous == "faulthandler")
 
@@ -160,11 +165,37 @@ def test_bus_error_outside_the_loader_still_reaches_the_previous_handler(shards,
 @posix_only
 def test_shard_truncated_during_training_is_a_one_line_data_error(own_shards, tmp_path):
     run = tmp_path / "run"
-    command = [sys.executable, "-m", "tinygpt", "train", "--data", str(own_shards), "--out",
-               str(run), "--embedding-size", "16", "--context-length", "16", "--head-count", "1",
-               "--block-count", "1", "--training-iterations", "1000000",
-               "--evaluation-interval", "20", "--evaluation-iterations", "1",
-               "--contexts-per-batch", "4", "--device", "cpu", "--threads", "1", "--no-progress"]
+    command = [
+        sys.executable,
+        "-m",
+        "tinygpt",
+        "train",
+        "--data",
+        str(own_shards),
+        "--out",
+        str(run),
+        "--embedding-size",
+        "16",
+        "--context-length",
+        "16",
+        "--head-count",
+        "1",
+        "--block-count",
+        "1",
+        "--training-iterations",
+        "1000000",
+        "--evaluation-interval",
+        "20",
+        "--evaluation-iterations",
+        "1",
+        "--contexts-per-batch",
+        "4",
+        "--device",
+        "cpu",
+        "--threads",
+        "1",
+        "--no-progress",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 240

@@ -23,9 +23,19 @@ def _manifest(directory, part=None, complete=True, job=None) -> Manifest:
     for split in (train, val):
         for shard in split.shards:
             write_shard(directory / shard.file, np.zeros(shard.tokens, dtype=np.uint16))
-    return Manifest(directory, "abc", 2048, 2047, "uint16", "tail", 0.1,
-                    job or {"files": ["x.txt"], "part": list(part) if part else None},
-                    {"train": train, "val": val}, part=part, complete=complete)
+    return Manifest(
+        directory,
+        "abc",
+        2048,
+        2047,
+        "uint16",
+        "tail",
+        0.1,
+        job or {"files": ["x.txt"], "part": list(part) if part else None},
+        {"train": train, "val": val},
+        part=part,
+        complete=complete,
+    )
 
 
 def test_manifest_round_trips_through_json(tmp_path):
@@ -75,9 +85,7 @@ def test_part_manifests_merge_in_part_order(tmp_path):
     for index in (2, 0, 1):
         _manifest(tmp_path, part=(index, 3)).save()
     merged = read_manifest(tmp_path)
-    assert [s.file for s in merged.splits["train"].shards] == [
-        f"train_part{i:04d}_000000.bin" for i in range(3)
-    ]
+    assert [s.file for s in merged.splits["train"].shards] == [f"train_part{i:04d}_000000.bin" for i in range(3)]
     assert merged.splits["train"].tokens == 100 + 101 + 102
     assert merged.splits["train"].empty_documents == 3
     assert merged.part is None

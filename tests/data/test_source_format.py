@@ -61,9 +61,26 @@ def test_training_reads_any_file_name_as_text(tmp_path):
 
 def test_tokenize_cli_format_flag(tmp_path, capsys):
     path = write_text(tmp_path / "book.md", STORIES * 5)
-    assert main(["tokenize", "--data", str(path), "--format", "text", "--vocab-size", "280",
-                 "--out", str(tmp_path / "out"), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "tokenize",
+                "--data",
+                str(path),
+                "--format",
+                "text",
+                "--vocab-size",
+                "280",
+                "--out",
+                str(tmp_path / "out"),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert "10 documents" in capsys.readouterr().out
-    assert main(["tokenize", "--data", str(path), "--vocab-size", "280", "--out", str(tmp_path / "o2"),
-                 "--no-progress"]) == 2
+    assert (
+        main(["tokenize", "--data", str(path), "--vocab-size", "280", "--out", str(tmp_path / "o2"), "--no-progress"])
+        == 2
+    )
     assert "--format text" in capsys.readouterr().err

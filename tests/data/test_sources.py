@@ -18,7 +18,7 @@ from tinygpt.data import sources
 from tinygpt.data.sources import Corpus, embedded_corpus_path, open_corpus
 from tinygpt.errors import DataError
 
-STORIES = ["Once upon a time, a cat sat.\nIt was happy.", "Tom said, \"Hi!\"", "Ünïcödé 日本 😀 story."]
+STORIES = ["Once upon a time, a cat sat.\nIt was happy.", 'Tom said, "Hi!"', "Ünïcödé 日本 😀 story."]
 
 
 def write_txt(path: Path, documents: list[str], newline: str = "\n") -> Path:
@@ -38,6 +38,7 @@ def write_jsonl(path: Path, records: list) -> Path:
 
 
 # ------------------------------------------------------------------------------------ .txt
+
 
 def test_txt_documents_are_separated_by_endoftext_lines(tmp_path):
     assert list(open_corpus(write_txt(tmp_path / "a.txt", STORIES))) == STORIES
@@ -73,9 +74,7 @@ def test_txt_separator_must_be_a_whole_line_and_empty_documents_are_kept(tmp_pat
         ("a\n<|endoftext|>\n\n", ["a", ""]),
     ],
 )
-def test_txt_separators_that_frame_the_file_make_no_document_and_two_in_a_row_an_empty_one(
-    tmp_path, text, expected
-):
+def test_txt_separators_that_frame_the_file_make_no_document_and_two_in_a_row_an_empty_one(tmp_path, text, expected):
     path = tmp_path / "a.txt"
     path.write_bytes(text.encode())
     assert list(open_corpus(path)) == expected
@@ -112,6 +111,7 @@ def test_txt_invalid_utf8_names_file_line_and_offset(tmp_path):
 
 # ------------------------------------------------------------------------------------ .jsonl
 
+
 def test_jsonl_reads_text_or_the_chosen_field(tmp_path):
     path = write_jsonl(tmp_path / "a.jsonl", [{"text": s, "story": s.upper()} for s in STORIES])
     assert list(open_corpus(path)) == STORIES
@@ -147,6 +147,7 @@ def test_jsonl_skips_blank_lines(tmp_path):
 
 
 # ------------------------------------------------------------------------------------ .parquet
+
 
 def test_parquet_reads_the_first_string_column_across_batches(tmp_path, monkeypatch):
     monkeypatch.setattr(sources, "_PARQUET_BATCH_ROWS", 7)
@@ -190,6 +191,7 @@ def test_corrupt_parquet_is_a_data_error(tmp_path):
 
 
 # ------------------------------------------------------------------------------------ paths
+
 
 def test_directory_reads_supported_files_recursively_in_sorted_order(tmp_path):
     write_txt(tmp_path / "b.txt", ["b"])
@@ -239,6 +241,7 @@ def test_corpus_is_reiterable_and_batches(tmp_path):
 
 # ------------------------------------------------------------------------------------ hf:
 
+
 def fake_hub(monkeypatch, snapshot_download) -> None:
     module = types.ModuleType("huggingface_hub")
     module.snapshot_download = snapshot_download
@@ -272,7 +275,9 @@ def test_hf_offline_says_so_and_how_to_use_a_local_file(monkeypatch):
 
 def test_hf_without_the_hub_extra_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "huggingface_hub", None)
-    with pytest.raises(DataError, match=r"huggingface_hub, which is not installed: pip install 'tinygpt\[hub\]'.*local"):
+    with pytest.raises(
+        DataError, match=r"huggingface_hub, which is not installed: pip install 'tinygpt\[hub\]'.*local"
+    ):
         open_corpus("hf:flpelerin/tinystories-10k")
 
 
@@ -283,6 +288,7 @@ def test_hf_spec_must_be_owner_slash_name(spec):
 
 
 # ------------------------------------------------------------------------------------ embedded
+
 
 def test_embedded_corpus_when_shipped():
     try:
@@ -301,6 +307,7 @@ def test_missing_embedded_corpus_is_a_clear_error(tmp_path, monkeypatch):
 
 
 # ------------------------------------------------------------------------------------ reference data
+
 
 def test_reference_txt_and_parquet_hold_the_same_stories(tinystories_txt, tinystories_parquet):
     from_txt = list(open_corpus(tinystories_txt))

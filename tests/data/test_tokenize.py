@@ -29,18 +29,22 @@ def stories(tinystories_parquet) -> list[str]:
 def _documents(directory, split: str, tokenizer) -> list[str]:
     """Every document of a split, decoded from the shards (each starts at an end-of-text)."""
     manifest = read_manifest(directory)
-    tokens = np.concatenate([np.fromfile(p, dtype=manifest.dtype, offset=1024)
-                             for p in manifest.shard_paths(split)] or [np.empty(0, np.uint16)])
+    tokens = np.concatenate(
+        [np.fromfile(p, dtype=manifest.dtype, offset=1024) for p in manifest.shard_paths(split)]
+        or [np.empty(0, np.uint16)]
+    )
     starts = np.flatnonzero(tokens == manifest.eot_id)
     assert starts.size == 0 or starts[0] == 0, "a split must start with an end-of-text token"
-    return [tokenizer.decode(tokens[a + 1:b].tolist()) for a, b in zip(starts, [*starts[1:], tokens.size])]
+    return [tokenizer.decode(tokens[a + 1 : b].tolist()) for a, b in zip(starts, [*starts[1:], tokens.size])]
 
 
 def _write_txt(path, documents: list[str]) -> None:
     path.write_text("\n<|endoftext|>\n".join(documents) + "\n", encoding="utf-8")
 
 
-def test_shards_decode_back_to_the_corpus_with_the_last_tenth_held_out(tmp_path, tinystories_parquet, stories, tokenizer):
+def test_shards_decode_back_to_the_corpus_with_the_last_tenth_held_out(
+    tmp_path, tinystories_parquet, stories, tokenizer
+):
     """The core contract: train = first 90 % of stories, val = the rest, in order, lossless;
     the manifest's counts are the shards' real counts."""
     summary = tokenize_corpus(tinystories_parquet, tokenizer, tmp_path, shard_tokens=50_000, show_progress=False)
@@ -64,8 +68,9 @@ def test_shards_decode_back_to_the_corpus_with_the_last_tenth_held_out(tmp_path,
 
 def test_a_document_longer_than_a_shard_gets_a_shard_of_its_own(tmp_path, tokenizer):
     _write_txt(tmp_path / "c.txt", ["short one", "a much longer story " * 20, "tail"])
-    tokenize_corpus(tmp_path / "c.txt", tokenizer, tmp_path / "out", shard_tokens=30, val_fraction=0.0,
-                    show_progress=False)
+    tokenize_corpus(
+        tmp_path / "c.txt", tokenizer, tmp_path / "out", shard_tokens=30, val_fraction=0.0, show_progress=False
+    )
     shards = read_manifest(tmp_path / "out").splits["train"].shards
     assert [s.documents for s in shards] == [1, 1, 1]
     assert shards[1].tokens > 30 >= max(shards[0].tokens, shards[2].tokens)
@@ -125,8 +130,9 @@ def test_an_interrupted_job_resumes_without_rewriting_finished_shards(tmp_path, 
     _write_txt(tmp_path / "c.txt", sample)
     out = tmp_path / "out"
     with pytest.raises(_Interrupted):
-        tokenize_corpus(tmp_path / "c.txt", _FailingTokenizer(tokenizer, 12), out, shard_tokens=10_000,
-                        show_progress=False)
+        tokenize_corpus(
+            tmp_path / "c.txt", _FailingTokenizer(tokenizer, 12), out, shard_tokens=10_000, show_progress=False
+        )
     interrupted = json.loads((out / "manifest.json").read_text())
     assert interrupted["complete"] is False
     finished = {s["file"]: (out / s["file"]).stat().st_mtime_ns for s in interrupted["splits"]["train"]["shards"]}

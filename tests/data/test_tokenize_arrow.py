@@ -15,7 +15,9 @@ from tinygpt.data import sources, tokenize_corpus
 from tinygpt.data.tokenize import pipeline
 from tinygpt.errors import DataError
 
-STORIES = [f"Story {i}: Lily's cat sat on the mat {i % 7} times.\n\"Hi!\" said Tom. <|endoftext|> ok" for i in range(300)]
+STORIES = [
+    f'Story {i}: Lily\'s cat sat on the mat {i % 7} times.\n"Hi!" said Tom. <|endoftext|> ok' for i in range(300)
+]
 STORIES[5] = STORIES[77] = ""
 
 
@@ -27,8 +29,9 @@ def tokenizer() -> BPETokenizer:
 @pytest.fixture
 def corpora(tmp_path):
     """The same documents as parquet (several row groups, another column first) and as jsonl."""
-    pq.write_table(pa.table({"id": list(range(len(STORIES))), "text": STORIES}), tmp_path / "c.parquet",
-                   row_group_size=64)
+    pq.write_table(
+        pa.table({"id": list(range(len(STORIES))), "text": STORIES}), tmp_path / "c.parquet", row_group_size=64
+    )
     (tmp_path / "c.jsonl").write_text("".join(json.dumps({"text": s}) + "\n" for s in STORIES), encoding="utf-8")
     return tmp_path / "c.parquet", tmp_path / "c.jsonl"
 

@@ -18,8 +18,7 @@ from tinygpt.evaluate import IGNORE_INDEX, HeldOutLoss, document_windows, held_o
     context_length=st.integers(1, 9),
     batch_size=st.integers(1, 5),
 )
-def test_document_windows_predict_every_token_once_with_its_own_context(
-        documents, context_length, batch_size):
+def test_document_windows_predict_every_token_once_with_its_own_context(documents, context_length, batch_size):
     targets, contexts_ok = [], True
     for x, y in document_windows(documents, context_length, batch_size):
         assert x.shape == y.shape and x.shape[0] <= batch_size and x.shape[1] == context_length
@@ -46,8 +45,7 @@ class Uniform(nn.Module):
 
 def test_held_out_loss_of_a_uniform_model_is_log_vocab_and_bits_per_byte_follow():
     documents = [[1, 2, 3, 4, 5], [6, 7, 8]]
-    result = held_out_loss(Uniform(16), document_windows(documents, 3, 2), torch.device("cpu"),
-                           text_bytes=12)
+    result = held_out_loss(Uniform(16), document_windows(documents, 3, 2), torch.device("cpu"), text_bytes=12)
     assert result.tokens == 6
     assert math.isclose(result.loss, math.log(16), rel_tol=1e-6)
     assert math.isclose(result.bits_per_byte, 6 * 4 / 12, rel_tol=1e-6)

@@ -22,19 +22,22 @@ def run(tmp_path_factory):
     return make_generation_run(tmp_path_factory.mktemp("args") / "run")
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["train", "--data", "d", "--out", "o", "--max-seconds", "nan"], "positive number of seconds, got nan"),
-    (["train", "--data", "d", "--out", "o", "--max-seconds", "-1"], "positive number of seconds"),
-    (["train", "--data", "d", "--out", "o", "--seed", str(2**64)], r"\[0, 2\*\*64 - 1\]"),
-    (["train", "--data", "d", "--out", "o", "--seed", "-1"], r"\[0, 2\*\*64 - 1\]"),
-    (["train", "--data", "d", "--out", "o", "--threads", "0"], "at least 1, got 0"),
-    (["tokenize", "--data", "d", "--out", "o", "--threads", "0"], "at least 1, got 0"),
-    (["quickstart", "--train-seconds", "nan"], "positive number of seconds"),
-    (["generate", "RUN", "--input", "x", "--token-count", "100001"], r"\[1, 100,000\]"),
-    (["generate", "RUN", "--input", "x", "--token-count", "0"], r"\[1, 100,000\]"),
-    (["generate", "RUN", "--input", "x", "--seed", HUGE], "an integer of 5000 digits is out of range"),
-    (["repl", "RUN", "--seed", HUGE], "an integer of 5000 digits is out of range"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--data", "d", "--out", "o", "--max-seconds", "nan"], "positive number of seconds, got nan"),
+        (["train", "--data", "d", "--out", "o", "--max-seconds", "-1"], "positive number of seconds"),
+        (["train", "--data", "d", "--out", "o", "--seed", str(2**64)], r"\[0, 2\*\*64 - 1\]"),
+        (["train", "--data", "d", "--out", "o", "--seed", "-1"], r"\[0, 2\*\*64 - 1\]"),
+        (["train", "--data", "d", "--out", "o", "--threads", "0"], "at least 1, got 0"),
+        (["tokenize", "--data", "d", "--out", "o", "--threads", "0"], "at least 1, got 0"),
+        (["quickstart", "--train-seconds", "nan"], "positive number of seconds"),
+        (["generate", "RUN", "--input", "x", "--token-count", "100001"], r"\[1, 100,000\]"),
+        (["generate", "RUN", "--input", "x", "--token-count", "0"], r"\[1, 100,000\]"),
+        (["generate", "RUN", "--input", "x", "--seed", HUGE], "an integer of 5000 digits is out of range"),
+        (["repl", "RUN", "--seed", HUGE], "an integer of 5000 digits is out of range"),
+    ],
+)
 def test_bad_numbers_are_refused_while_parsing(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)

@@ -24,8 +24,15 @@ from tinygpt.train import train
 @pytest.fixture(scope="module")
 def trained(shards, tmp_path_factory):
     run = tmp_path_factory.mktemp("ckpt") / "run"
-    train(shards, run, tiny_model_config(), tiny_train_config(training_iterations=8,
-          evaluation_interval=4), device="cpu", precision="fp32", show_progress=False)
+    train(
+        shards,
+        run,
+        tiny_model_config(),
+        tiny_train_config(training_iterations=8, evaluation_interval=4),
+        device="cpu",
+        precision="fp32",
+        show_progress=False,
+    )
     return run
 
 
@@ -52,8 +59,9 @@ def _one_line_error(argv, capsys) -> str:
 
 
 @pytest.mark.parametrize("command", ["generate", "eval", "resume"])
-@pytest.mark.parametrize("file, keep", [("model.safetensors", 100), ("model.safetensors", 5000),
-                                        ("trainer_state.pt", 3000)])
+@pytest.mark.parametrize(
+    "file, keep", [("model.safetensors", 100), ("model.safetensors", 5000), ("trainer_state.pt", 3000)]
+)
 def test_a_truncated_checkpoint_file_is_a_one_line_error(run, shards, capsys, command, file, keep):
     index = CheckpointIndex.read(RunLayout.of(run))
     for name in {index.best, index.last}:
@@ -66,8 +74,10 @@ def test_a_truncated_checkpoint_file_is_a_one_line_error(run, shards, capsys, co
     assert f"{file}: damaged or truncated" in _one_line_error(argv, capsys)
 
 
-@pytest.mark.parametrize("text", ['{"last": 5', '{"last": 5, "best": null, "kept": []}', "[]",
-                                  '{"last": "../../etc", "best": null, "kept": []}'])
+@pytest.mark.parametrize(
+    "text",
+    ['{"last": 5', '{"last": 5, "best": null, "kept": []}', "[]", '{"last": "../../etc", "best": null, "kept": []}'],
+)
 def test_a_malformed_index_is_a_one_line_error(run, shards, capsys, text):
     (run / "checkpoints" / "index.json").write_text(text)
     for argv in _commands(run, shards).values():

@@ -28,11 +28,14 @@ def test_null_parquet_rows_are_refused_naming_the_row(tmp_path):
         list(open_corpus(path))
 
 
-@pytest.mark.parametrize("name, content, expected", [
-    ("bom.txt", b"\xef\xbb\xbfHello\n<|endoftext|>\nWorld\n", ["Hello", "World"]),
-    ("bom_first.txt", b"\xef\xbb\xbf<|endoftext|>\nHello\n", ["Hello"]),
-    ("bom.jsonl", b"\xef\xbb\xbf" + json.dumps({"text": "Hello"}).encode() + b"\n", ["Hello"]),
-])
+@pytest.mark.parametrize(
+    "name, content, expected",
+    [
+        ("bom.txt", b"\xef\xbb\xbfHello\n<|endoftext|>\nWorld\n", ["Hello", "World"]),
+        ("bom_first.txt", b"\xef\xbb\xbf<|endoftext|>\nHello\n", ["Hello"]),
+        ("bom.jsonl", b"\xef\xbb\xbf" + json.dumps({"text": "Hello"}).encode() + b"\n", ["Hello"]),
+    ],
+)
 def test_a_utf8_byte_order_mark_is_not_text(tmp_path, name, content, expected):
     (tmp_path / name).write_bytes(content)
     assert list(open_corpus(tmp_path / name)) == expected
@@ -47,8 +50,9 @@ def test_a_shard_directory_is_not_reported_as_an_empty_corpus(tmp_path):
         open_corpus(tmp_path)
 
 
-@pytest.mark.skipif(sys.platform == "win32" or os.geteuid() == 0,
-                    reason="permissions are not enforced for root (or on Windows)")
+@pytest.mark.skipif(
+    sys.platform == "win32" or os.geteuid() == 0, reason="permissions are not enforced for root (or on Windows)"
+)
 def test_an_unreadable_subdirectory_is_an_error_not_skipped(tmp_path):
     (tmp_path / "a.txt").write_text("first")
     hidden = tmp_path / "more"
@@ -81,8 +85,18 @@ def test_an_unlistable_subdirectory_is_an_error_not_skipped(tmp_path, monkeypatc
 def test_an_empty_corpus_is_refused_and_leaves_nothing(tmp_path, capsys):
     (tmp_path / "corpus").mkdir()
     (tmp_path / "corpus" / "a.txt").write_text("")
-    status = main(["tokenize", "--data", str(tmp_path / "corpus"), "--vocab-size", "300",
-                   "--out", str(tmp_path / "out"), "--no-progress"])
+    status = main(
+        [
+            "tokenize",
+            "--data",
+            str(tmp_path / "corpus"),
+            "--vocab-size",
+            "300",
+            "--out",
+            str(tmp_path / "out"),
+            "--no-progress",
+        ]
+    )
     assert status == 2 and "no text to tokenize" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
@@ -93,8 +107,18 @@ def test_a_failed_tokenize_leaves_no_tokenizer_behind(tmp_path, capsys):
     (tmp_path / "corpus" / "b.txt").write_bytes(b"bad \xff byte")
     tokenizer = BPETokenizer.train(STORIES, 300, show_progress=False)
     tokenizer.save(tmp_path / "tok.ron")
-    status = main(["tokenize", "--data", str(tmp_path / "corpus"), "--tokenizer",
-                   str(tmp_path / "tok.ron"), "--out", str(tmp_path / "out"), "--no-progress"])
+    status = main(
+        [
+            "tokenize",
+            "--data",
+            str(tmp_path / "corpus"),
+            "--tokenizer",
+            str(tmp_path / "tok.ron"),
+            "--out",
+            str(tmp_path / "out"),
+            "--no-progress",
+        ]
+    )
     assert status == 2 and "invalid UTF-8" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
@@ -109,8 +133,18 @@ def test_tokenize_into_an_existing_file_is_a_one_line_error(tmp_path, capsys):
 
 def test_an_impossible_vocabulary_size_is_reported(tmp_path, capsys):
     (tmp_path / "tiny.txt").write_text("ab ab ab")
-    status = main(["tokenize", "--data", str(tmp_path / "tiny.txt"), "--vocab-size", "10000000",
-                   "--out", str(tmp_path / "out"), "--no-progress"])
+    status = main(
+        [
+            "tokenize",
+            "--data",
+            str(tmp_path / "tiny.txt"),
+            "--vocab-size",
+            "10000000",
+            "--out",
+            str(tmp_path / "out"),
+            "--no-progress",
+        ]
+    )
     err = capsys.readouterr().err
     assert status == 0
     assert "runs out of pairs to merge at" in err and "not --vocab-size 10,000,000" in err

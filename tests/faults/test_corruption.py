@@ -24,10 +24,28 @@ from tinygpt.run.layout import CheckpointIndex, RunLayout
 from tinygpt.tokenizer import BPETokenizer
 from tinygpt.train.metrics import read_metrics
 
-MODEL_FLAGS = ["--vocab-size", "300", "--embedding-size", "16", "--context-length", "16",
-               "--head-count", "2", "--block-count", "1"]
-TRAIN_FLAGS = ["--training-iterations", "4", "--evaluation-interval", "2",
-               "--evaluation-iterations", "1", "--contexts-per-batch", "4"]
+MODEL_FLAGS = [
+    "--vocab-size",
+    "300",
+    "--embedding-size",
+    "16",
+    "--context-length",
+    "16",
+    "--head-count",
+    "2",
+    "--block-count",
+    "1",
+]
+TRAIN_FLAGS = [
+    "--training-iterations",
+    "4",
+    "--evaluation-interval",
+    "2",
+    "--evaluation-iterations",
+    "1",
+    "--contexts-per-batch",
+    "4",
+]
 COMMON = ["--device", "cpu", "--precision", "fp32", "--no-progress"]
 
 
@@ -46,18 +64,26 @@ def drop_last_byte(data: bytes) -> bytes:
 def _flip_at(fraction: float):
     def flip(data: bytes) -> bytes:
         position = min(int(len(data) * fraction), len(data) - 1)
-        return data[:position] + bytes([data[position] ^ 0xFF]) + data[position + 1:]
+        return data[:position] + bytes([data[position] ^ 0xFF]) + data[position + 1 :]
+
     flip.__name__ = f"flip_byte_at_{fraction:.2f}"
     return flip
 
 
 def zero_16_bytes_at_a_third(data: bytes) -> bytes:
     start = len(data) // 3
-    return data[:start] + bytes(min(16, len(data) - start)) + data[start + 16:]
+    return data[:start] + bytes(min(16, len(data) - start)) + data[start + 16 :]
 
 
-CORRUPTIONS = [truncate_to_zero, truncate_to_half, drop_last_byte, _flip_at(0.0), _flip_at(0.5),
-               _flip_at(1.0), zero_16_bytes_at_a_third]
+CORRUPTIONS = [
+    truncate_to_zero,
+    truncate_to_half,
+    drop_last_byte,
+    _flip_at(0.0),
+    _flip_at(0.5),
+    _flip_at(1.0),
+    zero_16_bytes_at_a_third,
+]
 
 # (artefact, command run next); BEST/LAST stand for the index's checkpoint names.
 CASES = [
@@ -82,11 +108,9 @@ CASES = [
 def command(name: str, world: Path) -> list[str]:
     run, shards = world / "run", world / "shards"
     return {
-        "train": ["train", "--data", str(shards), "--out", str(world / "new"), *MODEL_FLAGS,
-                  *TRAIN_FLAGS, *COMMON],
+        "train": ["train", "--data", str(shards), "--out", str(world / "new"), *MODEL_FLAGS, *TRAIN_FLAGS, *COMMON],
         "resume": ["train", "--resume", str(run), "--training-iterations", "6", *COMMON],
-        "generate": ["generate", str(run), "--input", "Once upon", "--token-count", "6",
-                     "--greedy", "--device", "cpu"],
+        "generate": ["generate", str(run), "--input", "Once upon", "--token-count", "6", "--greedy", "--device", "cpu"],
         "eval": ["eval", str(run), "--data", str(shards), "--json", "--device", "cpu"],
     }[name]
 
@@ -100,8 +124,7 @@ def outcome(name: str, world: Path) -> tuple[int, str, str]:
     result = out.getvalue()
     if name in ("train", "resume") and status == 0:
         run = world / ("new" if name == "train" else "run")
-        result = json.dumps([r for r in read_metrics(RunLayout.of(run).metrics)
-                             if r["kind"] == "held_out"][-1])
+        result = json.dumps([r for r in read_metrics(RunLayout.of(run).metrics) if r["kind"] == "held_out"][-1])
     return status, err.getvalue(), result
 
 
@@ -110,8 +133,12 @@ def pristine(tmp_path_factory):
     world = tmp_path_factory.mktemp("world")
     tokenizer = BPETokenizer.train(embedded_corpus_path(), 300, mode="bytes", show_progress=False)
     tokenize_corpus(embedded_corpus_path(), tokenizer, world / "shards", show_progress=False)
-    assert main(["train", "--data", str(world / "shards"), "--out", str(world / "run"),
-                 *MODEL_FLAGS, *TRAIN_FLAGS, *COMMON]) == 0
+    assert (
+        main(
+            ["train", "--data", str(world / "shards"), "--out", str(world / "run"), *MODEL_FLAGS, *TRAIN_FLAGS, *COMMON]
+        )
+        == 0
+    )
     return world
 
 
@@ -129,9 +156,9 @@ def expected(pristine, tmp_path_factory):
 
 @pytest.mark.parametrize("corruption", CORRUPTIONS, ids=lambda c: c.__name__)
 @pytest.mark.parametrize("artefact, next_command", CASES, ids=[f"{a}-{c}" for a, c in CASES])
-def test_damage_ends_in_a_clear_error_or_the_correct_result(pristine, expected, tmp_path,
-                                                           record_property, artefact,
-                                                           next_command, corruption):
+def test_damage_ends_in_a_clear_error_or_the_correct_result(
+    pristine, expected, tmp_path, record_property, artefact, next_command, corruption
+):
     world = tmp_path / "world"
     shutil.copytree(pristine, world)
     index = CheckpointIndex.read(RunLayout.of(world / "run"))

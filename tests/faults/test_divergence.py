@@ -23,16 +23,17 @@ from tinygpt.train.divergence import TrainingDiverged
 
 def _strict_records(path):
     """Every line parsed by a JSON parser that refuses NaN and Infinity (not JSON)."""
+
     def refuse(constant):
         raise ValueError(f"{constant} is not JSON")
+
     return [json.loads(line, parse_constant=refuse) for line in path.read_text().splitlines()]
 
 
 def test_a_diverging_run_stops_and_keeps_its_last_good_checkpoint(shards, tmp_path):
     run = tmp_path / "run"
     config = tiny_train_config(training_iterations=8, evaluation_interval=4, log_interval=1)
-    train(shards, run, tiny_model_config(), config, device="cpu", precision="fp32",
-          show_progress=False)
+    train(shards, run, tiny_model_config(), config, device="cpu", precision="fp32", show_progress=False)
     layout = RunLayout.of(run)
     good = CheckpointIndex.read(layout)
     exploding = config.replace(training_iterations=40, learning_rate=1e30, grad_clip=0.0)
@@ -46,13 +47,40 @@ def test_a_diverging_run_stops_and_keeps_its_last_good_checkpoint(shards, tmp_pa
 
 
 def test_the_cli_says_so_in_one_line_with_exit_status_2(shards, tmp_path, capsys):
-    status = main(["train", "--data", str(shards), "--out", str(tmp_path / "run"),
-                   "--device", "cpu", "--precision", "fp32", "--no-progress",
-                   "--vocab-size", "300", "--context-length", "16",
-                   "--embedding-size", "16", "--block-count", "1",
-                   "--head-count", "1", "--training-iterations", "30",
-                   "--contexts-per-batch", "4", "--learning-rate", "1e30",
-                   "--grad-clip", "0", "--evaluation-interval", "10"])
+    status = main(
+        [
+            "train",
+            "--data",
+            str(shards),
+            "--out",
+            str(tmp_path / "run"),
+            "--device",
+            "cpu",
+            "--precision",
+            "fp32",
+            "--no-progress",
+            "--vocab-size",
+            "300",
+            "--context-length",
+            "16",
+            "--embedding-size",
+            "16",
+            "--block-count",
+            "1",
+            "--head-count",
+            "1",
+            "--training-iterations",
+            "30",
+            "--contexts-per-batch",
+            "4",
+            "--learning-rate",
+            "1e30",
+            "--grad-clip",
+            "0",
+            "--evaluation-interval",
+            "10",
+        ]
+    )
     error = capsys.readouterr().err.strip()
     assert status == 2
     assert len(error.splitlines()) == 1 and "training diverged at step" in error

@@ -16,9 +16,22 @@ from tests.generate.generation_run import make_generation_run
 def test_ctrl_c_in_generate_prints_the_text_so_far(tmp_path):
     run = make_generation_run(tmp_path / "run", mode="words")  # no end-of-text: never stops alone
     child = subprocess.Popen(
-        [sys.executable, "-m", "tinygpt", "generate", str(run), "--input", "Once upon",
-         "--token-count", "100000", "--device", "cpu"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "tinygpt",
+            "generate",
+            str(run),
+            "--input",
+            "Once upon",
+            "--token-count",
+            "100000",
+            "--device",
+            "cpu",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

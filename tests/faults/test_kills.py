@@ -25,22 +25,50 @@ from tinygpt.tokenizer import BPETokenizer
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX-only")
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
-TRAIN_FLAGS = ["--vocab-size", "300", "--embedding-size", "16", "--context-length", "16",
-               "--head-count", "2", "--block-count", "1", "--training-iterations", "30",
-               "--evaluation-interval", "3", "--evaluation-iterations", "1",
-               "--contexts-per-batch", "4", "--checkpoints-kept", "2", "--threads", "1",
-               "--device", "cpu", "--precision", "fp32", "--no-progress", "--seed", "5"]
+TRAIN_FLAGS = [
+    "--vocab-size",
+    "300",
+    "--embedding-size",
+    "16",
+    "--context-length",
+    "16",
+    "--head-count",
+    "2",
+    "--block-count",
+    "1",
+    "--training-iterations",
+    "30",
+    "--evaluation-interval",
+    "3",
+    "--evaluation-iterations",
+    "1",
+    "--contexts-per-batch",
+    "4",
+    "--checkpoints-kept",
+    "2",
+    "--threads",
+    "1",
+    "--device",
+    "cpu",
+    "--precision",
+    "fp32",
+    "--no-progress",
+    "--seed",
+    "5",
+]
 
 
 def tinygpt(*argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tinygpt", *argv], capture_output=True, check=False,
-                          text=True, env=ENV, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "tinygpt", *argv], capture_output=True, check=False, text=True, env=ENV, timeout=300
+    )
 
 
 def killed_at(seconds: float, *argv: str) -> None:
     """Start `tinygpt ARGV`, SIGKILL it after ``seconds`` (if still running)."""
-    child = subprocess.Popen([sys.executable, "-m", "tinygpt", *argv], env=ENV,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tinygpt", *argv], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         child.wait(timeout=seconds)
     except subprocess.TimeoutExpired:
@@ -72,8 +100,18 @@ def tokenizer_file(tmp_path_factory):
 
 
 def test_tokenize_killed_at_random_moments_then_rerun_gives_identical_shards(tokenizer_file, tmp_path):
-    argv = ["tokenize", "--data", "embedded", "--tokenizer", str(tokenizer_file),
-            "--shard-tokens", "1500", "--no-progress", "--threads", "1"]
+    argv = [
+        "tokenize",
+        "--data",
+        "embedded",
+        "--tokenizer",
+        str(tokenizer_file),
+        "--shard-tokens",
+        "1500",
+        "--no-progress",
+        "--threads",
+        "1",
+    ]
     duration = timed(*argv, "--out", str(tmp_path / "reference"))
     reference = shard_bytes(tmp_path / "reference")
     assert len(reference) > 10
@@ -90,16 +128,18 @@ def test_tokenize_killed_at_random_moments_then_rerun_gives_identical_shards(tok
 @pytest.fixture(scope="module")
 def shards(tokenizer_file, tmp_path_factory):
     out = tmp_path_factory.mktemp("shards") / "shards"
-    result = tinygpt("tokenize", "--data", "embedded", "--tokenizer", str(tokenizer_file),
-                     "--out", str(out), "--no-progress")
+    result = tinygpt(
+        "tokenize", "--data", "embedded", "--tokenizer", str(tokenizer_file), "--out", str(out), "--no-progress"
+    )
     assert result.returncode == 0, result.stderr
     return out
 
 
 def continue_like_a_user(shards: Path, run: Path) -> subprocess.CompletedProcess:
     """Resume if there is something to resume, else start the same training again."""
-    resumed = tinygpt("train", "--resume", str(run), "--device", "cpu", "--precision", "fp32",
-                      "--no-progress", "--threads", "1")
+    resumed = tinygpt(
+        "train", "--resume", str(run), "--device", "cpu", "--precision", "fp32", "--no-progress", "--threads", "1"
+    )
     if resumed.returncode == 0:
         return resumed
     assert resumed.returncode == 2 and "Traceback" not in resumed.stderr, resumed.stderr[-2000:]
@@ -113,8 +153,7 @@ def test_train_killed_at_random_moments_then_continued_ends_as_if_never_killed(s
     rng = random.Random(7)
     for attempt in range(4):
         run = tmp_path / f"killed{attempt}"
-        killed_at(rng.uniform(0.2, 1.0) * duration, "train", "--data", str(shards), "--out",
-                  str(run), *TRAIN_FLAGS)
+        killed_at(rng.uniform(0.2, 1.0) * duration, "train", "--data", str(shards), "--out", str(run), *TRAIN_FLAGS)
         result = continue_like_a_user(shards, run)
         assert result.returncode == 0, result.stderr[-2000:]
         assert final_held_out(run) == {**reference, "step": reference["step"]}

@@ -26,19 +26,30 @@ from tinygpt.train import resume, train
 
 
 def run_tiny(shards, out, **changes):
-    return train(shards, out, tiny_model_config(), tiny_train_config(**changes), device="cpu",
-                 precision="fp32", show_progress=False)
+    return train(
+        shards,
+        out,
+        tiny_model_config(),
+        tiny_train_config(**changes),
+        device="cpu",
+        precision="fp32",
+        show_progress=False,
+    )
 
 
 def test_out_that_is_a_file_is_a_one_line_error(shards, tmp_path, capsys):
     (tmp_path / "taken").write_text("mine")
     assert main(["train", "--data", str(shards), "--out", str(tmp_path / "taken")]) == 2
-    assert capsys.readouterr().err.strip() == f"tinygpt train: error: --out {tmp_path / 'taken'} is an existing file; choose a directory name"
+    assert (
+        capsys.readouterr().err.strip()
+        == f"tinygpt train: error: --out {tmp_path / 'taken'} is an existing file; choose a directory name"
+    )
     assert (tmp_path / "taken").read_text() == "mine"
 
 
-@pytest.mark.skipif(sys.platform == "win32" or os.geteuid() == 0,
-                    reason="permissions are not enforced for root (or on Windows)")
+@pytest.mark.skipif(
+    sys.platform == "win32" or os.geteuid() == 0, reason="permissions are not enforced for root (or on Windows)"
+)
 def test_out_in_a_read_only_directory_is_a_one_line_error(shards, tmp_path, capsys):
     (tmp_path / "ro").mkdir(mode=0o555)
     assert main(["train", "--data", str(shards), "--out", str(tmp_path / "ro" / "run")]) == 2
@@ -59,8 +70,9 @@ def test_a_second_writer_is_refused_while_the_first_holds_the_run(shards, tmp_pa
 
 def test_a_lock_left_by_a_dead_process_is_taken_over(shards, tmp_path):
     run_tiny(shards, tmp_path / "run", training_iterations=4, evaluation_interval=4)
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     (tmp_path / "run" / LOCK_NAME).write_text(f"{dead} {socket.gethostname()}\n")
     config = tiny_train_config(training_iterations=8, evaluation_interval=4)
     summary = resume(tmp_path / "run", train_config=config, device="cpu", show_progress=False)
@@ -68,8 +80,7 @@ def test_a_lock_left_by_a_dead_process_is_taken_over(shards, tmp_path):
 
 
 def test_leftovers_of_a_killed_checkpoint_write_are_cleared_on_resume(shards, tmp_path):
-    run_tiny(shards, tmp_path / "run", training_iterations=8, evaluation_interval=4,
-             checkpoints_kept=1)
+    run_tiny(shards, tmp_path / "run", training_iterations=8, evaluation_interval=4, checkpoints_kept=1)
     layout = RunLayout.of(tmp_path / "run")
     staging = layout.checkpoints / ".step_00000012.abc123"
     staging.mkdir()
@@ -104,8 +115,10 @@ def test_a_run_killed_before_its_first_checkpoint_restarts_into_the_same_out(sha
 def test_a_directory_with_other_files_is_never_cleared(tmp_path):
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
-    with pytest.raises(ConfigError, match=r"exists and is not empty \(notes.txt\)"), \
-            claim_new_run(RunLayout.of(tmp_path / "mine")):
+    with (
+        pytest.raises(ConfigError, match=r"exists and is not empty \(notes.txt\)"),
+        claim_new_run(RunLayout.of(tmp_path / "mine")),
+    ):
         pass
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
     assert not (tmp_path / "mine" / LOCK_NAME).exists()

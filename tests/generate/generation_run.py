@@ -45,8 +45,9 @@ def make_generation_run(root: Path, *, mode: str = "bytes", context_length: int 
     layout = RunLayout.of(root)
     layout.root.mkdir(parents=True)
     tokenizer.save(layout.tokenizer)
-    config = GPTConfig(vocab_size=tokenizer.vocab_size, embedding_size=32, context_length=context_length,
-                       head_count=2, block_count=2)
+    config = GPTConfig(
+        vocab_size=tokenizer.vocab_size, embedding_size=32, context_length=context_length, head_count=2, block_count=2
+    )
     config.save(layout.transformer_config)
     layout.info.write_text(json.dumps({"tokenizer_fingerprint": tokenizer.fingerprint()}))
     torch.manual_seed(seed)

@@ -109,7 +109,7 @@ def test_export_needs_a_words_mode_tokenizer(tmp_path):
 
 
 @settings(max_examples=15, deadline=None)
-@given(st.lists(st.text(alphabet="ab c\n\"é", min_size=1, max_size=40), min_size=1, max_size=6), st.integers(0, 30))
+@given(st.lists(st.text(alphabet='ab c\n"é', min_size=1, max_size=40), min_size=1, max_size=6), st.integers(0, 30))
 def test_round_trip_on_generated_text(tmp_path_factory, texts, extra_merges):
     alphabet_size = len(set("".join(texts)))
     tokenizer = BPETokenizer.train(texts, alphabet_size + extra_merges, mode="words", special_tokens=())
@@ -137,11 +137,26 @@ def test_real_stories_round_trip(tmp_path, tinystories_txt):
         ("(char_to_id: {}, id_to_char: {}, mergings: [])", "missing field.* encoded_data"),
         ("(char_to_id: {}, id_to_char: {}, mergings: [], encoded_data: [], extra: 1)", "unknown field.* extra"),
         ("(char_to_id: {'a': 0}, id_to_char: {1: 'a'}, mergings: [], encoded_data: [])", "id 0 has nothing"),
-        ("(char_to_id: {'a': 0, 'b': 1}, id_to_char: {0: 'a', 1: 'c'}, mergings: [], encoded_data: [])", "not the inverse"),
-        ("(char_to_id: {'a': 0}, id_to_char: {0: 'a'}, mergings: [(from: (0, 0), to: 5)], encoded_data: [])", r"mergings\[0\] makes id 5.* must be 1"),
-        ("(char_to_id: {'a': 0}, id_to_char: {0: 'a'}, mergings: [(from: (0, 1), to: 1)], encoded_data: [])", r"mergings\[0\]: expected \(from: \(a, b\), to: 1\)"),
-        ("(char_to_id: {'a': 0}, id_to_char: {0: 'a'}, mergings: [], encoded_data: [[0], [0, 1]])", r"encoded_data\[1\]: id 1 is outside"),
-        ("(char_to_id: {'a': 0}, id_to_char: {0: 'a'}, mergings: [], encoded_data: [[0], \"x\"])", r"encoded_data\[1\] is not a list"),
+        (
+            "(char_to_id: {'a': 0, 'b': 1}, id_to_char: {0: 'a', 1: 'c'}, mergings: [], encoded_data: [])",
+            "not the inverse",
+        ),
+        (
+            "(char_to_id: {'a': 0}, id_to_char: {0: 'a'}, mergings: [(from: (0, 0), to: 5)], encoded_data: [])",
+            r"mergings\[0\] makes id 5.* must be 1",
+        ),
+        (
+            "(char_to_id: {'a': 0}, id_to_char: {0: 'a'}, mergings: [(from: (0, 1), to: 1)], encoded_data: [])",
+            r"mergings\[0\]: expected \(from: \(a, b\), to: 1\)",
+        ),
+        (
+            "(char_to_id: {'a': 0}, id_to_char: {0: 'a'}, mergings: [], encoded_data: [[0], [0, 1]])",
+            r"encoded_data\[1\]: id 1 is outside",
+        ),
+        (
+            "(char_to_id: {'a': 0}, id_to_char: {0: 'a'}, mergings: [], encoded_data: [[0], \"x\"])",
+            r"encoded_data\[1\] is not a list",
+        ),
         ("(char_to_id: {'a': 0}, id_to_char: {0: 'a'}, mergings: [], encoded_data: [[0]", "expected ',' or ']'"),
     ],
 )
@@ -155,6 +170,7 @@ def test_bad_files_name_the_file_and_the_problem(tmp_path, content, message):
 
 # ------------------------------------------------------------------------------------ CLI
 
+
 def test_cli_export_then_import_writes_shards_with_the_files_ids(tmp_path, capsys):
     from tinygpt.data import read_manifest
 
@@ -163,8 +179,23 @@ def test_cli_export_then_import_writes_shards_with_the_files_ids(tmp_path, capsy
     tokenizer = trained()
     tokenizer.save(tmp_path / "tokenizer.ron")
     dataset = tmp_path / "dataset.ron"
-    assert main(["gptrs", "export", str(tmp_path / "tokenizer.ron"), "--data", str(corpus),
-                 "--out", str(dataset), "--max-stories", "5", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "gptrs",
+                "export",
+                str(tmp_path / "tokenizer.ron"),
+                "--data",
+                str(corpus),
+                "--out",
+                str(dataset),
+                "--max-stories",
+                "5",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert "wrote 5 stories" in capsys.readouterr().out
     out = tmp_path / "shards"
     assert main(["gptrs", "import", str(dataset), "--out", str(out), "--no-progress"]) == 0
@@ -182,8 +213,21 @@ def test_cli_export_keeps_an_empty_story_as_gptrs_would_and_says_so(tmp_path, ca
     tokenizer = trained()
     tokenizer.save(tmp_path / "tokenizer.ron")
     dataset = tmp_path / "dataset.ron"
-    assert main(["gptrs", "export", str(tmp_path / "tokenizer.ron"), "--data", str(corpus),
-                 "--out", str(dataset), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "gptrs",
+                "export",
+                str(tmp_path / "tokenizer.ron"),
+                "--data",
+                str(corpus),
+                "--out",
+                str(dataset),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert "wrote 3 stories (1 of them empty)" in capsys.readouterr().out
     assert read_gptrs_dataset(dataset).stories == [tokenizer.encode(STORIES[0]), [], tokenizer.encode(STORIES[1])]
     assert main(["gptrs", "import", str(dataset), "--out", str(tmp_path / "shards"), "--no-progress"]) == 0
@@ -199,8 +243,18 @@ def test_cli_import_of_a_bad_file_exits_with_a_message(tmp_path, capsys):
 
 def test_cli_export_with_a_missing_corpus_exits_with_a_message(tmp_path, capsys):
     trained().save(tmp_path / "tokenizer.ron")
-    code = main(["gptrs", "export", str(tmp_path / "tokenizer.ron"), "--data", str(tmp_path / "nope.parquet"),
-                 "--out", str(tmp_path / "dataset.ron"), "--no-progress"])
+    code = main(
+        [
+            "gptrs",
+            "export",
+            str(tmp_path / "tokenizer.ron"),
+            "--data",
+            str(tmp_path / "nope.parquet"),
+            "--out",
+            str(tmp_path / "dataset.ron"),
+            "--no-progress",
+        ]
+    )
     assert code == 2
     assert "nope.parquet: no such file or directory" in capsys.readouterr().err
     assert not (tmp_path / "dataset.ron").exists()

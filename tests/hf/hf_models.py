@@ -11,7 +11,7 @@ import torch
 STORIES = [
     "Once upon a time there was a little cat. The cat liked to play in the sun.",
     "One day a girl named Lily found a big red ball. She was very happy — café, naïve, 😀!",
-    "Tom and his dog ran to the park. They saw a bird and a tree. \"Look!\" said Tom.\n",
+    'Tom and his dog ran to the park. They saw a bird and a tree. "Look!" said Tom.\n',
 ] * 20
 ENDOFTEXT = "<|endoftext|>"
 

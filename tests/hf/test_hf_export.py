@@ -37,12 +37,38 @@ def exported(request, tmp_path_factory):
     mode = request.param
     root = tmp_path_factory.mktemp(f"export-{mode}")
     assert main(["tokenize", "--data", "embedded", *RUNS[mode], "--out", str(root / "shards"), "--no-progress"]) == 0
-    assert main([
-        "train", "--data", str(root / "shards"), "--out", str(root / "run"), "--device", "cpu", "--no-progress",
-        "--embedding-size", "32", "--block-count", "2", "--head-count", "2", "--context-length", "32",
-        "--training-iterations", "20", "--evaluation-interval", "10", "--evaluation-iterations", "2",
-        "--contexts-per-batch", "8", *MODEL_FLAGS[mode],
-    ]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(root / "shards"),
+                "--out",
+                str(root / "run"),
+                "--device",
+                "cpu",
+                "--no-progress",
+                "--embedding-size",
+                "32",
+                "--block-count",
+                "2",
+                "--head-count",
+                "2",
+                "--context-length",
+                "32",
+                "--training-iterations",
+                "20",
+                "--evaluation-interval",
+                "10",
+                "--evaluation-iterations",
+                "2",
+                "--contexts-per-batch",
+                "8",
+                *MODEL_FLAGS[mode],
+            ]
+        )
+        == 0
+    )
     assert main(["export", str(root / "run"), "--out", str(root / "hf")]) == 0
     return root / "run", root / "hf", mode
 
@@ -87,8 +113,11 @@ def test_export_then_import_gives_the_same_model(exported):
 def test_card_and_generation_config_come_from_the_run(exported):
     run, directory, _ = exported
     card = (directory / "README.md").read_text(encoding="utf-8")
-    held_out = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()
-                if json.loads(line)["kind"] == "held_out"][-1]
+    held_out = [
+        json.loads(line)
+        for line in (run / "metrics.jsonl").read_text().splitlines()
+        if json.loads(line)["kind"] == "held_out"
+    ][-1]
     assert f"{held_out['loss']:.4f} nats per token" in card
     assert f"| held-out bits per byte | {held_out['bits_per_byte']:.4f} |" in card
     assert "| optimizer steps | 20 |" in card
@@ -100,8 +129,21 @@ def test_card_and_generation_config_come_from_the_run(exported):
 def test_tokenize_accepts_the_exported_tokenizer_json(exported, tmp_path):
     run, directory, _ = exported
     _, tokenizer = load_run(run, device="cpu")
-    assert main(["tokenize", "--data", "embedded", "--tokenizer", str(directory / "tokenizer.json"),
-                 "--out", str(tmp_path / "shards"), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "tokenize",
+                "--data",
+                "embedded",
+                "--tokenizer",
+                str(directory / "tokenizer.json"),
+                "--out",
+                str(tmp_path / "shards"),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert BPETokenizer.load(tmp_path / "shards" / "tokenizer.ron") == tokenizer
 
 

@@ -35,8 +35,22 @@ def test_a_cached_hub_model_loads_offline(saved_model, tmp_path, monkeypatch, ca
     monkeypatch.setattr(hub.constants, "HF_HUB_OFFLINE", True)
     hf_directory.cache_clear()
     try:
-        assert main(["generate", "hf:someone/story-gpt2", "--input", "Once", "--greedy",
-                     "--token-count", "5", "--device", "cpu"]) == 0
+        assert (
+            main(
+                [
+                    "generate",
+                    "hf:someone/story-gpt2",
+                    "--input",
+                    "Once",
+                    "--greedy",
+                    "--token-count",
+                    "5",
+                    "--device",
+                    "cpu",
+                ]
+            )
+            == 0
+        )
     finally:
         hf_directory.cache_clear()
     captured = capsys.readouterr()

@@ -16,10 +16,21 @@ pytest.importorskip("transformers", reason="transformers (dev extra) is the orac
 SHAPES = [
     pytest.param({"activation_function": "gelu_new", "tie_word_embeddings": True}, id="gelu_new-tied"),
     pytest.param({"activation_function": "relu", "tie_word_embeddings": False}, id="relu-untied"),
-    pytest.param({"activation_function": "gelu", "n_layer": 3, "n_embd": 48, "n_head": 6, "n_inner": 80,
-                  "layer_norm_epsilon": 1e-3}, id="gelu-n_inner-eps"),
-    pytest.param({"activation_function": "gelu_pytorch_tanh", "n_layer": 1, "n_embd": 16, "n_head": 1,
-                  "n_inner": 64}, id="gelu_pytorch_tanh-one-head"),
+    pytest.param(
+        {
+            "activation_function": "gelu",
+            "n_layer": 3,
+            "n_embd": 48,
+            "n_head": 6,
+            "n_inner": 80,
+            "layer_norm_epsilon": 1e-3,
+        },
+        id="gelu-n_inner-eps",
+    ),
+    pytest.param(
+        {"activation_function": "gelu_pytorch_tanh", "n_layer": 1, "n_embd": 16, "n_head": 1, "n_inner": 64},
+        id="gelu_pytorch_tanh-one-head",
+    ),
 ]
 
 
@@ -33,8 +44,9 @@ def test_logits_and_greedy_continuation_match_transformers(tmp_path, hf_tokenize
         expected = reference(ids).logits
     assert torch.allclose(model(ids), expected, atol=1e-4, rtol=0)
     prompt = ids[:, :5]
-    theirs = reference.generate(prompt, max_new_tokens=30, do_sample=False, min_new_tokens=30,
-                                pad_token_id=tokenizer.eot_id)
+    theirs = reference.generate(
+        prompt, max_new_tokens=30, do_sample=False, min_new_tokens=30, pad_token_id=tokenizer.eot_id
+    )
     assert model.generate(prompt, 30, greedy=True).tolist() == theirs.tolist()
 
 

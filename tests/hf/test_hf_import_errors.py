@@ -50,20 +50,30 @@ def break_tokenizer_size(directory: Path) -> None:
 CASES = [
     pytest.param(break_no_weights, "has no weights: expected model.safetensors", id="no-weights"),
     pytest.param(break_pickle_only, "pytorch_model.bin (a pickle", id="pickle-only"),
-    pytest.param(lambda d: edit_config(d, model_type="llama"), "model_type 'llama' is not supported",
-                 id="model-type"),
-    pytest.param(lambda d: edit_config(d, scale_attn_by_inverse_layer_idx=True),
-                 "scale_attn_by_inverse_layer_idx=True is not supported", id="inverse-layer-idx"),
-    pytest.param(lambda d: edit_config(d, reorder_and_upcast_attn=True),
-                 "reorder_and_upcast_attn=True is not supported", id="reorder-and-upcast"),
-    pytest.param(lambda d: edit_config(d, activation_function="swish"),
-                 "activation_function 'swish' is not supported", id="activation"),
-    pytest.param(break_tokenizer_size, "the tokenizer has 320 tokens but the model's embedding has 328 rows",
-                 id="tokenizer-size"),
+    pytest.param(lambda d: edit_config(d, model_type="llama"), "model_type 'llama' is not supported", id="model-type"),
+    pytest.param(
+        lambda d: edit_config(d, scale_attn_by_inverse_layer_idx=True),
+        "scale_attn_by_inverse_layer_idx=True is not supported",
+        id="inverse-layer-idx",
+    ),
+    pytest.param(
+        lambda d: edit_config(d, reorder_and_upcast_attn=True),
+        "reorder_and_upcast_attn=True is not supported",
+        id="reorder-and-upcast",
+    ),
+    pytest.param(
+        lambda d: edit_config(d, activation_function="swish"),
+        "activation_function 'swish' is not supported",
+        id="activation",
+    ),
+    pytest.param(
+        break_tokenizer_size, "the tokenizer has 320 tokens but the model's embedding has 328 rows", id="tokenizer-size"
+    ),
     pytest.param(break_truncated, "not a readable safetensors file", id="truncated"),
     pytest.param(lambda d: (d / "tokenizer.json").unlink(), "has no tokenizer", id="no-tokenizer"),
-    pytest.param(lambda d: (d / "config.json").write_text('{"model_type": '), "config.json:1:16: invalid JSON",
-                 id="config-json"),
+    pytest.param(
+        lambda d: (d / "config.json").write_text('{"model_type": '), "config.json:1:16: invalid JSON", id="config-json"
+    ),
 ]
 
 
@@ -114,8 +124,10 @@ def test_checkpoint_names_apply_to_runs_only(good_dir, capsys):
 
 def test_cli_generate_and_eval_run_a_transformers_directory(good_dir, tmp_path, capsys):
     """generate prints the prompt and greedy continuation; eval reports loss and bits per byte."""
-    assert main(["generate", str(good_dir), "--input", "Once upon", "--greedy", "--token-count", "8",
-                 "--device", "cpu"]) == 0
+    assert (
+        main(["generate", str(good_dir), "--input", "Once upon", "--greedy", "--token-count", "8", "--device", "cpu"])
+        == 0
+    )
     captured = capsys.readouterr()
     assert captured.out.startswith("Once upon") and "transformers GPT-2" in captured.err
     corpus = tmp_path / "stories.txt"

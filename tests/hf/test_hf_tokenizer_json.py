@@ -9,8 +9,15 @@ from tinygpt.tokenizer import BPETokenizer, read_gpt2_vocab_merges
 
 tokenizers = pytest.importorskip("tokenizers", reason="tokenizers (dev extra) is the oracle")
 
-ODD_TEXTS = ["hello   world  \n\n x", "a  \t\n b", "'s 'LL  ", "日本語 🙂 ok", "x     ", "Ünïcödé!!! 1234567 \"q\"",
-             "two<|endoftext|>docs"]
+ODD_TEXTS = [
+    "hello   world  \n\n x",
+    "a  \t\n b",
+    "'s 'LL  ",
+    "日本語 🙂 ok",
+    "x     ",
+    'Ünïcödé!!! 1234567 "q"',
+    "two<|endoftext|>docs",
+]
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +50,7 @@ def test_words_mode_matches_the_library_and_round_trips(tmp_path, stories, byte_
     tokenizer = BPETokenizer.train(stories, 400, mode="words", byte_fallback=byte_fallback, show_progress=False)
     oracle = library(tokenizer, tmp_path)
     alphabet = set(tokenizer.alphabet)
-    texts = stories + ["  two  spaces\n\n\"quoted\" <|endoftext|>"]
+    texts = stories + ['  two  spaces\n\n"quoted" <|endoftext|>']
     if byte_fallback:
         texts += ["日本語 🙂 ok"]
     assert_same_ids(tokenizer, oracle, [t for t in texts if byte_fallback or set(t) <= alphabet | set("<|>")])
@@ -64,9 +71,12 @@ def test_reads_a_byte_level_tokenizer_json_the_library_trained(tmp_path):
     """GPT-2's pipeline (ByteLevel pre-tokenizer, end-of-text as the first added token)."""
     oracle = tokenizers.Tokenizer(tokenizers.models.BPE())
     oracle.pre_tokenizer = tokenizers.pre_tokenizers.ByteLevel(add_prefix_space=False)
-    trainer = tokenizers.trainers.BpeTrainer(vocab_size=500, show_progress=False,
-                                             initial_alphabet=tokenizers.pre_tokenizers.ByteLevel.alphabet(),
-                                             special_tokens=["<|endoftext|>"])
+    trainer = tokenizers.trainers.BpeTrainer(
+        vocab_size=500,
+        show_progress=False,
+        initial_alphabet=tokenizers.pre_tokenizers.ByteLevel.alphabet(),
+        special_tokens=["<|endoftext|>"],
+    )
     oracle.train_from_iterator(ODD_TEXTS * 5 + ["the cat sat on the mat"] * 20, trainer)
     oracle.save(str(tmp_path / "tokenizer.json"))
     tokenizer = BPETokenizer.from_hf_json(tmp_path / "tokenizer.json")
@@ -102,12 +112,15 @@ def test_gpt2_exports_to_the_library_ids_on_every_story(tmp_path, gpt2_and_stori
 def test_gpt2_tokenizer_json_built_by_the_library_reads_back(tmp_path, gpt2_dir, gpt2_and_stories):
     """The tokenizer.json the library itself makes from GPT-2's files encodes as tinygpt's GPT-2."""
     tokenizer, texts = gpt2_and_stories
-    oracle = tokenizers.Tokenizer(tokenizers.models.BPE.from_file(str(gpt2_dir / "vocab.json"),
-                                                                   str(gpt2_dir / "merges.txt")))
+    oracle = tokenizers.Tokenizer(
+        tokenizers.models.BPE.from_file(str(gpt2_dir / "vocab.json"), str(gpt2_dir / "merges.txt"))
+    )
     oracle.pre_tokenizer = tokenizers.pre_tokenizers.ByteLevel(add_prefix_space=False)
     oracle.decoder = tokenizers.decoders.ByteLevel()
     oracle.add_special_tokens(["<|endoftext|>"])
     oracle.save(str(tmp_path / "tokenizer.json"))
     read = BPETokenizer.from_hf_json(tmp_path / "tokenizer.json")
-    assert read.encode_batch(texts[:50], allowed_special="all") == tokenizer.encode_batch(texts[:50], allowed_special="all")
+    assert read.encode_batch(texts[:50], allowed_special="all") == tokenizer.encode_batch(
+        texts[:50], allowed_special="all"
+    )
     assert read.eot_id == tokenizer.eot_id == oracle.token_to_id("<|endoftext|>")

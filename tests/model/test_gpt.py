@@ -56,9 +56,7 @@ def reference_and_ours(config: GPTConfig, seed: int = 0) -> tuple[GptRsModel, GP
     reference = GptRsModel(config).double()
     randomize(reference, seed)
     ours = GPT(config).double()
-    ours.load_state_dict_checked(
-        _ours_from(reference, config), source="reference model"
-    )
+    ours.load_state_dict_checked(_ours_from(reference, config), source="reference model")
     return reference.eval(), ours.eval()
 
 
@@ -75,8 +73,12 @@ def test_reference_names_are_designs_gptrs_names():
 
 @pytest.mark.parametrize(
     "config",
-    [SMALL, GPTConfig(vocab_size=40, embedding_size=32, context_length=12, head_count=4, block_count=3,
-                      feed_forward_multiplier=2)],
+    [
+        SMALL,
+        GPTConfig(
+            vocab_size=40, embedding_size=32, context_length=12, head_count=4, block_count=3, feed_forward_multiplier=2
+        ),
+    ],
 )
 def test_fused_model_computes_the_per_head_reference_function(config):
     """Fused q/k/v + SDPA == one module per head, given the same weights."""
@@ -89,8 +91,12 @@ def test_fused_model_computes_the_per_head_reference_function(config):
 
 def test_training_gradients_match_the_reference():
     """The training path (causal SDPA, dropout modules in train mode) differentiates like the reference."""
-    config = GPTConfig(**{**SMALL.to_dict(), **{f: 0.0 for f in (
-        "embedding_dropout", "attention_dropout", "feed_forward_dropout", "residual_dropout")}})
+    config = GPTConfig(
+        **{
+            **SMALL.to_dict(),
+            **{f: 0.0 for f in ("embedding_dropout", "attention_dropout", "feed_forward_dropout", "residual_dropout")},
+        }
+    )
     reference, ours = reference_and_ours(config)
     reference.train()
     ours.train()
@@ -101,16 +107,24 @@ def test_training_gradients_match_the_reference():
     heads = reference.transformer.blocks[1].multi_attention_head.heads
     expected = torch.cat([getattr(h, role).weight.grad for role in ("query", "key", "value") for h in heads])
     torch.testing.assert_close(ours_grad, expected)
-    torch.testing.assert_close(
-        ours.token_embedding.weight.grad, reference.transformer.token_embedding.weight.grad
-    )
+    torch.testing.assert_close(ours.token_embedding.weight.grad, reference.transformer.token_embedding.weight.grad)
 
 
 def test_dropout_is_active_in_training_and_off_in_eval():
     """Dropout perturbs training forwards only (the four per-block dropouts + embedding)."""
-    model = GPT(GPTConfig(vocab_size=30, embedding_size=16, context_length=8, head_count=2, block_count=1,
-                          embedding_dropout=0.3, attention_dropout=0.3, feed_forward_dropout=0.3,
-                          residual_dropout=0.3))
+    model = GPT(
+        GPTConfig(
+            vocab_size=30,
+            embedding_size=16,
+            context_length=8,
+            head_count=2,
+            block_count=1,
+            embedding_dropout=0.3,
+            attention_dropout=0.3,
+            feed_forward_dropout=0.3,
+            residual_dropout=0.3,
+        )
+    )
     idx = torch.randint(0, 30, (2, 8))
     model.train()
     assert not torch.equal(model(idx), model(idx))

@@ -38,8 +38,7 @@ def test_checkpoint_names_sort_by_step():
 def test_index_round_trips_through_json(tmp_path):
     layout = make_run(tmp_path)
     index = CheckpointIndex.read(layout)
-    assert index == CheckpointIndex("step_00001000", "step_00000500",
-                                    ["step_00000500", "step_00001000"])
+    assert index == CheckpointIndex("step_00001000", "step_00000500", ["step_00000500", "step_00001000"])
     assert json.loads(layout.index.read_text())["best"] == "step_00000500"
 
 

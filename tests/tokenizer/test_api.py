@@ -11,7 +11,7 @@ from tinygpt import BPETokenizer
 from tinygpt.errors import ConfigError, DataError
 
 ENDOFTEXT = "<|endoftext|>"
-CORPUS = ["The quick brown fox jumps over the lazy dog. " * 3, "Lily's cat said \"hi\"!\n"] * 5
+CORPUS = ["The quick brown fox jumps over the lazy dog. " * 3, 'Lily\'s cat said "hi"!\n'] * 5
 
 
 @pytest.fixture(scope="module")

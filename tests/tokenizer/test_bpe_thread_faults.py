@@ -26,8 +26,7 @@ def tokenizer() -> BPETokenizer:
 
 
 @pytest.mark.parametrize("failing_start", [1, 3])
-def test_failed_thread_start_in_batch_encoding_raises(tokenizer, fail_nth_thread_start,
-                                                      failing_start):
+def test_failed_thread_start_in_batch_encoding_raises(tokenizer, fail_nth_thread_start, failing_start):
     expected = tokenizer.encode_batch(TEXTS, num_threads=1)
     fail_nth_thread_start(failing_start)
     with pytest.raises(RuntimeError, match="cannot start a thread"):

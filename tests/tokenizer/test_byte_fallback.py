@@ -12,7 +12,7 @@ from tinygpt import BPETokenizer
 from tinygpt.cli import main
 from tinygpt.errors import ConfigError, DataError
 
-STORIES = ["Once upon a time, Lily saw a cat.\n\"Hi!\" said Tom.", "The dog ran to the park. The end."] * 10
+STORIES = ['Once upon a time, Lily saw a cat.\n"Hi!" said Tom.', "The dog ran to the park. The end."] * 10
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,23 @@ def test_byte_fallback_is_words_mode_only_and_needs_room():
 def test_tokenize_cli_byte_fallback(tmp_path, capsys):
     corpus = tmp_path / "stories.txt"
     corpus.write_text("\n<|endoftext|>\n".join(STORIES), encoding="utf-8")
-    assert main(["tokenize", "--data", str(corpus), "--vocab-size", "400", "--mode", "words", "--byte-fallback",
-                 "--out", str(tmp_path / "out"), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "tokenize",
+                "--data",
+                str(corpus),
+                "--vocab-size",
+                "400",
+                "--mode",
+                "words",
+                "--byte-fallback",
+                "--out",
+                str(tmp_path / "out"),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     tok = BPETokenizer.load(tmp_path / "out" / "tokenizer.ron")
     assert tok.byte_fallback and tok.decode(tok.encode("naïve ☃")) == "naïve ☃"

@@ -29,8 +29,9 @@ def test_real_stories_match_naive_reference(stories, pattern, regex_text):
 
 
 @settings(max_examples=100, deadline=None)
-@given(texts=st.lists(st.text(alphabet="ab c\u00e9\n'1", max_size=30), min_size=1, max_size=5),
-       merges=st.integers(1, 20))
+@given(
+    texts=st.lists(st.text(alphabet="ab c\u00e9\n'1", max_size=30), min_size=1, max_size=5), merges=st.integers(1, 20)
+)
 def test_random_corpora_match_naive_reference(texts, merges):
     """Tie-breaking (greatest (bytes, bytes) pair) and counting agree on arbitrary small corpora."""
     joined = [t + ENDOFTEXT + t[::-1] for t in texts]
@@ -46,8 +47,9 @@ def test_trained_tokenizer_encodes_like_tiktoken(stories):
     tiktoken = pytest.importorskip("tiktoken")
     tok = BPETokenizer.train(stories[:300], 600, show_progress=False)
     ranks = {token: i for i, token in tok.vocab.items() if i != tok.eot_id}
-    enc = tiktoken.Encoding(name="trained", pat_str=GPT2_PATTERN, mergeable_ranks=ranks,
-                            special_tokens={ENDOFTEXT: tok.eot_id})
+    enc = tiktoken.Encoding(
+        name="trained", pat_str=GPT2_PATTERN, mergeable_ranks=ranks, special_tokens={ENDOFTEXT: tok.eot_id}
+    )
     text = "".join(stories[300:400])
     assert tok.encode(text, allowed_special="all") == enc.encode(text, allowed_special="all")
 
@@ -57,8 +59,9 @@ def test_custom_pattern_training_matches_reference(stories):
     tok = BPETokenizer.train(stories[:50], 256 + 40, pattern=custom, special_tokens=(), show_progress=False)
     assert tok.pattern == custom
     assert tok.merges == naive_bytes_train(stories[:50], 40, custom)
-    grouped = BPETokenizer.train(stories[:50], 256 + 40, pattern=r"(\p{L}+)|\s+|[^\s\p{L}]+", special_tokens=(),
-                                 show_progress=False)
+    grouped = BPETokenizer.train(
+        stories[:50], 256 + 40, pattern=r"(\p{L}+)|\s+|[^\s\p{L}]+", special_tokens=(), show_progress=False
+    )
     assert grouped.merges == tok.merges  # capture groups do not change what a piece is
 
 

@@ -57,23 +57,37 @@ def test_fingerprint_differs_when_content_differs():
     "content,message",
     [
         ("", "expected"),
-        ("(mode: \"bytes\")", "not a tinygpt tokenizer"),
+        ('(mode: "bytes")', "not a tinygpt tokenizer"),
         ('(format: "tinygpt-bpe", version: 9)', "version"),
-        ('(format: "tinygpt-bpe", version: 1, mode: "bytes", pattern: "gpt2", special_tokens: {},'
-         ' byte_to_id: [1, 2], mergings: [])', "256 ids"),
-        ('(format: "tinygpt-bpe", version: 1, mode: "words", pattern: None, special_tokens: {},'
-         " do_not_merge: [], char_to_id: {'a': 0}, id_to_char: {0: 'a'},"
-         " mergings: [(from: (0, 7), to: 1)])", "not defined"),
-        ('(format: "tinygpt-bpe", version: 1, mode: "words", pattern: None, special_tokens: {},'
-         " do_not_merge: [], char_to_id: {'a': 0}, id_to_char: {0: 'a'},"
-         " mergings: [(from: (0, 0), to: 4000000000)])", "without gaps"),
-        ('(format: "tinygpt-bpe", version: 1, mode: "bytes", pattern: "(", special_tokens: {},'
-         " byte_to_id: [" + ", ".join(map(str, range(256))) + "], mergings: [])", "pattern"),
+        (
+            '(format: "tinygpt-bpe", version: 1, mode: "bytes", pattern: "gpt2", special_tokens: {},'
+            " byte_to_id: [1, 2], mergings: [])",
+            "256 ids",
+        ),
+        (
+            '(format: "tinygpt-bpe", version: 1, mode: "words", pattern: None, special_tokens: {},'
+            " do_not_merge: [], char_to_id: {'a': 0}, id_to_char: {0: 'a'},"
+            " mergings: [(from: (0, 7), to: 1)])",
+            "not defined",
+        ),
+        (
+            '(format: "tinygpt-bpe", version: 1, mode: "words", pattern: None, special_tokens: {},'
+            " do_not_merge: [], char_to_id: {'a': 0}, id_to_char: {0: 'a'},"
+            " mergings: [(from: (0, 0), to: 4000000000)])",
+            "without gaps",
+        ),
+        (
+            '(format: "tinygpt-bpe", version: 1, mode: "bytes", pattern: "(", special_tokens: {},'
+            " byte_to_id: [" + ", ".join(map(str, range(256))) + "], mergings: [])",
+            "pattern",
+        ),
         ("(char_to_id: {'a': 0}, id_to_char: {0: 'a'}, mergings: [], encoded_data: [[0]])", "not a tinygpt"),
         ("[1, 2, 3", "expected"),
-        ('(format: "tinygpt-bpe", version: 1, mode: "words", pattern: None, special_tokens: {},'
-         " do_not_merge: [], char_to_id: {'\\u{d800}': 0}, id_to_char: {0: '\\u{d800}'}, mergings: [])",
-         "id_to_char|surrogate|d800"),
+        (
+            '(format: "tinygpt-bpe", version: 1, mode: "words", pattern: None, special_tokens: {},'
+            " do_not_merge: [], char_to_id: {'\\u{d800}': 0}, id_to_char: {0: '\\u{d800}'}, mergings: [])",
+            "id_to_char|surrogate|d800",
+        ),
     ],
 )
 def test_corrupt_or_foreign_files_raise_data_error(tmp_path, content, message):

@@ -11,7 +11,7 @@ import pytest
 
 from tinygpt import BPETokenizer
 
-STORIES = [f"Story {i}: Lily's cat sat on the mat, then ran {i * 7} steps.\n\"Hi!\" said Tom." for i in range(64)]
+STORIES = [f'Story {i}: Lily\'s cat sat on the mat, then ran {i * 7} steps.\n"Hi!" said Tom.' for i in range(64)]
 
 
 @pytest.fixture(scope="module", params=["bytes", "words"])
@@ -50,6 +50,11 @@ def test_spawn_process_pool_gives_the_local_ids(tok):
 def test_datasets_map_with_two_processes_gives_the_local_ids(tok, tmp_path):
     datasets = pytest.importorskip("datasets")
     dataset = datasets.Dataset.from_dict({"text": STORIES})
-    mapped = dataset.map(lambda batch: {"ids": tok.encode_batch(batch["text"], num_threads=1)},
-                         batched=True, batch_size=8, num_proc=2, cache_file_name=str(tmp_path / "cache.arrow"))
+    mapped = dataset.map(
+        lambda batch: {"ids": tok.encode_batch(batch["text"], num_threads=1)},
+        batched=True,
+        batch_size=8,
+        num_proc=2,
+        cache_file_name=str(tmp_path / "cache.arrow"),
+    )
     assert mapped["ids"] == tok.encode_batch(STORIES)

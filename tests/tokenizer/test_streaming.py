@@ -21,8 +21,30 @@ CORPUS = [
 ] * 20
 # Characters that stress the pre-tokenisers and the special-token matcher at chunk boundaries.
 TRICKY = list(" \t\n\r\x0b\x0c\x85\xa0\u2000\u3000'\"!?.,-_0123456789aZé日😀")
-TRICKY += ["'s", "'ll", "'ve", "'re", "'t", "'S", "'LL", "ſ", "\u0301", "<|", "endoftext", "|>", ENDOFTEXT,
-           "<|endoftext", "  ", "\n\n", " \n ", "\r\n", "abc", "\ud83d", "\ude00", "\ud83d\ude00"]
+TRICKY += [
+    "'s",
+    "'ll",
+    "'ve",
+    "'re",
+    "'t",
+    "'S",
+    "'LL",
+    "ſ",
+    "\u0301",
+    "<|",
+    "endoftext",
+    "|>",
+    ENDOFTEXT,
+    "<|endoftext",
+    "  ",
+    "\n\n",
+    " \n ",
+    "\r\n",
+    "abc",
+    "\ud83d",
+    "\ude00",
+    "\ud83d\ude00",
+]
 texts = st.lists(st.one_of(st.sampled_from(TRICKY), st.text(max_size=3)), max_size=30).map("".join)
 
 
@@ -40,8 +62,9 @@ def pair(request):
     tok = BPETokenizer.train(CORPUS, 400, pattern=request.param, show_progress=False)
     ranks = {token: i for i, token in tok.vocab.items() if i != tok.eot_id}
     pattern = {"gpt2": GPT2_PATTERN, "gpt4": GPT4_PATTERN}[request.param]
-    oracle = tiktoken.Encoding(name=f"stream-{request.param}", pat_str=pattern, mergeable_ranks=ranks,
-                               special_tokens={ENDOFTEXT: tok.eot_id})
+    oracle = tiktoken.Encoding(
+        name=f"stream-{request.param}", pat_str=pattern, mergeable_ranks=ranks, special_tokens={ENDOFTEXT: tok.eot_id}
+    )
     return tok, oracle
 
 
@@ -72,7 +95,9 @@ def words() -> BPETokenizer:
 def test_words_mode_any_chunking_equals_encode(words, text, cuts):
     chunks = chunked(text, cuts)
     for allowed in ("none", "all"):
-        assert list(words.encode_iterable(chunks, allowed_special=allowed)) == words.encode(text, allowed_special=allowed)
+        assert list(words.encode_iterable(chunks, allowed_special=allowed)) == words.encode(
+            text, allowed_special=allowed
+        )
 
 
 def test_the_issues_example_is_exact(pair):

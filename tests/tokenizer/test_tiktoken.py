@@ -23,8 +23,9 @@ def gpt2_files(gpt2_dir):
 def oracle(vocab, pattern):
     ranks = {token: i for i, token in vocab.items() if token != ENDOFTEXT.encode()}
     (eot_id,) = set(vocab) - set(ranks.values())
-    return tiktoken.Encoding(name=f"oracle-{len(pattern)}", pat_str=pattern, mergeable_ranks=ranks,
-                             special_tokens={ENDOFTEXT: eot_id})
+    return tiktoken.Encoding(
+        name=f"oracle-{len(pattern)}", pat_str=pattern, mergeable_ranks=ranks, special_tokens={ENDOFTEXT: eot_id}
+    )
 
 
 @pytest.fixture(scope="module", params=["gpt2", "gpt4"])
@@ -42,7 +43,9 @@ def test_tinystories_ids_equal_tiktoken(pair, tinystories_txt):
     assert ours.encode(text, allowed_special="none") == theirs.encode_ordinary(text)
     assert ours.encode(text, allowed_special="all") == theirs.encode(text, allowed_special="all")
     stories = text.split(ENDOFTEXT + "\n")[:500]
-    assert ours.encode_batch(stories, num_threads=2, allowed_special="all") == theirs.encode_batch(stories, allowed_special="all")
+    assert ours.encode_batch(stories, num_threads=2, allowed_special="all") == theirs.encode_batch(
+        stories, allowed_special="all"
+    )
 
 
 def test_other_reference_text_equals_tiktoken(pair, reference_data):
@@ -57,12 +60,45 @@ def test_other_reference_text_equals_tiktoken(pair, reference_data):
 # Characters that stress the pre-tokeniser: letters and digits of many scripts, combining
 # marks, emoji, CJK, every kind of whitespace, apostrophes and contractions, lone surrogates.
 TRICKY = list(" \t\n\r\x0b\x0c\x1c\x1d\x85\xa0\u1680\u2000\u200b\u2028\u2029\u202f\u3000'\"!?.,-_0123456789")
-TRICKY += ["'s", "'S", "'t", "'ll", "'LL", "'ve", "'re", "'d", "'m", "'ſ", "\u017f", "\u0301", "e\u0301", "\U0001F600",
-           "\U0001F469\u200d\U0001F4BB", "\u4e2d\u6587", "\u0663\u0664", "\u00bd", "\u2160", "\ud83d", "\ude00",
-           "\ud83d\ude00", "<|endoftext|>", "\u0130", "\u00df", "  ", "\n\n", " \n ", "abc", "ABC", "Z"]
+TRICKY += [
+    "'s",
+    "'S",
+    "'t",
+    "'ll",
+    "'LL",
+    "'ve",
+    "'re",
+    "'d",
+    "'m",
+    "'ſ",
+    "\u017f",
+    "\u0301",
+    "e\u0301",
+    "\U0001f600",
+    "\U0001f469\u200d\U0001f4bb",
+    "\u4e2d\u6587",
+    "\u0663\u0664",
+    "\u00bd",
+    "\u2160",
+    "\ud83d",
+    "\ude00",
+    "\ud83d\ude00",
+    "<|endoftext|>",
+    "\u0130",
+    "\u00df",
+    "  ",
+    "\n\n",
+    " \n ",
+    "abc",
+    "ABC",
+    "Z",
+]
 text_strategy = st.lists(
-    st.one_of(st.sampled_from(TRICKY), st.text(min_size=1, max_size=4),
-              st.characters(codec="utf-8", categories=["L", "N", "M", "Z", "P", "S", "Cc"])),
+    st.one_of(
+        st.sampled_from(TRICKY),
+        st.text(min_size=1, max_size=4),
+        st.characters(codec="utf-8", categories=["L", "N", "M", "Z", "P", "S", "Cc"]),
+    ),
     max_size=40,
 ).map("".join)
 
@@ -103,7 +139,9 @@ def test_custom_pattern_falls_back_to_regex(gpt2_files, tinystories_txt):
     theirs = oracle(vocab, custom)
     text = tinystories_txt.read_text(encoding="utf-8")[:20000]
     assert ours.encode(text, allowed_special="all") == theirs.encode(text, allowed_special="all")
-    assert ours.encode_batch([text, "x y"], num_threads=2, allowed_special="all") == [theirs.encode(t, allowed_special="all") for t in [text, "x y"]]
+    assert ours.encode_batch([text, "x y"], num_threads=2, allowed_special="all") == [
+        theirs.encode(t, allowed_special="all") for t in [text, "x y"]
+    ]
 
 
 @settings(max_examples=300, deadline=None)
@@ -143,8 +181,29 @@ def our_class(char: str) -> str:
 
 # Letters and numbers new in Unicode 15.0-16.0 (which tiktoken knows and Python 3.11 does not),
 # code points new in 17.0 (which tiktoken does not know yet), and old ones.
-PROBES = [0x1C89, 0xA7CB, 0x10D40, 0x10D4A, 0x11F04, 0x116D0, 0x13460, 0x143FA, 0x1E5F0, 0x2EBF0,
-          0x31350, 0x323AF, 0x088F, 0x10940, 0x18D80, 0x0041, 0x00BD, 0x4E2D, 0x0301, 0x1F600, 0xE000]
+PROBES = [
+    0x1C89,
+    0xA7CB,
+    0x10D40,
+    0x10D4A,
+    0x11F04,
+    0x116D0,
+    0x13460,
+    0x143FA,
+    0x1E5F0,
+    0x2EBF0,
+    0x31350,
+    0x323AF,
+    0x088F,
+    0x10940,
+    0x18D80,
+    0x0041,
+    0x00BD,
+    0x4E2D,
+    0x0301,
+    0x1F600,
+    0xE000,
+]
 
 
 @pytest.mark.parametrize("cp", PROBES, ids=hex)

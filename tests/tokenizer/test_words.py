@@ -36,7 +36,8 @@ def test_real_stories_match_naive_reference(stories):
 
 words_text = st.lists(
     st.sampled_from(["a", "b", "ab", " ", "  ", " a", '"', "\n", "aa", "ba", "é", "\u4e2d", "x", ".", "'"]),
-    min_size=1, max_size=30,
+    min_size=1,
+    max_size=30,
 ).map("".join)
 
 

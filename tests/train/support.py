@@ -25,20 +25,24 @@ def make_shards(directory: Path, *, vocab_size: int = 300) -> Path:
 
 
 def tiny_model_config(vocab_size: int = 300, **changes) -> GPTConfig:
-    fields = dict(vocab_size=vocab_size, embedding_size=32, context_length=16, head_count=2,
-                  block_count=2)
+    fields = dict(vocab_size=vocab_size, embedding_size=32, context_length=16, head_count=2, block_count=2)
     return GPTConfig(**{**fields, **changes})
 
 
 def tiny_train_config(**changes) -> TrainConfig:
-    fields = dict(training_iterations=12, evaluation_interval=4, evaluation_iterations=2,
-                  contexts_per_batch=8, learning_rate=3e-3, log_interval=1)
+    fields = dict(
+        training_iterations=12,
+        evaluation_interval=4,
+        evaluation_iterations=2,
+        contexts_per_batch=8,
+        learning_rate=3e-3,
+        log_interval=1,
+    )
     return TrainConfig(**{**fields, **changes})
 
 
 def metric_values(run: Path, kind: str, key: str) -> list[tuple[int, float]]:
-    return [(r["step"], r[key]) for r in read_metrics(RunLayout.of(run).metrics)
-            if r["kind"] == kind]
+    return [(r["step"], r[key]) for r in read_metrics(RunLayout.of(run).metrics) if r["kind"] == kind]
 
 
 @pytest.fixture(autouse=True)

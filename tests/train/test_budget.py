@@ -15,8 +15,13 @@ from tinygpt.train.pace import TimePace
 
 
 def wsd(**changes) -> TimeSchedule:
-    fields = {"shape": "warmup_stable_decay", "peak_lr": 3e-3, "min_lr": 3e-4, "warmup_fraction": 0.1,
-                  "decay_fraction": 0.4}
+    fields = {
+        "shape": "warmup_stable_decay",
+        "peak_lr": 3e-3,
+        "min_lr": 3e-4,
+        "warmup_fraction": 0.1,
+        "decay_fraction": 0.4,
+    }
     return TimeSchedule(**{**fields, **changes})
 
 
@@ -44,10 +49,14 @@ def test_warmup_cosine_over_time_is_half_way_at_the_middle_of_its_decay():
     assert math.isclose(schedule.at(1.0), 3e-4)
 
 
-@given(fraction=st.floats(0, 1), later=st.floats(0, 1), warmup=st.floats(0, 0.5),
-       decay=st.floats(0, 0.5), shape=st.sampled_from(["warmup_stable_decay", "warmup_cosine"]))
-def test_learning_rate_stays_in_bounds_and_never_rises_after_warmup(fraction, later, warmup,
-                                                                     decay, shape):
+@given(
+    fraction=st.floats(0, 1),
+    later=st.floats(0, 1),
+    warmup=st.floats(0, 0.5),
+    decay=st.floats(0, 0.5),
+    shape=st.sampled_from(["warmup_stable_decay", "warmup_cosine"]),
+)
+def test_learning_rate_stays_in_bounds_and_never_rises_after_warmup(fraction, later, warmup, decay, shape):
     schedule = wsd(shape=shape, warmup_fraction=warmup, decay_fraction=decay)
     assert 0 < schedule.at(fraction) <= 3e-3
     first, second = sorted((fraction, later))
@@ -55,12 +64,15 @@ def test_learning_rate_stays_in_bounds_and_never_rises_after_warmup(fraction, la
         assert schedule.at(second) <= schedule.at(first) + 1e-15
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"shape": "linear"}, "shape must be one of"),
-    ({"min_lr": 1e-2}, "min_lr <= peak_lr"),
-    ({"warmup_fraction": 1.5}, "warmup_fraction must lie in"),
-    ({"warmup_fraction": 0.7}, "exceeds 1"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"shape": "linear"}, "shape must be one of"),
+        ({"min_lr": 1e-2}, "min_lr <= peak_lr"),
+        ({"warmup_fraction": 1.5}, "warmup_fraction must lie in"),
+        ({"warmup_fraction": 0.7}, "exceeds 1"),
+    ],
+)
 def test_bad_schedules_are_refused_by_name(changes, message):
     with pytest.raises(ConfigError, match=message):
         wsd(**changes)
@@ -77,8 +89,7 @@ def test_plan_round_trips_and_refuses_malformed_records():
 
 def pace_for(clock: FakeClock, *, seconds: float = 100.0, evaluations: int = 4) -> TimePace:
     plan = TimePlan(seconds=seconds, schedule=wsd(), evaluations=evaluations)
-    return TimePace(plan, tokens_per_step=1000, held_out_tokens=10_000, estimate_tokens=2000,
-                    clock=clock)
+    return TimePace(plan, tokens_per_step=1000, held_out_tokens=10_000, estimate_tokens=2000, clock=clock)
 
 
 def test_training_ends_early_enough_for_the_final_evaluation_to_fit():
@@ -120,10 +131,12 @@ def test_every_rank_follows_the_agreed_fraction_not_its_own_clock():
     budget is spent keeps going while the agreed fraction says otherwise, and vice versa."""
     clock = FakeClock()
     plan = TimePlan(seconds=100.0, schedule=wsd(), evaluations=4)
-    ahead = TimePace(plan, tokens_per_step=1000, held_out_tokens=0, estimate_tokens=0,
-                     clock=clock, agree=lambda own: 0.9)
-    behind = TimePace(plan, tokens_per_step=1000, held_out_tokens=0, estimate_tokens=0,
-                      clock=clock, agree=lambda own: 1.0)
+    ahead = TimePace(
+        plan, tokens_per_step=1000, held_out_tokens=0, estimate_tokens=0, clock=clock, agree=lambda own: 0.9
+    )
+    behind = TimePace(
+        plan, tokens_per_step=1000, held_out_tokens=0, estimate_tokens=0, clock=clock, agree=lambda own: 1.0
+    )
     ahead.start(0)
     behind.start(0)
     clock.now += 200.0

@@ -19,20 +19,38 @@ from tinygpt.train.metrics import read_metrics
 from tinygpt.train.recipe import plan_recipe
 
 # Flags shrink the recipe's model so the test takes seconds; the schedule stays the recipe's.
-SMALL = ["--embedding-size", "32", "--block-count", "1", "--head-count", "2",
-         "--context-length", "16", "--contexts-per-batch", "8", "--device", "cpu", "--threads", "1",
-         "--no-progress"]
+SMALL = [
+    "--embedding-size",
+    "32",
+    "--block-count",
+    "1",
+    "--head-count",
+    "2",
+    "--context-length",
+    "16",
+    "--contexts-per-batch",
+    "8",
+    "--device",
+    "cpu",
+    "--threads",
+    "1",
+    "--no-progress",
+]
 
 
 @pytest.fixture(scope="module")
 def budget_run(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("budget")
-    assert main(["tokenize", "--data", str(embedded_corpus_path()), "--vocab-size", "300",
-                 "--out", str(root / "shards")]) == 0
+    assert (
+        main(["tokenize", "--data", str(embedded_corpus_path()), "--vocab-size", "300", "--out", str(root / "shards")])
+        == 0
+    )
     previous = torch.get_num_threads()
     try:
-        assert main(["train", "--data", str(root / "shards"), "--out", str(root / "run"),
-                     "--max-seconds", "4", *SMALL]) == 0
+        assert (
+            main(["train", "--data", str(root / "shards"), "--out", str(root / "run"), "--max-seconds", "4", *SMALL])
+            == 0
+        )
     finally:
         torch.set_num_threads(previous)
     return root / "run"

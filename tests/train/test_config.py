@@ -18,16 +18,14 @@ def write(tmp_path, text, name="train_config.ron"):
 def test_gpt_rs_constant_config_loads_as_is(tmp_path):
     config = TrainConfig.load(write(tmp_path, TRAIN_CONFIG))
     assert config.schedule == "constant"
-    assert (config.learning_rate, config.training_iterations, config.contexts_per_batch) == (
-        2e-4, 60000, 64)
+    assert (config.learning_rate, config.training_iterations, config.contexts_per_batch) == (2e-4, 60000, 64)
     assert (config.weight_decay, config.grad_clip, config.grad_accumulation) == (0.1, 1.0, 1)
 
 
 def test_gpt_rs_warmup_cosine_variant_is_inferred(tmp_path):
     config = TrainConfig.load(write(tmp_path, WARMUP_COSINE_TRAIN_CONFIG))
     assert config.schedule == "warmup_cosine"
-    assert (config.min_learning_rate, config.max_learning_rate, config.warmup_iterations) == (
-        1e-5, 2e-4, 3000)
+    assert (config.min_learning_rate, config.max_learning_rate, config.warmup_iterations) == (1e-5, 2e-4, 3000)
     assert config.learning_rate is None
 
 
@@ -39,8 +37,14 @@ def test_explicit_schedule_must_have_its_fields(tmp_path):
 
 @pytest.mark.parametrize("name", ["train_config.ron", "train_config.json"])
 def test_save_and_load_round_trip(tmp_path, name):
-    config = TrainConfig(min_learning_rate=0.0, max_learning_rate=1e-3, warmup_iterations=10,
-                         training_iterations=100, grad_accumulation=2, checkpoints_kept=1)
+    config = TrainConfig(
+        min_learning_rate=0.0,
+        max_learning_rate=1e-3,
+        warmup_iterations=10,
+        training_iterations=100,
+        grad_accumulation=2,
+        checkpoints_kept=1,
+    )
     config.save(tmp_path / name)
     assert TrainConfig.load(tmp_path / name) == config
 
@@ -93,7 +97,8 @@ def test_defaults_are_gpt_rs_constant_config():
 
 def test_replace_switching_schedule_drops_the_old_fields():
     config = TrainConfig(learning_rate=1e-3)
-    cosine = config.replace(schedule="warmup_cosine", min_learning_rate=1e-5,
-                            max_learning_rate=1e-3, warmup_iterations=5)
+    cosine = config.replace(
+        schedule="warmup_cosine", min_learning_rate=1e-5, max_learning_rate=1e-3, warmup_iterations=5
+    )
     assert cosine.learning_rate is None and cosine.schedule == "warmup_cosine"
     assert config.replace(training_iterations=7).training_iterations == 7

@@ -13,21 +13,57 @@ import pytest
 from tests.train.support import make_shards, metric_values
 
 FLAGS = [
-    "--vocab-size", "300", "--embedding-size", "32", "--context-length", "16",
-    "--head-count", "2", "--block-count", "2",
+    "--vocab-size",
+    "300",
+    "--embedding-size",
+    "32",
+    "--context-length",
+    "16",
+    "--head-count",
+    "2",
+    "--block-count",
+    "2",
     # Dropout off: each process has its own dropout masks, so only then can losses match.
-    "--embedding-dropout", "0", "--attention-dropout", "0", "--feed-forward-dropout", "0",
-    "--residual-dropout", "0",
-    "--training-iterations", "6", "--evaluation-interval", "3", "--evaluation-iterations", "2",
-    "--contexts-per-batch", "8", "--learning-rate", "3e-3", "--log-interval", "1",
-    "--device", "cpu", "--precision", "fp32", "--no-progress", "--threads", "1",
+    "--embedding-dropout",
+    "0",
+    "--attention-dropout",
+    "0",
+    "--feed-forward-dropout",
+    "0",
+    "--residual-dropout",
+    "0",
+    "--training-iterations",
+    "6",
+    "--evaluation-interval",
+    "3",
+    "--evaluation-iterations",
+    "2",
+    "--contexts-per-batch",
+    "8",
+    "--learning-rate",
+    "3e-3",
+    "--log-interval",
+    "1",
+    "--device",
+    "cpu",
+    "--precision",
+    "fp32",
+    "--no-progress",
+    "--threads",
+    "1",
 ]
 
 
 def tinygpt_train(*launcher: str, args: list[str], cwd) -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    completed = subprocess.run([sys.executable, *launcher, "-m", "tinygpt", "train", *args],
-                               cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    completed = subprocess.run(
+        [sys.executable, *launcher, "-m", "tinygpt", "train", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert completed.returncode == 0, completed.stderr
 
 
@@ -38,11 +74,16 @@ def test_two_process_ddp_matches_one_process_with_the_same_global_batch(tmp_path
     micro-batches see the same windows as 1 process x 2 * `accumulation` micro-batches."""
     shards = make_shards(tmp_path / "shards")
     common = ["--data", str(shards), *FLAGS]
-    tinygpt_train("-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                  args=[*common, "--grad-accumulation", str(accumulation), "--out", "ddp"],
-                  cwd=tmp_path)
-    tinygpt_train(args=[*common, "--grad-accumulation", str(2 * accumulation), "--out", "single"],
-                  cwd=tmp_path)
+    tinygpt_train(
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        args=[*common, "--grad-accumulation", str(accumulation), "--out", "ddp"],
+        cwd=tmp_path,
+    )
+    tinygpt_train(args=[*common, "--grad-accumulation", str(2 * accumulation), "--out", "single"], cwd=tmp_path)
 
     ddp = metric_values(tmp_path / "ddp", "train", "loss")
     single = metric_values(tmp_path / "single", "train", "loss")

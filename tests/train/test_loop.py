@@ -22,15 +22,22 @@ from tinygpt.train.metrics import read_metrics
 def run_tiny(shards, out, **changes):
     model_changes = changes.pop("model", {})
     seed = changes.pop("seed", 0)
-    return train(shards, out, tiny_model_config(**model_changes), tiny_train_config(**changes),
-                 device="cpu", precision="fp32", seed=seed, show_progress=False)
+    return train(
+        shards,
+        out,
+        tiny_model_config(**model_changes),
+        tiny_train_config(**changes),
+        device="cpu",
+        precision="fp32",
+        seed=seed,
+        show_progress=False,
+    )
 
 
 def test_a_run_directory_is_self_contained_and_loads_back(shards, tmp_path):
     summary = run_tiny(shards, tmp_path / "run", checkpoints_kept=1)
     layout = RunLayout.of(tmp_path / "run")
-    for path in (layout.tokenizer, layout.transformer_config, layout.train_config, layout.info,
-                 layout.metrics):
+    for path in (layout.tokenizer, layout.transformer_config, layout.train_config, layout.info, layout.metrics):
         assert path.is_file(), path
     assert summary.steps == 12 and summary.tokens_seen == 12 * 8 * 16
     index = CheckpointIndex.read(layout)
@@ -52,14 +59,14 @@ def summary_fingerprint(layout):
 
 
 def test_training_lowers_the_loss_and_reports_bits_per_byte(shards, tmp_path):
-    summary = run_tiny(shards, tmp_path / "run", training_iterations=60, evaluation_interval=30,
-                       log_interval=10)
+    summary = run_tiny(shards, tmp_path / "run", training_iterations=60, evaluation_interval=30, log_interval=10)
     losses = [loss for _, loss in metric_values(tmp_path / "run", "train", "loss")]
     assert losses[-1] < losses[0] - 0.3
     held_out = summary.held_out
     assert held_out.tokens > 0 and held_out.text_bytes > 0
     assert held_out.bits_per_byte == pytest.approx(
-        held_out.tokens * held_out.loss / torch.log(torch.tensor(2.0)).item() / held_out.text_bytes)
+        held_out.tokens * held_out.loss / torch.log(torch.tensor(2.0)).item() / held_out.text_bytes
+    )
 
 
 def test_same_seed_is_bit_for_bit_repeatable_on_cpu(shards, tmp_path):
@@ -73,9 +80,16 @@ def test_same_seed_is_bit_for_bit_repeatable_on_cpu(shards, tmp_path):
 
 
 def test_gradient_accumulation_and_warmup_cosine_run(shards, tmp_path):
-    summary = run_tiny(shards, tmp_path / "run", grad_accumulation=2, learning_rate=None,
-                       schedule="warmup_cosine", min_learning_rate=1e-4,
-                       max_learning_rate=3e-3, warmup_iterations=3)
+    summary = run_tiny(
+        shards,
+        tmp_path / "run",
+        grad_accumulation=2,
+        learning_rate=None,
+        schedule="warmup_cosine",
+        min_learning_rate=1e-4,
+        max_learning_rate=3e-3,
+        warmup_iterations=3,
+    )
     rates = [lr for _, lr in metric_values(tmp_path / "run", "train", "lr")]
     assert rates[:3] == pytest.approx([1e-3, 2e-3, 3e-3])
     assert rates[-1] < rates[3]
@@ -83,9 +97,16 @@ def test_gradient_accumulation_and_warmup_cosine_run(shards, tmp_path):
 
 
 def test_max_seconds_stops_cleanly_with_a_checkpoint(shards, tmp_path):
-    summary = train(shards, tmp_path / "run", tiny_model_config(),
-                    tiny_train_config(training_iterations=10_000), device="cpu",
-                    precision="fp32", show_progress=False, max_seconds=0.5)
+    summary = train(
+        shards,
+        tmp_path / "run",
+        tiny_model_config(),
+        tiny_train_config(training_iterations=10_000),
+        device="cpu",
+        precision="fp32",
+        show_progress=False,
+        max_seconds=0.5,
+    )
     assert summary.stopped_early and not summary.interrupted
     assert 0 < summary.steps < 10_000
     assert summary.last_checkpoint == f"step_{summary.steps:08d}"
@@ -111,8 +132,7 @@ def test_an_existing_run_is_never_overwritten(shards, tmp_path):
         run_tiny(shards, tmp_path / "run")
 
 
-def test_batch_not_divisible_by_accumulation_times_processes_is_rejected(shards, tmp_path,
-                                                                         monkeypatch):
+def test_batch_not_divisible_by_accumulation_times_processes_is_rejected(shards, tmp_path, monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "3")
     with pytest.raises(ConfigError, match="multiple of grad_accumulation x processes"):
         run_tiny(shards, tmp_path / "run")

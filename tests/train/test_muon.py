@@ -19,9 +19,19 @@ CPU = torch.device("cpu")
 
 def tiny_model() -> GPT:
     torch.manual_seed(0)
-    return GPT(GPTConfig(vocab_size=50, embedding_size=16, context_length=8, head_count=2,
-                         block_count=2, embedding_dropout=0.0, attention_dropout=0.0,
-                         feed_forward_dropout=0.0, residual_dropout=0.0))
+    return GPT(
+        GPTConfig(
+            vocab_size=50,
+            embedding_size=16,
+            context_length=8,
+            head_count=2,
+            block_count=2,
+            embedding_dropout=0.0,
+            attention_dropout=0.0,
+            feed_forward_dropout=0.0,
+            residual_dropout=0.0,
+        )
+    )
 
 
 def train_steps(model: GPT, optimizer, steps: int) -> list[float]:

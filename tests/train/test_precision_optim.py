@@ -48,8 +48,7 @@ def test_unknown_precision_is_rejected():
 
 
 def test_bf16_autocast_on_cpu_keeps_float32_weights_and_loss():
-    model = GPT(GPTConfig(vocab_size=50, embedding_size=16, context_length=8, head_count=2,
-                          block_count=1))
+    model = GPT(GPTConfig(vocab_size=50, embedding_size=16, context_length=8, head_count=2, block_count=1))
     x = torch.randint(0, 50, (2, 8))
     with precision.autocast(CPU, torch.bfloat16):
         logits = model(x)
@@ -59,13 +58,11 @@ def test_bf16_autocast_on_cpu_keeps_float32_weights_and_loss():
 
 
 def test_adamw_decays_linear_weights_only_and_is_fused_on_cpu():
-    model = GPT(GPTConfig(vocab_size=50, embedding_size=16, context_length=8, head_count=2,
-                          block_count=1))
+    model = GPT(GPTConfig(vocab_size=50, embedding_size=16, context_length=8, head_count=2, block_count=1))
     optimizer = build_optimizer(model, TrainConfig(weight_decay=0.1, adam_beta2=0.95), CPU)
     decayed = {id(p) for g in optimizer.param_groups if g["weight_decay"] > 0 for p in g["params"]}
     linear_weights = {id(m.weight) for m in model.modules() if isinstance(m, torch.nn.Linear)}
     assert decayed == linear_weights
-    assert sum(p.numel() for g in optimizer.param_groups for p in g["params"]) == \
-        model.num_parameters()
+    assert sum(p.numel() for g in optimizer.param_groups for p in g["params"]) == model.num_parameters()
     assert optimizer.defaults["betas"] == (0.9, 0.95)
     assert optimizer.defaults["fused"] == supports_fused_adamw(CPU)

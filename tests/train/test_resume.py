@@ -28,6 +28,7 @@ from tinygpt.train import resume, train
 
 def interrupt_after(run_dir, train_records: int) -> threading.Thread:
     """Send this process SIGINT (as Ctrl-C does) once the run has logged some steps."""
+
     def watch() -> None:
         metrics = RunLayout.of(run_dir).metrics
         deadline = time.monotonic() + 60
@@ -55,42 +56,44 @@ def test_ctrl_c_then_resume_matches_an_uninterrupted_run(shards, tmp_path):
     resumed = resume(tmp_path / "split", device="cpu", precision="fp32", show_progress=False)
 
     assert resumed.steps == whole.steps == 16
-    for kind, key in (("train", "loss"), ("eval", "val_loss"), ("eval", "train_loss"),
-                      ("held_out", "loss")):
-        assert metric_values(tmp_path / "split", kind, key) == metric_values(
-            tmp_path / "whole", kind, key), (kind, key)
+    for kind, key in (("train", "loss"), ("eval", "val_loss"), ("eval", "train_loss"), ("held_out", "loss")):
+        assert metric_values(tmp_path / "split", kind, key) == metric_values(tmp_path / "whole", kind, key), (kind, key)
     weights = "checkpoints/step_00000016/model.safetensors"
     assert (tmp_path / "split" / weights).read_bytes() == (tmp_path / "whole" / weights).read_bytes()
 
 
 def test_resume_can_extend_training(shards, tmp_path):
     config = tiny_train_config(training_iterations=4, evaluation_interval=4)
-    train(shards, tmp_path / "run", tiny_model_config(), config, device="cpu",
-          show_progress=False)
-    summary = resume(tmp_path / "run", train_config=config.replace(training_iterations=8),
-                     device="cpu", show_progress=False)
+    train(shards, tmp_path / "run", tiny_model_config(), config, device="cpu", show_progress=False)
+    summary = resume(
+        tmp_path / "run", train_config=config.replace(training_iterations=8), device="cpu", show_progress=False
+    )
     assert summary.steps == 8
     assert [s for s, _ in metric_values(tmp_path / "run", "train", "loss")] == list(range(1, 9))
 
 
 def test_resume_on_shards_of_another_tokenizer_is_refused(shards, tmp_path):
     config = tiny_train_config(training_iterations=2, evaluation_interval=2)
-    train(shards, tmp_path / "run", tiny_model_config(), config, device="cpu",
-          show_progress=False)
+    train(shards, tmp_path / "run", tiny_model_config(), config, device="cpu", show_progress=False)
     other = make_shards(tmp_path / "other", vocab_size=280)
     with pytest.raises(DataError, match="made by another tokenizer"):
-        resume(tmp_path / "run", data_dir=other, train_config=config.replace(
-            training_iterations=4), device="cpu", show_progress=False)
+        resume(
+            tmp_path / "run",
+            data_dir=other,
+            train_config=config.replace(training_iterations=4),
+            device="cpu",
+            show_progress=False,
+        )
 
 
 def test_checkpoints_keep_the_last_k_and_the_best(tmp_path):
     layout = RunLayout.of(tmp_path)
     model = nn.Linear(2, 2)
     for step, val_loss in zip(range(1, 6), (3.0, 1.0, 2.0, 4.0, 5.0)):
-        index = save_checkpoint(layout, step, model, {"step": step}, {"val_loss": val_loss},
-                                keep_last=2)
-    assert index == CheckpointIndex(last=checkpoint_name(5), best=checkpoint_name(2),
-                                    kept=[checkpoint_name(s) for s in (2, 4, 5)])
+        index = save_checkpoint(layout, step, model, {"step": step}, {"val_loss": val_loss}, keep_last=2)
+    assert index == CheckpointIndex(
+        last=checkpoint_name(5), best=checkpoint_name(2), kept=[checkpoint_name(s) for s in (2, 4, 5)]
+    )
     on_disk = sorted(p.name for p in layout.checkpoints.iterdir() if p.is_dir())
     assert on_disk == index.kept
     assert CheckpointIndex.read(layout) == index

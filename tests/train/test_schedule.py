@@ -18,8 +18,9 @@ def test_constant_schedule_never_changes():
 
 
 def test_warmup_cosine_shape():
-    config = TrainConfig(min_learning_rate=1e-5, max_learning_rate=2e-4, warmup_iterations=100,
-                         training_iterations=1100)
+    config = TrainConfig(
+        min_learning_rate=1e-5, max_learning_rate=2e-4, warmup_iterations=100, training_iterations=1100
+    )
     schedule = schedule_for(config)
     assert isinstance(schedule, WarmupCosineSchedule)
     assert math.isclose(schedule(0), 2e-4 / 100)
@@ -37,8 +38,7 @@ def test_warmup_cosine_shape():
     extra=st.floats(1e-6, 1e-2),
 )
 def test_warmup_cosine_stays_between_bounds_and_decays_monotonically(warmup, decay, low, extra):
-    schedule = WarmupCosineSchedule(min_lr=low, max_lr=low + extra, warmup=warmup,
-                                    total=warmup + decay)
+    schedule = WarmupCosineSchedule(min_lr=low, max_lr=low + extra, warmup=warmup, total=warmup + decay)
     values = [schedule(step) for step in range(warmup, warmup + decay + 1)]
     assert all(low - 1e-12 <= v <= low + extra + 1e-12 for v in values)
     assert all(a >= b - 1e-15 for a, b in zip(values, values[1:]))

@@ -21,28 +21,42 @@ if TYPE_CHECKING:
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run", metavar="MODEL",
-                        help="run directory written by `tinygpt train` or `quickstart`, a transformers "
-                        "GPT-2 directory (save_pretrained) or hf:owner/name")
+    parser.add_argument(
+        "run",
+        metavar="MODEL",
+        help="run directory written by `tinygpt train` or `quickstart`, a transformers "
+        "GPT-2 directory (save_pretrained) or hf:owner/name",
+    )
     add_checkpoint_flag(parser)
     parser.add_argument("--device", default="auto", help="auto|cpu|cuda|cuda:N|mps (default auto)")
     add_on_unknown_flag(parser)
     parser.add_argument(
-        "--threads", default="auto", metavar="N|auto",
+        "--threads",
+        default="auto",
+        metavar="N|auto",
         help="CPU threads per token (default auto: 1 for models under 10 M parameters, else torch's default)",
     )
 
 
 def add_sampling_arguments(parser: argparse.ArgumentParser, *, token_count: int) -> None:
-    parser.add_argument("--token-count", type=TOKEN_COUNT, default=token_count,
-                        help=f"maximum number of new tokens (default {token_count})")
+    parser.add_argument(
+        "--token-count",
+        type=TOKEN_COUNT,
+        default=token_count,
+        help=f"maximum number of new tokens (default {token_count})",
+    )
     parser.add_argument("--temperature", type=float, default=0.7, help="softmax temperature (default 0.7)")
     parser.add_argument("--top-k", type=int, default=None, help="sample among the K most likely tokens")
     parser.add_argument("--top-p", type=float, default=None, help="nucleus sampling: smallest set with mass P")
     parser.add_argument("--greedy", action="store_true", help="always take the most likely token")
     parser.add_argument("--seed", type=SEED, default=None, help="seed for reproducible samples")
-    parser.add_argument("--stop", action="append", default=[], metavar="TEXT",
-                        help="stop when TEXT is generated (repeatable); end-of-text always stops")
+    parser.add_argument(
+        "--stop",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="stop when TEXT is generated (repeatable); end-of-text always stops",
+    )
 
 
 def sampler_from_args(args: argparse.Namespace) -> TokenSampler:

@@ -44,6 +44,7 @@ THREADS = checked(int, limits.threads)
 def add_checkpoint_flag(parser: argparse.ArgumentParser) -> None:
     """``--checkpoint``, one meaning for every command that reads a run's weights."""
     parser.add_argument(
-        "--checkpoint", default="best",
+        "--checkpoint",
+        default="best",
         help="best | last | a step (step_1000 or step_00001000) | a checkpoint path (default best)",
     )

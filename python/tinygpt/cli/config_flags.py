@@ -21,8 +21,7 @@ def _flag_type(field: dataclasses.Field) -> Any:
     return str
 
 
-def add_config_flags(parser: argparse.ArgumentParser, config_class: type, title: str,
-                     *, prefix: str) -> None:
+def add_config_flags(parser: argparse.ArgumentParser, config_class: type, title: str, *, prefix: str) -> None:
     """Add ``--field-name`` for each field of ``config_class``; the parsed value lands in
     ``{prefix}{field}`` and stays None unless the flag is given."""
     group = parser.add_argument_group(title)
@@ -32,11 +31,22 @@ def add_config_flags(parser: argparse.ArgumentParser, config_class: type, title:
         default = field.default if field.default is not dataclasses.MISSING else None
         hint = "" if default is None else f" (default: {default})"
         if kind is bool:
-            group.add_argument(flag, dest=prefix + field.name, default=None,
-                               action=argparse.BooleanOptionalAction, help=f"{field.name}{hint}")
+            group.add_argument(
+                flag,
+                dest=prefix + field.name,
+                default=None,
+                action=argparse.BooleanOptionalAction,
+                help=f"{field.name}{hint}",
+            )
         else:
-            group.add_argument(flag, dest=prefix + field.name, type=kind, default=None,
-                               metavar=kind.__name__.upper(), help=f"{field.name}{hint}")
+            group.add_argument(
+                flag,
+                dest=prefix + field.name,
+                type=kind,
+                default=None,
+                metavar=kind.__name__.upper(),
+                help=f"{field.name}{hint}",
+            )
 
 
 def config_overrides(args: argparse.Namespace, config_class: type, *, prefix: str) -> dict[str, Any]:

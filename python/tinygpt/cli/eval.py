@@ -22,8 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Every token is predicted exactly once; bits per byte divide the total loss by the "
         "UTF-8 size of the text, so runs with different tokenizers compare.",
     )
-    parser.add_argument("run", metavar="MODEL",
-                        help="run directory, transformers GPT-2 directory or hf:owner/name")
+    parser.add_argument("run", metavar="MODEL", help="run directory, transformers GPT-2 directory or hf:owner/name")
     parser.add_argument("--data", metavar="SRC", required=True, help="shard directory or corpus")
     add_checkpoint_flag(parser)
     parser.add_argument("--device", default="auto", help="auto|cpu|cuda|cuda:N|mps")
@@ -43,9 +42,17 @@ def run(args: argparse.Namespace) -> int:
     # A transformers model has no train config; the loader's default rule sweeps the shards.
     trained_here = not is_hf_model(args.run)
     sampling = (TrainConfig.load(RunLayout.of(args.run).train_config) if trained_here else TrainConfig()).sampling
-    result = evaluate_run(args.run, args.data, checkpoint=args.checkpoint, device=args.device,
-                          batch_size=args.batch_size, text_column=args.text_column, sampling=sampling,
-                          on_unknown=args.on_unknown, format=args.format)
+    result = evaluate_run(
+        args.run,
+        args.data,
+        checkpoint=args.checkpoint,
+        device=args.device,
+        batch_size=args.batch_size,
+        text_column=args.text_column,
+        sampling=sampling,
+        on_unknown=args.on_unknown,
+        format=args.format,
+    )
     if args.json:
         print(json.dumps(result.to_dict()))
         return 0

@@ -18,8 +18,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "tokenizer_config.json, special_tokens_map.json) and a README.md model card.",
     )
     parser.add_argument("run", metavar="RUN", help="run directory")
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR",
-                        help="directory to create (must not exist, or be empty)")
+    parser.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="directory to create (must not exist, or be empty)"
+    )
     add_checkpoint_flag(parser)
     parser.set_defaults(func=run)
 

@@ -25,8 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Several --input prompts are sampled as a batch.",
     )
     add_run_arguments(parser)
-    parser.add_argument("--input", action="append", required=True, metavar="TEXT",
-                        help="prompt to continue (repeat for several)")
+    parser.add_argument(
+        "--input", action="append", required=True, metavar="TEXT", help="prompt to continue (repeat for several)"
+    )
     add_sampling_arguments(parser, token_count=256)
     parser.add_argument("--stream", action="store_true", help="print text as it is sampled")
     parser.set_defaults(func=run)
@@ -46,8 +47,7 @@ def run(args: argparse.Namespace) -> int:
         for text, ids in zip(args.input, prompts):
             sys.stdout.write(text)
             sys.stdout.flush()
-            stream = TextStream(model, tokenizer, ids, args.token_count, sampler,
-                                generator=generator, stop=args.stop)
+            stream = TextStream(model, tokenizer, ids, args.token_count, sampler, generator=generator, stop=args.stop)
             for piece in stream:
                 sys.stdout.write(piece)
                 sys.stdout.flush()
@@ -55,8 +55,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     status = 0
     try:
-        texts = generate_texts(model, tokenizer, prompts, args.token_count, sampler,
-                               generator=generator, stop=args.stop)
+        texts = generate_texts(
+            model, tokenizer, prompts, args.token_count, sampler, generator=generator, stop=args.stop
+        )
     except GenerationInterrupted as interrupted:
         texts, status = interrupted.texts, 130
     print("\n\n".join(prompt + text for prompt, text in zip(args.input, texts)))

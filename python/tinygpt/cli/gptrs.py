@@ -48,7 +48,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "the tokenizer, as a dataset file gpt-rs reads.",
     )
     exporter.add_argument("tokenizer", type=Path, help="a words-mode tokenizer.ron")
-    exporter.add_argument("--data", required=True, help="corpus: .parquet, .txt, .jsonl, a directory, hf:owner/name or embedded")
+    exporter.add_argument(
+        "--data", required=True, help="corpus: .parquet, .txt, .jsonl, a directory, hf:owner/name or embedded"
+    )
     exporter.add_argument("--text-column", help="parquet column / jsonl field holding the text")
     exporter.add_argument("--max-stories", type=int, help="export only the first N stories")
     exporter.add_argument("--out", type=Path, required=True, help="dataset file to write (.ron)")
@@ -99,13 +101,16 @@ def run_export(args: argparse.Namespace) -> int:
         count = export_gptrs_dataset(tokenizer, stories, args.out)
     # gpt-rs gets an empty story as [], as it encodes one itself; say how many there were.
     empty = f" ({stories.empty:,} of them empty)" if stories.empty else ""
-    print(f"wrote {count:,} stories{empty} and a {tokenizer.vocab_size - len(tokenizer.special_tokens):,}-token "
-          f"vocabulary to {args.out}")
+    print(
+        f"wrote {count:,} stories{empty} and a {tokenizer.vocab_size - len(tokenizer.special_tokens):,}-token "
+        f"vocabulary to {args.out}"
+    )
     return 0
 
 
 class _CountedStories:
     """The stories passed through, advancing the bar by each one read and counting empty ones."""
+
     def __init__(self, stories: Iterable[str], progress: TokenizeProgress) -> None:
         self.stories, self.progress, self.empty = stories, progress, 0
 

@@ -44,9 +44,7 @@ def plot_run(run: str | os.PathLike[str], out: str | os.PathLike[str] | None = N
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise TinyGPTError(
-            "tinygpt plot needs matplotlib: pip install 'tinygpt[plot]' (or matplotlib)"
-        ) from None
+        raise TinyGPTError("tinygpt plot needs matplotlib: pip install 'tinygpt[plot]' (or matplotlib)") from None
     layout = RunLayout.of(run)
     require_run(layout)
     if not layout.metrics.is_file():
@@ -56,8 +54,7 @@ def plot_run(run: str | os.PathLike[str], out: str | os.PathLike[str] | None = N
     _line(axes, records, "train", "loss", "training loss (log window mean)", alpha=0.5)
     _line(axes, records, "eval", "train_loss", "train estimate", marker="o")
     _line(axes, records, "eval", "val_loss", "held-out estimate", marker="o")
-    _line(axes, records, "held_out", "loss", "held-out (every token)", marker="*", markersize=12,
-          linestyle="none")
+    _line(axes, records, "held_out", "loss", "held-out (every token)", marker="*", markersize=12, linestyle="none")
     axes.set_xlabel("step")
     axes.set_ylabel("loss (nats per token)")
     axes.set_title(f"{layout.root.resolve().name}: loss against steps")
@@ -70,8 +67,7 @@ def plot_run(run: str | os.PathLike[str], out: str | os.PathLike[str] | None = N
     return target
 
 
-def _line(axes: Any, records: list[dict[str, Any]], kind: str, key: str, label: str,
-          **style: Any) -> None:
+def _line(axes: Any, records: list[dict[str, Any]], kind: str, key: str, label: str, **style: Any) -> None:
     points = [(r["step"], r[key]) for r in records if r.get("kind") == kind and key in r]
     if points:
         steps, values = zip(*points)

@@ -25,6 +25,7 @@ from tinygpt.train.recipe import Recipe, measure_training_flops, plan_recipe
 @dataclass(frozen=True)
 class QuickstartPlan:
     """What quickstart builds, and where."""
+
     out: Path = Path("tinygpt-quickstart")
     train_seconds: float = 150.0
     vocab_size: int = 512
@@ -37,10 +38,12 @@ class QuickstartPlan:
     def recipe(self, flops_per_second: float) -> Recipe:
         """Budget mode's recipe for ``train_seconds``, with dropout 0.2: ~100 KB of stories is
         memorised within a minute or two without it."""
-        recipe = plan_recipe(self.train_seconds, vocab_size=self.vocab_size,
-                             device=self.device, flops_per_second=flops_per_second)
-        model = replace(recipe.model, embedding_dropout=0.2, attention_dropout=0.2,
-                        feed_forward_dropout=0.2, residual_dropout=0.2)
+        recipe = plan_recipe(
+            self.train_seconds, vocab_size=self.vocab_size, device=self.device, flops_per_second=flops_per_second
+        )
+        model = replace(
+            recipe.model, embedding_dropout=0.2, attention_dropout=0.2, feed_forward_dropout=0.2, residual_dropout=0.2
+        )
         return replace(recipe, model=model)
 
 
@@ -72,18 +75,22 @@ def run_quickstart(plan: QuickstartPlan, console: Console) -> str:
     console.rule(f"3/4 model: training for {plan.train_seconds:.0f} s on {plan.device}")
     run_dir = plan.out / "run"
     recipe = plan.recipe(measure_training_flops(plan.device))
-    summary = train(shards, run_dir, recipe.model, recipe.train, device=plan.device,
-                    seed=plan.seed, time_plan=recipe.plan)
-    console.print(f"{summary.steps} steps, {summary.tokens_per_second:,.0f} tokens/s, "
-                  f"held-out loss {summary.val_loss:.3f}" if summary.val_loss is not None
-                  else f"{summary.steps} steps, {summary.tokens_per_second:,.0f} tokens/s")
+    summary = train(
+        shards, run_dir, recipe.model, recipe.train, device=plan.device, seed=plan.seed, time_plan=recipe.plan
+    )
+    console.print(
+        f"{summary.steps} steps, {summary.tokens_per_second:,.0f} tokens/s, held-out loss {summary.val_loss:.3f}"
+        if summary.val_loss is not None
+        else f"{summary.steps} steps, {summary.tokens_per_second:,.0f} tokens/s"
+    )
 
     console.rule("4/4 story")
     model, tokenizer = load_run(run_dir, checkpoint="best", device=plan.device)
     generator = torch.Generator(device=next(model.parameters()).device).manual_seed(plan.seed)
     prompt_ids = tokenizer.encode(plan.prompt, allowed_special="none")
-    (continuation,) = generate_texts(model, tokenizer, [prompt_ids], plan.token_count,
-                                     TokenSampler(temperature=0.7), generator=generator)
+    (continuation,) = generate_texts(
+        model, tokenizer, [prompt_ids], plan.token_count, TokenSampler(temperature=0.7), generator=generator
+    )
     return plan.prompt + continuation
 
 
@@ -98,16 +105,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     defaults = QuickstartPlan()
-    parser.add_argument("--out", type=Path, default=Path("tinygpt-quickstart"),
-                        help="run directory to create (default: %(default)s)")
-    parser.add_argument("--train-seconds", type=SECONDS, default=defaults.train_seconds,
-                        help="time budget for model training (default: %(default)s)")
-    parser.add_argument("--vocab-size", type=int, default=defaults.vocab_size,
-                        help="tokenizer vocabulary size (default: %(default)s)")
+    parser.add_argument(
+        "--out", type=Path, default=Path("tinygpt-quickstart"), help="run directory to create (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--train-seconds",
+        type=SECONDS,
+        default=defaults.train_seconds,
+        help="time budget for model training (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--vocab-size", type=int, default=defaults.vocab_size, help="tokenizer vocabulary size (default: %(default)s)"
+    )
     parser.add_argument("--device", default="cpu", help="auto, cpu, cuda, cuda:N or mps")
-    parser.add_argument("--threads", type=THREADS, default=defaults.threads,
-                        help="torch CPU threads (default: %(default)s; a model this small gains "
-                             "little from more, and loses much when the cores are busy)")
+    parser.add_argument(
+        "--threads",
+        type=THREADS,
+        default=defaults.threads,
+        help="torch CPU threads (default: %(default)s; a model this small gains "
+        "little from more, and loses much when the cores are busy)",
+    )
     parser.add_argument("--seed", type=SEED, default=0)
     parser.add_argument("--prompt", default=defaults.prompt, help="start of the story to generate")
     parser.set_defaults(func=run)

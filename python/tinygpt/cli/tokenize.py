@@ -48,29 +48,59 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--data", metavar="SRC",
-                        help="corpus: .parquet, .txt, .jsonl, a directory of them, hf:owner/name or 'embedded'")
+    parser.add_argument(
+        "--data", metavar="SRC", help="corpus: .parquet, .txt, .jsonl, a directory of them, hf:owner/name or 'embedded'"
+    )
     tokenizer = parser.add_mutually_exclusive_group()
-    tokenizer.add_argument("--tokenizer", type=Path, metavar="TOK",
-                           help="tokenizer to encode with: tinygpt's .ron, or a byte-level BPE tokenizer.json "
-                           "(Hugging Face's format, e.g. GPT-2's)")
-    tokenizer.add_argument("--vocab-size", type=int, metavar="N",
-                           help="train a tokenizer of N tokens on SRC first (saved as OUT/tokenizer.ron)")
-    parser.add_argument("--mode", choices=("bytes", "words"), default="bytes",
-                        help="tokenizer mode when training (default: bytes; words = gpt-rs's)")
+    tokenizer.add_argument(
+        "--tokenizer",
+        type=Path,
+        metavar="TOK",
+        help="tokenizer to encode with: tinygpt's .ron, or a byte-level BPE tokenizer.json "
+        "(Hugging Face's format, e.g. GPT-2's)",
+    )
+    tokenizer.add_argument(
+        "--vocab-size",
+        type=int,
+        metavar="N",
+        help="train a tokenizer of N tokens on SRC first (saved as OUT/tokenizer.ron)",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=("bytes", "words"),
+        default="bytes",
+        help="tokenizer mode when training (default: bytes; words = gpt-rs's)",
+    )
     parser.add_argument("--out", type=Path, required=True, metavar="OUT", help="output directory")
-    parser.add_argument("--val-fraction", type=float, default=0.1, metavar="F",
-                        help="fraction of documents held out for evaluation (default: 0.1)")
-    parser.add_argument("--split", choices=SPLIT_RULES, default="tail",
-                        help="tail: hold out the last documents, like gpt-rs (default); hash: by text hash")
-    parser.add_argument("--shard-tokens", type=int, default=DEFAULT_SHARD_TOKENS, metavar="N",
-                        help=f"tokens per shard at most (default: {DEFAULT_SHARD_TOKENS:,})")
+    parser.add_argument(
+        "--val-fraction",
+        type=float,
+        default=0.1,
+        metavar="F",
+        help="fraction of documents held out for evaluation (default: 0.1)",
+    )
+    parser.add_argument(
+        "--split",
+        choices=SPLIT_RULES,
+        default="tail",
+        help="tail: hold out the last documents, like gpt-rs (default); hash: by text hash",
+    )
+    parser.add_argument(
+        "--shard-tokens",
+        type=int,
+        default=DEFAULT_SHARD_TOKENS,
+        metavar="N",
+        help=f"tokens per shard at most (default: {DEFAULT_SHARD_TOKENS:,})",
+    )
     parser.add_argument("--part", type=_part, metavar="I/N", help="tokenize only the I-th of N slices of SRC")
     parser.add_argument("--text-column", metavar="NAME", help="parquet column / jsonl field holding the text")
     add_format_flag(parser)
     add_on_unknown_flag(parser)
-    parser.add_argument("--byte-fallback", action="store_true",
-                        help="words mode, when training: characters outside the alphabet become byte tokens")
+    parser.add_argument(
+        "--byte-fallback",
+        action="store_true",
+        help="words mode, when training: characters outside the alphabet become byte tokens",
+    )
     parser.add_argument("--threads", type=THREADS, metavar="N", help="encoding threads (default: all cores)")
     parser.add_argument("--merge", action="store_true", help="merge OUT's part manifests into OUT/manifest.json")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -80,8 +110,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.merge:
         manifest = write_merged_manifest(args.out)
-        splits = ", ".join(f"{name}: {info.documents:,} documents, {info.tokens:,} tokens"
-                           for name, info in manifest.splits.items())
+        splits = ", ".join(
+            f"{name}: {info.documents:,} documents, {info.tokens:,} tokens" for name, info in manifest.splits.items()
+        )
         print(f"{args.out / manifest.file_name}: merged {manifest.job.get('part') or 'all'} parts ({splits})")
         return 0
     if args.data is None:
@@ -122,7 +153,11 @@ def _trained_tokenizer(args: argparse.Namespace) -> BPETokenizer:
     saved = args.out / TOKENIZER_NAME
     if saved.is_file() and (args.out / MANIFEST_NAME).is_file():
         tokenizer = BPETokenizer.load(saved)
-        if (tokenizer.vocab_size, tokenizer.mode, tokenizer.byte_fallback) == (args.vocab_size, args.mode, args.byte_fallback):
+        if (tokenizer.vocab_size, tokenizer.mode, tokenizer.byte_fallback) == (
+            args.vocab_size,
+            args.mode,
+            args.byte_fallback,
+        ):
             print(f"resuming with the tokenizer trained earlier: {saved}", file=sys.stderr)
             return tokenizer
     tokenizer = BPETokenizer.train(
@@ -136,7 +171,9 @@ def _trained_tokenizer(args: argparse.Namespace) -> BPETokenizer:
         format=args.format,
     )
     if tokenizer.vocab_size < args.vocab_size:
-        print(f"note: {args.data} runs out of pairs to merge at {tokenizer.vocab_size:,} tokens, so "
-              f"the tokenizer has {tokenizer.vocab_size:,}, not --vocab-size {args.vocab_size:,}",
-              file=sys.stderr)
+        print(
+            f"note: {args.data} runs out of pairs to merge at {tokenizer.vocab_size:,} tokens, so "
+            f"the tokenizer has {tokenizer.vocab_size:,}, not --vocab-size {args.vocab_size:,}",
+            file=sys.stderr,
+        )
     return tokenizer

@@ -40,15 +40,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--transformer-config", metavar="X.ron", help="model config (.ron/.json)")
     parser.add_argument("--train-config", metavar="Y.ron", help="training config (.ron/.json)")
     parser.add_argument("--device", default="auto", help="auto|cpu|cuda|cuda:N|mps (default auto)")
-    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"),
-                        help="bf16 autocast where supported with auto (default auto)")
+    parser.add_argument(
+        "--precision",
+        default="auto",
+        choices=("auto", "fp32", "bf16"),
+        help="bf16 autocast where supported with auto (default auto)",
+    )
     parser.add_argument("--seed", type=SEED, default=0, help="random seed (default 0)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the model")
-    parser.add_argument("--threads", type=THREADS,
-                        help="torch CPU threads (default: torch's; budget mode: the idle cores)")
-    parser.add_argument("--max-seconds", type=SECONDS,
-                        help="time budget: without config files, plan the whole recipe for it; "
-                             "with them, stop cleanly after this long")
+    parser.add_argument(
+        "--threads", type=THREADS, help="torch CPU threads (default: torch's; budget mode: the idle cores)"
+    )
+    parser.add_argument(
+        "--max-seconds",
+        type=SECONDS,
+        help="time budget: without config files, plan the whole recipe for it; with them, stop cleanly after this long",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no live display")
     add_config_flags(parser, GPTConfig, "transformer config fields", prefix=MODEL_PREFIX)
     add_config_flags(parser, TrainConfig, "train config fields", prefix=TRAIN_PREFIX)
@@ -64,19 +71,22 @@ def run(args: argparse.Namespace) -> int:
 
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    options = dict(device=args.device, precision=args.precision, compile=args.compile,
-                   show_progress=not args.no_progress, max_seconds=args.max_seconds)
+    options = dict(
+        device=args.device,
+        precision=args.precision,
+        compile=args.compile,
+        show_progress=not args.no_progress,
+        max_seconds=args.max_seconds,
+    )
     if args.resume:
-        summary = resume(args.resume, data_dir=args.data, train_config=_resumed_config(args),
-                         **options)
+        summary = resume(args.resume, data_dir=args.data, train_config=_resumed_config(args), **options)
     else:
         if not args.data or not args.out:
             raise ConfigError("--data SHARDS and --out RUN are required (or --resume RUN)")
         if args.max_seconds is not None and not (args.transformer_config or args.train_config):
             summary = _train_on_budget(args, options)
         else:
-            summary = train(args.data, args.out, _model_config(args), _train_config(args),
-                            seed=args.seed, **options)
+            summary = train(args.data, args.out, _model_config(args), _train_config(args), seed=args.seed, **options)
     if context_from_environment().is_main:
         _report(summary)
     return 130 if summary.interrupted else 0
@@ -92,18 +102,28 @@ def _train_on_budget(args: argparse.Namespace, options: dict[str, Any]) -> Train
     from tinygpt.train.recipe import measure_training_flops, plan_recipe, time_plan
 
     device = context_from_environment().device(args.device)
-    recipe = plan_recipe(args.max_seconds, vocab_size=read_manifest(args.data).vocab_size,
-                         device=device.type, flops_per_second=measure_training_flops(device))
+    recipe = plan_recipe(
+        args.max_seconds,
+        vocab_size=read_manifest(args.data).vocab_size,
+        device=device.type,
+        flops_per_second=measure_training_flops(device),
+    )
     if args.threads is None and recipe.threads is not None:
         torch.set_num_threads(recipe.threads)
     model = GPTConfig.from_dict(
         {**recipe.model.to_dict(), **config_overrides(args, GPTConfig, prefix=MODEL_PREFIX)},
-        source="transformer config")
-    train_config = recipe.train.replace(**config_overrides(args, type(recipe.train),
-                                                           prefix=TRAIN_PREFIX))
-    return train(args.data, args.out, model, train_config, seed=args.seed,
-                 time_plan=time_plan(args.max_seconds, train_config),
-                 **{**options, "max_seconds": None})
+        source="transformer config",
+    )
+    train_config = recipe.train.replace(**config_overrides(args, type(recipe.train), prefix=TRAIN_PREFIX))
+    return train(
+        args.data,
+        args.out,
+        model,
+        train_config,
+        seed=args.seed,
+        time_plan=time_plan(args.max_seconds, train_config),
+        **{**options, "max_seconds": None},
+    )
 
 
 def _model_config(args: argparse.Namespace) -> GPTConfig:
@@ -136,14 +156,18 @@ def _resumed_config(args: argparse.Namespace) -> TrainConfig | None:
 
 
 def _report(summary: TrainSummary) -> None:
-    lines = [f"run {summary.run_dir}: {summary.steps} steps, {summary.tokens_seen:,} tokens, "
-             f"{summary.tokens_per_second:,.0f} tokens/s"]
+    lines = [
+        f"run {summary.run_dir}: {summary.steps} steps, {summary.tokens_seen:,} tokens, "
+        f"{summary.tokens_per_second:,.0f} tokens/s"
+    ]
     if summary.val_loss is not None:
         lines.append(f"last held-out estimate {summary.val_loss:.4f}")
     if summary.held_out is not None:
         bits = summary.held_out.bits_per_byte
-        lines.append(f"held-out loss {summary.held_out.loss:.4f} per token"
-                     + ("" if bits is None else f", {bits:.4f} bits per byte"))
+        lines.append(
+            f"held-out loss {summary.held_out.loss:.4f} per token"
+            + ("" if bits is None else f", {bits:.4f} bits per byte")
+        )
     lines.append(f"checkpoints: best {summary.best_checkpoint}, last {summary.last_checkpoint}")
     if summary.interrupted:
         lines.append(f"interrupted; continue with `tinygpt train --resume {summary.run_dir}`")

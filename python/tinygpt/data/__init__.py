@@ -21,16 +21,19 @@ __all__ = [
     "ShardHeader",
 ]
 
-__getattr__, __dir__ = lazy_exports(__name__, {
-    "TokenLoader": "tinygpt.data.loader",
-    "tokenize_corpus": "tinygpt.data.tokenize.pipeline",
-    "TokenizeSummary": "tinygpt.data.tokenize.summary",
-    "read_manifest": "tinygpt.data.manifest",
-    "write_merged_manifest": "tinygpt.data.manifest",
-    "Manifest": "tinygpt.data.manifest",
-    "SplitInfo": "tinygpt.data.manifest",
-    "ShardInfo": "tinygpt.data.manifest",
-    "write_shard": "tinygpt.data.shards",
-    "read_header": "tinygpt.data.shards",
-    "ShardHeader": "tinygpt.data.shards",
-})
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "TokenLoader": "tinygpt.data.loader",
+        "tokenize_corpus": "tinygpt.data.tokenize.pipeline",
+        "TokenizeSummary": "tinygpt.data.tokenize.summary",
+        "read_manifest": "tinygpt.data.manifest",
+        "write_merged_manifest": "tinygpt.data.manifest",
+        "Manifest": "tinygpt.data.manifest",
+        "SplitInfo": "tinygpt.data.manifest",
+        "ShardInfo": "tinygpt.data.manifest",
+        "write_shard": "tinygpt.data.shards",
+        "read_header": "tinygpt.data.shards",
+        "ShardHeader": "tinygpt.data.shards",
+    },
+)

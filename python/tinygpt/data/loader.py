@@ -75,8 +75,7 @@ class TokenLoader:
         prefetch: int = 2,
         pin_memory: bool = False,
     ) -> None:
-        _check_positive(batch_size=batch_size, context_length=context_length, prefetch=prefetch,
-                        world_size=world_size)
+        _check_positive(batch_size=batch_size, context_length=context_length, prefetch=prefetch, world_size=world_size)
         if sampling not in SAMPLING_MODES:
             raise ConfigError(f"sampling must be one of {SAMPLING_MODES}, not {sampling!r}")
         if not 0 <= rank < world_size:
@@ -144,8 +143,13 @@ class TokenLoader:
         rows = self.batch_size if batch_size is None else batch_size
         _check_positive(batch_size=rows)
         stream = _loader.sequential_batches(
-            self._store, self.sampling == "document", rows, self.context_length,
-            self.rank, self.world_size, self.prefetch,
+            self._store,
+            self.sampling == "document",
+            rows,
+            self.context_length,
+            self.rank,
+            self.world_size,
+            self.prefetch,
         )
         while (batch := stream.next()) is not None:
             yield self._to_tensors(*batch)
@@ -191,8 +195,15 @@ class TokenLoader:
     def _random_stream(self) -> Any:
         try:
             return _loader.random_batches(
-                self._store, self.sampling == "document", self.batch_size, self.context_length,
-                self.seed & _SEED_MASK, self.rank, self.world_size, self._batches, self.prefetch,
+                self._store,
+                self.sampling == "document",
+                self.batch_size,
+                self.context_length,
+                self.seed & _SEED_MASK,
+                self.rank,
+                self.world_size,
+                self._batches,
+                self.prefetch,
             )
         except DataError as error:
             raise DataError(f"{self.manifest.directory}, split {self.split!r}: {error}") from None

@@ -188,16 +188,14 @@ def load_manifest_file(path: str | os.PathLike[str]) -> Manifest:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise DataError(f"{path}: not a readable JSON manifest: {error}") from None
     if not isinstance(record, dict) or record.get("format") != FORMAT:
-        raise DataError(f"{path}: not a tinygpt shard manifest (no \"format\": \"{FORMAT}\")")
+        raise DataError(f'{path}: not a tinygpt shard manifest (no "format": "{FORMAT}")')
     if record.get("format_version") != FORMAT_VERSION:
         raise DataError(
             f"{path}: manifest format_version {record.get('format_version')!r} is not supported "
             f"(this tinygpt reads version {FORMAT_VERSION})"
         )
     part = record.get("part")
-    if part is not None and not (
-        isinstance(part, list) and len(part) == 2 and all(isinstance(v, int) for v in part)
-    ):
+    if part is not None and not (isinstance(part, list) and len(part) == 2 and all(isinstance(v, int) for v in part)):
         raise DataError(f"{path}: field 'part' must be null or [index, count]")
     splits = _field(record, "splits", dict, path)
     manifest = Manifest(
@@ -222,16 +220,17 @@ def _check_consistent(manifest: Manifest, path: Path) -> None:
     if manifest.vocab_size < 1:
         raise DataError(f"{path}: vocab_size must be positive, not {manifest.vocab_size}")
     if not 0 <= manifest.eot_id < manifest.vocab_size:
-        raise DataError(f"{path}: eot_id {manifest.eot_id} lies outside the vocabulary of "
-                        f"{manifest.vocab_size} tokens")
+        raise DataError(f"{path}: eot_id {manifest.eot_id} lies outside the vocabulary of {manifest.vocab_size} tokens")
     if manifest.dtype not in ("uint16", "uint32"):
         raise DataError(f"{path}: dtype must be uint16 or uint32, not {manifest.dtype!r}")
     for name, info in manifest.splits.items():
         for total in ("tokens", "documents", "text_bytes"):
             shards_total = sum(getattr(shard, total) for shard in info.shards)
             if shards_total != getattr(info, total):
-                raise DataError(f"{path}: split {name!r} says {getattr(info, total)} {total} but "
-                                f"its shards add up to {shards_total}")
+                raise DataError(
+                    f"{path}: split {name!r} says {getattr(info, total)} {total} but "
+                    f"its shards add up to {shards_total}"
+                )
 
 
 def verify_shards(manifest: Manifest) -> None:
@@ -241,8 +240,10 @@ def verify_shards(manifest: Manifest) -> None:
     for split in manifest.splits:
         for shard, shard_path in zip(manifest.split(split).shards, manifest.shard_paths(split)):
             if not shard_path.is_file():
-                raise DataError(f"{shard_path}: listed in {manifest.directory / manifest.file_name} "
-                                "but missing; re-run the `tinygpt tokenize` command that wrote it")
+                raise DataError(
+                    f"{shard_path}: listed in {manifest.directory / manifest.file_name} "
+                    "but missing; re-run the `tinygpt tokenize` command that wrote it"
+                )
             header = read_header(shard_path)
             if (header.dtype, header.token_count) != (manifest.dtype, shard.tokens):
                 raise DataError(
@@ -351,8 +352,7 @@ def write_merged_manifest(directory: str | os.PathLike[str]) -> Manifest:
     return manifest
 
 
-def check_shards_match_tokenizer(manifest: Manifest, tokenizer: BPETokenizer,
-                                 data_dir: str | os.PathLike[str]) -> None:
+def check_shards_match_tokenizer(manifest: Manifest, tokenizer: BPETokenizer, data_dir: str | os.PathLike[str]) -> None:
     """Shards made by another tokenizer would train (or evaluate) on meaningless ids."""
     expected = tokenizer.fingerprint()
     if manifest.tokenizer_fingerprint != expected:

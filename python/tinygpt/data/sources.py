@@ -60,8 +60,7 @@ _LOCAL_HINT = "pass a local .parquet, .txt or .jsonl file (or a directory of the
 class Corpus:
     """Documents from one or more files; iterate it as often as you like, each pass streams."""
 
-    def __init__(self, paths: list[Path], *, text_column: str | None = None,
-                 format: str | None = None) -> None:
+    def __init__(self, paths: list[Path], *, text_column: str | None = None, format: str | None = None) -> None:
         self.paths = paths
         self.text_column = text_column
         self.format = format
@@ -86,8 +85,7 @@ class Corpus:
         if not self.is_parquet:
             raise DataError("only parquet corpora are read as Arrow arrays")
         for path in self.paths:
-            yield from _read_parquet_arrays(path, _parquet_text_column(path, self.text_column),
-                                            _ARROW_BATCH_ROWS)
+            yield from _read_parquet_arrays(path, _parquet_text_column(path, self.text_column), _ARROW_BATCH_ROWS)
 
     def parquet_document_count(self) -> int:
         """A parquet corpus's document count, from the files' metadata (no reading pass): one
@@ -106,8 +104,7 @@ class Corpus:
         return f"Corpus({len(self.paths)} file(s), {self.total_bytes:,} bytes)"
 
 
-def open_corpus(spec: str | os.PathLike[str], *, text_column: str | None = None,
-                format: str | None = None) -> Corpus:
+def open_corpus(spec: str | os.PathLike[str], *, text_column: str | None = None, format: str | None = None) -> Corpus:
     """Open a corpus: a file, a directory, ``hf:owner/name`` or ``embedded`` (see module doc).
 
     ``format`` (one of :data:`FORMATS`) reads files whatever their names; without it the
@@ -120,7 +117,7 @@ def open_corpus(spec: str | os.PathLike[str], *, text_column: str | None = None,
     if text == EMBEDDED:
         return Corpus([embedded_corpus_path()], text_column=text_column)
     if text.startswith(HF_PREFIX):
-        files = _corpus_files(_download_hf_dataset(text[len(HF_PREFIX):]), format)
+        files = _corpus_files(_download_hf_dataset(text[len(HF_PREFIX) :]), format)
         return Corpus(files, text_column=text_column, format=format)
     return Corpus(_corpus_files(Path(text), format), text_column=text_column, format=format)
 
@@ -147,8 +144,10 @@ def _corpus_files(path: Path, format: str | None = None) -> list[Path]:
         )
         if not files:
             if any(path.glob("manifest*.json")):
-                raise DataError(f"{path}: holds token shards (a `tinygpt tokenize` output), not a "
-                                "corpus of .parquet, .txt or .jsonl files")
+                raise DataError(
+                    f"{path}: holds token shards (a `tinygpt tokenize` output), not a "
+                    "corpus of .parquet, .txt or .jsonl files"
+                )
             if any(path.glob("*.bin")):
                 raise DataError(
                     f"{path}: holds token shards (.bin) but no manifest.json, so it is neither a "
@@ -179,8 +178,7 @@ def _walk(root: Path) -> Iterator[Path]:
     never silently skipped (its documents would be missing from the corpus)."""
 
     def refuse(error: OSError) -> None:
-        raise DataError(f"{error.filename}: cannot read this directory of the corpus "
-                        f"({error.strerror or error})")
+        raise DataError(f"{error.filename}: cannot read this directory of the corpus ({error.strerror or error})")
 
     for directory, subdirectories, names in os.walk(root, onerror=refuse):
         subdirectories[:] = sorted(name for name in subdirectories if not name.startswith("."))
@@ -214,7 +212,7 @@ def _read_txt(path: Path) -> Iterator[str]:
     with _open_binary(path) as handle:
         while chunk := _read_chunk(handle, path):
             if pending_offset == 0 and not pending and chunk.startswith(_UTF8_BOM):
-                chunk, pending_offset = chunk[len(_UTF8_BOM):], len(_UTF8_BOM)
+                chunk, pending_offset = chunk[len(_UTF8_BOM) :], len(_UTF8_BOM)
                 text_start = pending_offset
             pending += chunk
             start = 0
@@ -260,7 +258,7 @@ def _read_jsonl(path: Path, field: str) -> Iterator[str]:
         for number, raw in enumerate(handle, start=1):
             where = f"{path}:{number}"
             if number == 1 and raw.startswith(_UTF8_BOM):  # an encoding marker, not text
-                raw, offset = raw[len(_UTF8_BOM):], len(_UTF8_BOM)
+                raw, offset = raw[len(_UTF8_BOM) :], len(_UTF8_BOM)
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as error:
@@ -334,8 +332,10 @@ def _read_parquet_arrays(path: Path, column: str, rows: int) -> Iterator[pyarrow
             texts = batch.column(0)
             if texts.null_count:  # as in .jsonl: a missing text is an error, never dropped unseen
                 first_null = int(texts.is_null().to_numpy(zero_copy_only=False).argmax())
-                raise DataError(f"{path}: row {row + first_null} of column {column!r} is null, not a string; "
-                                "drop or fill the null rows")
+                raise DataError(
+                    f"{path}: row {row + first_null} of column {column!r} is null, not a string; "
+                    "drop or fill the null rows"
+                )
             row += len(texts)
             yield texts
     except (OSError, pyarrow.ArrowException) as error:
@@ -358,8 +358,13 @@ def _read_chunk(handle: BinaryIO, path: Path) -> bytes:
 
 def _download_hf_dataset(repo_id: str) -> Path:
     """Snapshot a dataset repository's corpus files into the hub cache (once) and return it."""
-    return hub_snapshot(repo_id, repo_type="dataset", allow_patterns=[f"*{suffix}" for suffix in SUFFIXES],
-                        example="flpelerin/tinystories-10k", local_hint=_LOCAL_HINT)
+    return hub_snapshot(
+        repo_id,
+        repo_type="dataset",
+        allow_patterns=[f"*{suffix}" for suffix in SUFFIXES],
+        example="flpelerin/tinystories-10k",
+        local_hint=_LOCAL_HINT,
+    )
 
 
 def hub_snapshot(repo_id: str, *, repo_type: str, allow_patterns: list[str], example: str, local_hint: str) -> Path:
@@ -371,8 +376,7 @@ def hub_snapshot(repo_id: str, *, repo_type: str, allow_patterns: list[str], exa
         from huggingface_hub import snapshot_download
     except ImportError:
         raise DataError(
-            f"hf:{repo_id} needs huggingface_hub, which is not installed: "
-            f"pip install 'tinygpt[hub]', or {local_hint}"
+            f"hf:{repo_id} needs huggingface_hub, which is not installed: pip install 'tinygpt[hub]', or {local_hint}"
         ) from None
     try:
         folder = snapshot_download(repo_id=repo_id, repo_type=repo_type, allow_patterns=allow_patterns)

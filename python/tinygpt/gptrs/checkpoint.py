@@ -60,7 +60,5 @@ def to_gptrs_names(state: dict[str, torch.Tensor], head_count: int) -> dict[str,
         block, kind = fused.groups()
         for role, part in zip(_QKV_ORDER, tensor.chunk(3, dim=0)):
             for head, piece in enumerate(part.chunk(head_count, dim=0)):
-                out[f"transformer.blocks.{block}.multi_attention_head.heads.{head}.{role}.{kind}"] = (
-                    piece.contiguous()
-                )
+                out[f"transformer.blocks.{block}.multi_attention_head.heads.{head}.{role}.{kind}"] = piece.contiguous()
     return out

@@ -157,7 +157,9 @@ def _merges(path: Path, mergings: Any, alphabet_size: int) -> list[tuple[int, in
             and len(pair) == 2
             and all(type(token) is int and 0 <= token < expected for token in pair)
         ):
-            raise DataError(f"{path}: mergings[{rank}]: expected (from: (a, b), to: {expected}) with a, b < {expected}, found {merging!r}")
+            raise DataError(
+                f"{path}: mergings[{rank}]: expected (from: (a, b), to: {expected}) with a, b < {expected}, found {merging!r}"
+            )
         if target != expected:
             raise DataError(
                 f"{path}: mergings[{rank}] makes id {target!r}; gpt-rs numbers merges after the "
@@ -181,7 +183,9 @@ def _check_ids(stories: list[list[int]], vocab_size: int, where: str, hint: str)
     for number, story in enumerate(stories):
         if story and not 0 <= min(story) <= max(story) < vocab_size:
             bad = next(token for token in story if not 0 <= token < vocab_size)
-            raise DataError(f"{where}[{number}]: id {bad} is outside gpt-rs's vocabulary of {vocab_size} ids {hint}".rstrip())
+            raise DataError(
+                f"{where}[{number}]: id {bad} is outside gpt-rs's vocabulary of {vocab_size} ids {hint}".rstrip()
+            )
 
 
 def _encode_stories(

@@ -41,7 +41,7 @@ def gpt_config_from_hf(fields: dict[str, Any], *, source: str) -> GPTConfig:
     if model_type != "gpt2":
         raise ConfigError(
             f"{source}: model_type {model_type!r} is not supported; tinygpt runs the GPT-2 "
-            "architecture (model_type \"gpt2\") only"
+            'architecture (model_type "gpt2") only'
         )
     for name, supported in UNSUPPORTED_UNLESS.items():
         if fields.get(name, supported) != supported:

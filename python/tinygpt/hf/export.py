@@ -63,12 +63,15 @@ def write_transformers_directory(model: GPT, tokenizer: BPETokenizer, directory:
     atomic_write_text(directory / TOKENIZER_FILE, tokenizer.to_hf_json())
     specials = special_tokens_map(tokenizer)
     _write_json(directory / SPECIAL_TOKENS_MAP_FILE, specials)
-    _write_json(directory / TOKENIZER_CONFIG_FILE, {
-        "tokenizer_class": "PreTrainedTokenizerFast",
-        "model_max_length": model.config.context_length,
-        "clean_up_tokenization_spaces": False,
-        **specials,
-    })
+    _write_json(
+        directory / TOKENIZER_CONFIG_FILE,
+        {
+            "tokenizer_class": "PreTrainedTokenizerFast",
+            "model_max_length": model.config.context_length,
+            "clean_up_tokenization_spaces": False,
+            **specials,
+        },
+    )
     atomic_write_text(directory / MODEL_CARD_FILE, card)
 
 

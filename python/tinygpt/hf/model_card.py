@@ -27,7 +27,8 @@ def model_card(summary: RunSummary, model: GPT, tokenizer: BPETokenizer) -> str:
     """Markdown for the Hugging Face model page (front matter, then the facts of the run)."""
     config = model.config
     tokenizer_text = (
-        f"byte-level BPE, {tokenizer.pattern} pre-tokenisation pattern" if tokenizer.mode == "bytes"
+        f"byte-level BPE, {tokenizer.pattern} pre-tokenisation pattern"
+        if tokenizer.mode == "bytes"
         else "gpt-rs's words BPE (characters; merges never cross a word; `\"` and newline never merge)"
         + (", byte fallback" if tokenizer.byte_fallback else "")
     )

@@ -53,7 +53,7 @@ def pickle_refusal(directory: Path) -> DataError:
     """The error for a directory whose weights exist only as a pickle, with the command that converts them."""
     return DataError(
         f"{directory} has weights only as {PICKLE_FILES[0]} (a pickle, which can run code when loaded); "
-        "convert them to safetensors once with: python -c \"from transformers import "
+        'convert them to safetensors once with: python -c "from transformers import '
         f"AutoModelForCausalLM as M; M.from_pretrained('{directory}').save_pretrained('{directory}')\""
     )
 

@@ -11,8 +11,11 @@ from tinygpt.model.config import GPTConfig
 
 __all__ = ["GPT", "GPTConfig", "KVCache", "TokenSampler"]
 
-__getattr__, __dir__ = lazy_exports(__name__, {
-    "GPT": "tinygpt.model.gpt",
-    "KVCache": "tinygpt.model.kv_cache",
-    "TokenSampler": "tinygpt.model.decoding",
-})
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "GPT": "tinygpt.model.gpt",
+        "KVCache": "tinygpt.model.kv_cache",
+        "TokenSampler": "tinygpt.model.decoding",
+    },
+)

@@ -61,13 +61,10 @@ class GPTConfig:
             setattr(self, name, float(value))
         if self.embedding_size % self.head_count:
             raise ConfigError(
-                f"GPTConfig.embedding_size ({self.embedding_size}) must be a multiple of "
-                f"head_count ({self.head_count})"
+                f"GPTConfig.embedding_size ({self.embedding_size}) must be a multiple of head_count ({self.head_count})"
             )
         if self.activation not in ACTIVATIONS:
-            raise ConfigError(
-                f"GPTConfig.activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}"
-            )
+            raise ConfigError(f"GPTConfig.activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}")
         epsilon = self.layer_norm_epsilon
         if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not 0 < epsilon < 1:
             raise ConfigError(f"GPTConfig.layer_norm_epsilon must be a number in (0, 1), got {epsilon!r}")
@@ -112,8 +109,9 @@ class GPTConfig:
             for field in dataclasses.fields(cls)
             if field.name not in TRANSFORMER_CONFIG_FIELDS
         }
-        fields = read_config_file(path, required=set(TRANSFORMER_CONFIG_FIELDS), optional=optional,
-                                  what="transformer config")
+        fields = read_config_file(
+            path, required=set(TRANSFORMER_CONFIG_FIELDS), optional=optional, what="transformer config"
+        )
         return cls.from_dict(fields, source=str(path))
 
     def save(self, path: str | os.PathLike[str]) -> None:

@@ -47,10 +47,7 @@ class CausalSelfAttention(nn.Module):
     ) -> torch.Tensor:
         """Attend over ``x`` (and the cache); ``last_only`` answers the final query alone."""
         batch, steps, width = x.shape
-        q, k, v = (
-            t.view(batch, steps, self.head_count, -1).transpose(1, 2)
-            for t in self.qkv(x).split(width, dim=2)
-        )
+        q, k, v = (t.view(batch, steps, self.head_count, -1).transpose(1, 2) for t in self.qkv(x).split(width, dim=2))
         past = 0 if cache is None else cache.length
         if cache is not None:
             k, v = cache.append(layer, k, v)
@@ -132,9 +129,7 @@ class GPT(nn.Module):
         if config.tie_weights:
             self.linear_head.weight = self.token_embedding.weight
 
-    def forward(
-        self, idx: torch.Tensor, *, cache: KVCache | None = None, last_only: bool = False
-    ) -> torch.Tensor:
+    def forward(self, idx: torch.Tensor, *, cache: KVCache | None = None, last_only: bool = False) -> torch.Tensor:
         """Logits (B, T, vocab) for token ids ``idx`` (B, T).
 
         With ``cache``, ``idx`` continues the cached positions and its keys/values are added to
@@ -144,9 +139,7 @@ class GPT(nn.Module):
         start = 0 if cache is None else cache.length
         steps = idx.shape[1]
         if start + steps > self.config.context_length:
-            raise ValueError(
-                f"{start + steps} positions exceed context_length {self.config.context_length}"
-            )
+            raise ValueError(f"{start + steps} positions exceed context_length {self.config.context_length}")
         positions = torch.arange(start, start + steps, device=idx.device)
         x = self.embedding_dropout(self.token_embedding(idx) + self.position_embedding(positions))
         last_layer = len(self.blocks) - 1
@@ -229,8 +222,10 @@ class GPT(nn.Module):
         """Our weights under gpt-rs's names, q/k/v split per head (what gpt-rs loads)."""
         if self.config.activation != "relu":
             raise ConfigError("gpt-rs has only ReLU feed-forward layers; this model uses GELU")
-        state = {name: tensor.detach().clone(memory_format=torch.contiguous_format)
-                 for name, tensor in self.state_dict().items()}
+        state = {
+            name: tensor.detach().clone(memory_format=torch.contiguous_format)
+            for name, tensor in self.state_dict().items()
+        }
         if not self.config.bias:
             # gpt-rs expects biases; zeros compute the same as none.
             for name, module in self.named_modules():

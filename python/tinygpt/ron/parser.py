@@ -25,8 +25,16 @@ _RAW_STRING = re.compile(r'r(#*)"')
 _BRACED_ESCAPE = re.compile(r"\{([0-9A-Fa-f]{1,6})\}")
 _LOW_SURROGATE_ESCAPE = re.compile(r"\\u([dD][c-fC-F][0-9A-Fa-f]{2})")
 _SIMPLE_ESCAPES = {
-    "n": "\n", "r": "\r", "t": "\t", "0": "\0", "\\": "\\",
-    "'": "'", '"': '"', "b": "\b", "f": "\f", "/": "/",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "0": "\0",
+    "\\": "\\",
+    "'": "'",
+    '"': '"',
+    "b": "\b",
+    "f": "\f",
+    "/": "/",
 }
 
 
@@ -46,7 +54,7 @@ class _Parser:
     def describe(self, pos: int) -> str:
         if pos >= len(self.text):
             return "end of input"
-        return f"{self.text[pos:pos + 12]!r}"
+        return f"{self.text[pos : pos + 12]!r}"
 
     def skip(self, pos: int) -> int:
         """Skip whitespace and comments (block comments nest, as in Rust)."""
@@ -242,7 +250,7 @@ class _Parser:
             stop = _STRING_STOP.search(self.text, pos)
             if stop is None:
                 raise self.error("unterminated string", start)
-            chunks.append(self.text[pos:stop.start()])
+            chunks.append(self.text[pos : stop.start()])
             if self.text[stop.start()] == '"':
                 return "".join(chunks), stop.end()
             char, pos = self.escape(stop.start() + 1)
@@ -253,7 +261,7 @@ class _Parser:
         end = self.text.find(closing, opening.end())
         if end < 0:
             raise self.error("unterminated raw string", pos)
-        return self.text[opening.end():end], end + len(closing)
+        return self.text[opening.end() : end], end + len(closing)
 
     def char(self, pos: int) -> tuple[Char, int]:
         if pos >= len(self.text):
@@ -268,11 +276,11 @@ class _Parser:
 
     def escape(self, pos: int) -> tuple[str, int]:
         """One escape after a backslash: Rust's (``\\u{1F600}``, ``\\x41``) and JSON's (``\\u00e9``)."""
-        kind = self.text[pos:pos + 1]
+        kind = self.text[pos : pos + 1]
         if kind in _SIMPLE_ESCAPES:
             return _SIMPLE_ESCAPES[kind], pos + 1
         if kind == "x":
-            digits = self.text[pos + 1:pos + 3]
+            digits = self.text[pos + 1 : pos + 3]
             if re.fullmatch(r"[0-7][0-9A-Fa-f]", digits):
                 return chr(int(digits, 16)), pos + 3
             raise self.error("\\x escape needs two hex digits 00-7F", pos - 1)
@@ -280,13 +288,13 @@ class _Parser:
             braced = _BRACED_ESCAPE.match(self.text, pos + 1)
             if braced is not None:
                 return self.code_point(int(braced.group(1), 16), pos), braced.end()
-            if re.fullmatch(r"[0-9A-Fa-f]{4}", self.text[pos + 1:pos + 5]):
+            if re.fullmatch(r"[0-9A-Fa-f]{4}", self.text[pos + 1 : pos + 5]):
                 return self.utf16_escape(pos)
             raise self.error("\\u escape needs {1-6 hex digits} or 4 hex digits", pos - 1)
         raise self.error(f"unknown escape \\{kind or 'at end of input'}", pos - 1)
 
     def utf16_escape(self, pos: int) -> tuple[str, int]:
-        unit = int(self.text[pos + 1:pos + 5], 16)
+        unit = int(self.text[pos + 1 : pos + 5], 16)
         end = pos + 5
         if 0xD800 <= unit < 0xDC00:
             low = _LOW_SURROGATE_ESCAPE.match(self.text, end)

@@ -183,7 +183,7 @@ def read_int_list(text: str, pos: int) -> tuple[list[int], int] | None:
     end = text.find("]", pos)
     if end >= 0 and INT_LIST_BODY.fullmatch(text, pos, end):
         try:
-            return json.loads(text[pos - 1:end + 1]), end + 1
+            return json.loads(text[pos - 1 : end + 1]), end + 1
         except ValueError:
             return None
     return None
@@ -204,7 +204,7 @@ def read_records_like(text: str, pos: int, example: Any, items: list) -> int:
     if layout is None:
         return pos
     end = text.find("]", pos)  # records hold no "]": a "]" first ends the list or a comment
-    region = text[pos:end if end >= 0 else len(text)]
+    region = text[pos : end if end >= 0 else len(text)]
     record = re.compile(f"{PLAIN_SPACE}{layout}{PLAIN_SPACE},")
     pieces = record.split(region)  # [gap, ints of record 1..., gap, ..., tail]
     step = record.groups + 1
@@ -213,4 +213,3 @@ def read_records_like(text: str, pos: int, example: Any, items: list) -> int:
     columns = [list(map(int, pieces[index::step])) for index in range(1, step)]
     items.extend(records_from_columns(example, iter(columns)))
     return pos + len(region) - len(pieces[-1])
-

@@ -55,8 +55,7 @@ def save_checkpoint(
             safetensors.torch.save_model(model, str(staging / MODEL_FILE))
             torch.save(trainer_state, staging / TRAINER_STATE_FILE)
             digests = {file: _sha256(staging / file) for file in (MODEL_FILE, TRAINER_STATE_FILE)}
-            (staging / CHECKPOINT_META_FILE).write_text(
-                json.dumps({**meta, "sha256": digests}, indent=2) + "\n")
+            (staging / CHECKPOINT_META_FILE).write_text(json.dumps({**meta, "sha256": digests}, indent=2) + "\n")
             staging.replace(final)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -82,8 +81,10 @@ def load_trainer_state(directory: Path) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, OSError, EOFError, ValueError, pickle.UnpicklingError) as error:
-        raise RunError(f"{path}: not a readable trainer state ({_first_line(error)}); "
-                       "resume from another checkpoint, or start again") from None
+        raise RunError(
+            f"{path}: not a readable trainer state ({_first_line(error)}); "
+            "resume from another checkpoint, or start again"
+        ) from None
     if not isinstance(state, dict) or not {"step", "tokens_seen", "optimizer", "ranks"} <= set(state):
         raise RunError(f"{path}: not a tinygpt trainer state (keys step, tokens_seen, optimizer, ranks)")
     return state
@@ -100,8 +101,10 @@ def load_weights(model: nn.Module, directory: Path) -> None:
         raise RunError(f"{path}: cannot load into the configured model ({_first_line(error)})") from None
     with torch.no_grad():
         if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
-            raise RunError(f"{path}: holds NaN or infinite weights (saved by a training that "
-                           "diverged); use an earlier checkpoint with --checkpoint")
+            raise RunError(
+                f"{path}: holds NaN or infinite weights (saved by a training that "
+                "diverged); use an earlier checkpoint with --checkpoint"
+            )
 
 
 def verify_checkpoint_file(directory: Path, file: str) -> None:
@@ -117,15 +120,18 @@ def verify_checkpoint_file(directory: Path, file: str) -> None:
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        raise RunError(f"{meta_path}: not readable JSON ({_first_line(error)}); the checkpoint "
-                       "cannot be verified, use another one") from None
+        raise RunError(
+            f"{meta_path}: not readable JSON ({_first_line(error)}); the checkpoint cannot be verified, use another one"
+        ) from None
     digests = meta.get("sha256") if isinstance(meta, dict) else None
     if not isinstance(digests, dict) or file not in digests:
         return
     if _sha256(directory / file) != digests[file]:
-        raise RunError(f"{directory / file}: damaged or truncated (its SHA-256 differs from the one "
-                       f"recorded in {CHECKPOINT_META_FILE} when it was written); use another "
-                       "checkpoint with --checkpoint")
+        raise RunError(
+            f"{directory / file}: damaged or truncated (its SHA-256 differs from the one "
+            f"recorded in {CHECKPOINT_META_FILE} when it was written); use another "
+            "checkpoint with --checkpoint"
+        )
 
 
 def _sha256(path: Path) -> str:

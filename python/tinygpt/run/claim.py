@@ -30,8 +30,7 @@ from tinygpt.run.layout import (
 LOCK_NAME = "train.lock"
 # What `tinygpt train` writes into a new run; a run killed before its first checkpoint holds
 # only these, and starting it again removes them.
-_RUN_FILES = ("run.json", "tokenizer.ron", "transformer_config.ron", "train_config.ron",
-              "metrics.jsonl", "checkpoints")
+_RUN_FILES = ("run.json", "tokenizer.ron", "transformer_config.ron", "train_config.ron", "metrics.jsonl", "checkpoints")
 
 
 @contextlib.contextmanager
@@ -47,8 +46,7 @@ def claim_new_run(layout: RunLayout) -> Iterator[None]:
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise ConfigError(f"--out {root}: cannot create the run directory "
-                          f"({error.strerror or error})") from None
+        raise ConfigError(f"--out {root}: cannot create the run directory ({error.strerror or error})") from None
     try:
         with _locked(layout):
             _clear_or_refuse(layout)
@@ -96,16 +94,18 @@ def _clear_or_refuse(layout: RunLayout) -> None:
     if entries and entries <= set(_RUN_FILES):
         index = CheckpointIndex.read(layout)
         if index.last is not None and (layout.checkpoints / index.last / MODEL_FILE).is_file():
-            raise ConfigError(f"{layout.root} already holds a run; continue it with --resume "
-                              f"{layout.root} or choose a new --out")
-        print(f"{layout.root}: clearing a run that stopped before its first checkpoint",
-              file=sys.stderr)
+            raise ConfigError(
+                f"{layout.root} already holds a run; continue it with --resume {layout.root} or choose a new --out"
+            )
+        print(f"{layout.root}: clearing a run that stopped before its first checkpoint", file=sys.stderr)
         for name in entries:
             _remove(layout.root / name)
     others = sorted(entry.name for entry in layout.root.iterdir() if entry.name != LOCK_NAME)
     if others:
-        raise ConfigError(f"{layout.root} exists and is not empty ({', '.join(others[:3])}"
-                          f"{', ...' if len(others) > 3 else ''}); choose a new --out")
+        raise ConfigError(
+            f"{layout.root} exists and is not empty ({', '.join(others[:3])}"
+            f"{', ...' if len(others) > 3 else ''}); choose a new --out"
+        )
 
 
 @contextlib.contextmanager
@@ -127,8 +127,10 @@ def _acquire(path: Path) -> None:
             holder = _holder(path)
             if holder is None or _alive(*holder):
                 pid = "an unknown process" if holder is None else f"process {holder[0]} on {holder[1]}"
-                raise RunError(f"{path.parent} is being trained by {pid} (lock {path}); wait "
-                               "for it to finish, or delete the lock if that process is gone") from None
+                raise RunError(
+                    f"{path.parent} is being trained by {pid} (lock {path}); wait "
+                    "for it to finish, or delete the lock if that process is gone"
+                ) from None
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()  # stale: its writer died without removing it
             continue

@@ -86,7 +86,10 @@ def _held_out_record(metrics: Path, step: int | None) -> dict[str, Any]:
             record = json.loads(line)
         except ValueError:
             continue
-        if (isinstance(record, dict) and record.get("kind") == "held_out"
-                and (step is None or record.get("step", 0) <= step)):
+        if (
+            isinstance(record, dict)
+            and record.get("kind") == "held_out"
+            and (step is None or record.get("step", 0) <= step)
+        ):
             found = record
     return found

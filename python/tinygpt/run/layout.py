@@ -94,12 +94,20 @@ class CheckpointIndex:
             data = json.loads(layout.index.read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
             raise RunError(f"{layout.index}: malformed checkpoint index ({error})") from None
-        names = [data.get("last"), data.get("best"), *data.get("kept", [None])] \
-            if isinstance(data, dict) and isinstance(data.get("kept"), list) else None
-        if names is None or not all(name is None or _is_checkpoint_name(name) for name in names) \
-                or None in data["kept"]:
-            raise RunError(f"{layout.index}: malformed checkpoint index (expected \"last\", "
-                           "\"best\" and \"kept\" holding step_NNNNNNNN names)")
+        names = (
+            [data.get("last"), data.get("best"), *data.get("kept", [None])]
+            if isinstance(data, dict) and isinstance(data.get("kept"), list)
+            else None
+        )
+        if (
+            names is None
+            or not all(name is None or _is_checkpoint_name(name) for name in names)
+            or None in data["kept"]
+        ):
+            raise RunError(
+                f'{layout.index}: malformed checkpoint index (expected "last", '
+                '"best" and "kept" holding step_NNNNNNNN names)'
+            )
         return cls(last=data["last"], best=data["best"], kept=list(data["kept"]))
 
     def write(self, layout: RunLayout) -> None:
@@ -125,8 +133,7 @@ def require_run(layout: RunLayout) -> None:
     """Fail with a clear message unless ``layout.root`` looks like a tinygpt run directory."""
     if not layout.root.is_dir():
         raise RunError(f"run directory {layout.root} does not exist")
-    missing = [p.name for p in (layout.info, layout.tokenizer, layout.transformer_config)
-               if not p.is_file()]
+    missing = [p.name for p in (layout.info, layout.tokenizer, layout.transformer_config) if not p.is_file()]
     if missing:
         raise RunError(
             f"{layout.root} is not a tinygpt run directory (missing {', '.join(missing)}); "
@@ -135,7 +142,7 @@ def require_run(layout: RunLayout) -> None:
 
 
 def _step_directory_name(checkpoint: str) -> str:
-    """"step_1000" -> "step_00001000", so a step can be named as the user thinks of it."""
+    """ "step_1000" -> "step_00001000", so a step can be named as the user thinks of it."""
     prefix, _, digits = checkpoint.partition("_")
     if prefix == "step" and digits.isdigit() and len(digits) <= 8:
         return checkpoint_name(int(digits))
@@ -165,10 +172,8 @@ def resolve_checkpoint(run: str | os.PathLike[str], checkpoint: str = "best") ->
     directory = layout.checkpoints / name
     if not (directory / MODEL_FILE).is_file():
         present = [kept for kept in index.kept if (layout.checkpoints / kept / MODEL_FILE).is_file()]
-        aliases = [alias for alias, target in (("best", index.best), ("last", index.last))
-                   if target in present]
+        aliases = [alias for alias, target in (("best", index.best), ("last", index.last)) if target in present]
         available = ", ".join(aliases + present) or "none"
         named = f"{checkpoint} ({name})" if checkpoint in ("best", "last") else checkpoint
-        raise RunError(f"checkpoint {named!r} not found in {layout.checkpoints} "
-                       f"(available: {available})")
+        raise RunError(f"checkpoint {named!r} not found in {layout.checkpoints} (available: {available})")
     return directory

@@ -18,7 +18,9 @@ def utf8_buffers(array: Any) -> tuple[np.ndarray, np.ndarray]:
         array, kind = array.cast("large_string"), "large_string"
     widths = {"string": np.int32, "large_string": np.int64}
     if kind not in widths:
-        raise ConfigError(f"expected a pyarrow string or large_string array of text, got {kind or type(array).__name__}")
+        raise ConfigError(
+            f"expected a pyarrow string or large_string array of text, got {kind or type(array).__name__}"
+        )
     if array.null_count:
         raise DataError(f"the array holds {array.null_count} null rows; drop them first (array.drop_null())")
     _, offset_buffer, data_buffer = array.buffers()

@@ -107,19 +107,21 @@ class BPETokenizer:
         >>> tok.encode("Once upon a time")
         [420, 432, 258, 388]
         """
-        return cls.from_spec(train_tokenizer(
-            source,
-            vocab_size,
-            mode=mode,
-            pattern=pattern,
-            special_tokens=special_tokens,
-            num_threads=num_threads,
-            do_not_merge=do_not_merge,
-            text_column=text_column,
-            show_progress=show_progress,
-            byte_fallback=byte_fallback,
-            format=format,
-        ))
+        return cls.from_spec(
+            train_tokenizer(
+                source,
+                vocab_size,
+                mode=mode,
+                pattern=pattern,
+                special_tokens=special_tokens,
+                num_threads=num_threads,
+                do_not_merge=do_not_merge,
+                text_column=text_column,
+                show_progress=show_progress,
+                byte_fallback=byte_fallback,
+                format=format,
+            )
+        )
 
     @classmethod
     def from_vocab_merges(
@@ -171,8 +173,9 @@ class BPETokenizer:
             next_id += 1
         specials = {name: next_id + i for i, name in enumerate(special_tokens)}
         base = [(c.encode("utf-8"), i) for i, c in enumerate(chars)]
-        return cls(mode="words", pattern=None, base=base, merges=merge_ids, special_tokens=specials,
-                   do_not_merge=do_not_merge)
+        return cls(
+            mode="words", pattern=None, base=base, merges=merge_ids, special_tokens=specials, do_not_merge=do_not_merge
+        )
 
     @classmethod
     def from_spec(cls, spec: TokenizerSpec) -> BPETokenizer:
@@ -211,10 +214,16 @@ class BPETokenizer:
     @property
     def spec(self) -> TokenizerSpec:
         """The plain data this tokenizer is built from (what its file holds)."""
-        return TokenizerSpec(mode=self._mode, pattern=self.pattern, base=list(self._base),
-                             merges=list(self._merge_ids), special_tokens=dict(self._special_tokens),
-                             do_not_merge=self._do_not_merge, added_tokens=dict(self._added),
-                             byte_fallback=self.byte_fallback_ids)
+        return TokenizerSpec(
+            mode=self._mode,
+            pattern=self.pattern,
+            base=list(self._base),
+            merges=list(self._merge_ids),
+            special_tokens=dict(self._special_tokens),
+            do_not_merge=self._do_not_merge,
+            added_tokens=dict(self._added),
+            byte_fallback=self.byte_fallback_ids,
+        )
 
     @property
     def mode(self) -> str:
@@ -420,8 +429,14 @@ class BPETokenizer:
             return np.fromiter((i for row in parts for i in row), dtype=dtype)
         try:
             return self._encoder.encode_into(
-                texts, allowed, unknown, replacement, threads,
-                -1 if prepend is None else prepend, lambda n: np.empty(n, dtype=dtype))
+                texts,
+                allowed,
+                unknown,
+                replacement,
+                threads,
+                -1 if prepend is None else prepend,
+                lambda n: np.empty(n, dtype=dtype),
+            )
         except _bpe.UnknownCharacter as exc:
             raise self._unknown_error(exc, texts) from None
 
@@ -456,8 +471,16 @@ class BPETokenizer:
         threads = _thread_count(num_threads, counts.size)
         try:
             ids = self._encoder.encode_utf8_into(
-                offsets, data, allowed, unknown, replacement, threads,
-                -1 if prepend is None else prepend, lambda n: np.empty(n, dtype=dtype), counts)
+                offsets,
+                data,
+                allowed,
+                unknown,
+                replacement,
+                threads,
+                -1 if prepend is None else prepend,
+                lambda n: np.empty(n, dtype=dtype),
+                counts,
+            )
         except _bpe.UnknownCharacter as exc:
             raise self._unknown_error(exc, array.to_pylist()) from None
         return ids, counts
@@ -487,8 +510,9 @@ class BPETokenizer:
         allowed = self._allowed_flags(allowed_special)
         policy = self._unknown_policy(on_unknown)
         if self._pre is not None and self._pre.split is not None:
-            return iter(self.encode("".join(checked_chunks(chunks)), allowed_special=allowed_special,
-                                    on_unknown=on_unknown))
+            return iter(
+                self.encode("".join(checked_chunks(chunks)), allowed_special=allowed_special, on_unknown=on_unknown)
+            )
         return self._encode_blocks(utf8_blocks(chunks), allowed, policy, "the stream")
 
     def encode_file(
@@ -504,18 +528,21 @@ class BPETokenizer:
         allowed = self._allowed_flags(allowed_special)
         policy = self._unknown_policy(on_unknown)
         if self._pre is not None and self._pre.split is not None:
-            return iter(self.encode("".join(file_text_blocks(path)), allowed_special=allowed_special,
-                                    on_unknown=on_unknown))
+            return iter(
+                self.encode("".join(file_text_blocks(path)), allowed_special=allowed_special, on_unknown=on_unknown)
+            )
         return self._encode_blocks(file_utf8_blocks(path), allowed, policy, os.fspath(path))
 
-    def _encode_blocks(self, blocks: Iterable[bytes], allowed: list[bool], policy: tuple[int, int],
-                       where: str) -> Iterator[int]:
+    def _encode_blocks(
+        self, blocks: Iterable[bytes], allowed: list[bool], policy: tuple[int, int], where: str
+    ) -> Iterator[int]:
         """Ids of UTF-8 blocks (whole characters each). The steps yield lists of ids, which
         ``chain`` flattens at C speed (a generator yielding each id costs half the encoding)."""
         return itertools.chain.from_iterable(self._encode_steps(blocks, allowed, policy, where))
 
-    def _encode_steps(self, blocks: Iterable[bytes], allowed: list[bool], policy: tuple[int, int],
-                      where: str) -> Iterator[list[int]]:
+    def _encode_steps(
+        self, blocks: Iterable[bytes], allowed: list[bool], policy: tuple[int, int], where: str
+    ) -> Iterator[list[int]]:
         stream = self._encoder.stream(allowed, *policy)
         held = b""  # bytes whose ids may still change with what comes next
         offset = 0  # stream offset of held[0]
@@ -591,8 +618,10 @@ class BPETokenizer:
         for number, (a, b, _) in enumerate(self._merge_ids):
             first, second = self._token_bytes[a], self._token_bytes[b]
             if second.startswith(b" "):
-                raise DataError(f"merge #{number} {(first, second)!r} joins across a word boundary "
-                                "(its second token starts with a space), which words mode never does")
+                raise DataError(
+                    f"merge #{number} {(first, second)!r} joins across a word boundary "
+                    "(its second token starts with a space), which words mode never does"
+                )
             if any(c in first or c in second for c in blocked):
                 raise DataError(f"merge #{number} {(first, second)!r} contains a do-not-merge character")
 
@@ -646,7 +675,9 @@ class BPETokenizer:
         wanted = set(allowed_special)
         unknown = wanted - set(names)
         if unknown:
-            raise ConfigError(f"unknown special tokens in allowed_special: {sorted(unknown)}; this tokenizer has {names}")
+            raise ConfigError(
+                f"unknown special tokens in allowed_special: {sorted(unknown)}; this tokenizer has {names}"
+            )
         return [name in wanted for name in names]
 
     def _unknown_policy(self, on_unknown: str) -> tuple[int, int]:

@@ -55,8 +55,7 @@ def hf_json_text(spec: TokenizerSpec, vocab: Mapping[int, bytes]) -> str:
     else:
         # Byte-fallback tokens take SentencePiece's names, which tokenizers' byte_fallback uses.
         names = {token_id: f"<0x{byte:02X}>" for byte, token_id in enumerate(spec.byte_fallback or ())}
-        names.update({token_id: token.decode("utf-8") for token_id, token in vocab.items()
-                      if token_id not in names})
+        names.update({token_id: token.decode("utf-8") for token_id, token in vocab.items() if token_id not in names})
         pre_tokenizer = {
             "type": "Split",
             "pattern": {"Regex": words_regex(tuple(spec.do_not_merge))},
@@ -71,8 +70,15 @@ def hf_json_text(spec: TokenizerSpec, vocab: Mapping[int, bytes]) -> str:
         "truncation": None,
         "padding": None,
         "added_tokens": [
-            {"id": token_id, "content": name, "single_word": False, "lstrip": False, "rstrip": False,
-             "normalized": False, "special": True}
+            {
+                "id": token_id,
+                "content": name,
+                "single_word": False,
+                "lstrip": False,
+                "rstrip": False,
+                "normalized": False,
+                "special": True,
+            }
             for name, token_id in specials
         ],
         "normalizer": None,
@@ -108,8 +114,12 @@ def _byte_level_pre_tokenizer(pattern: str) -> dict[str, Any]:
     return {
         "type": "Sequence",
         "pretokenizers": [
-            {"type": "Split", "pattern": {"Regex": HF_PATTERNS.get(pattern, pattern)},
-             "behavior": "Isolated", "invert": False},
+            {
+                "type": "Split",
+                "pattern": {"Regex": HF_PATTERNS.get(pattern, pattern)},
+                "behavior": "Isolated",
+                "invert": False,
+            },
             {**_BYTE_LEVEL, "use_regex": False},
         ],
     }
@@ -161,9 +171,7 @@ def read_hf_json(path: str | os.PathLike[str]) -> TokenizerSpec:
     spelled = printable_byte_alphabet()
     try:
         by_id = {
-            int(token_id): bytes(spelled[c] for c in token)
-            for token, token_id in vocab.items()
-            if token not in added
+            int(token_id): bytes(spelled[c] for c in token) for token, token_id in vocab.items() if token not in added
         }
         pairs = [(bytes(spelled[c] for c in a), bytes(spelled[c] for c in b)) for a, b in merges]
     except KeyError as error:
@@ -200,9 +208,13 @@ def _byte_level_pattern(pre_tokenizer: dict[str, Any], source: Path) -> str:
     kinds = [step.get("type") for step in steps]
     if kinds == ["ByteLevel"] and steps[0].get("use_regex", True) and not steps[0].get("add_prefix_space"):
         return "gpt2"
-    if (kinds == ["Split", "ByteLevel"] and not steps[1].get("use_regex", True)
-            and steps[0].get("behavior") == "Isolated" and not steps[0].get("invert")
-            and "Regex" in (steps[0].get("pattern") or {})):
+    if (
+        kinds == ["Split", "ByteLevel"]
+        and not steps[1].get("use_regex", True)
+        and steps[0].get("behavior") == "Isolated"
+        and not steps[0].get("invert")
+        and "Regex" in (steps[0].get("pattern") or {})
+    ):
         regex = str(steps[0]["pattern"]["Regex"])
         return next((name for name, text in HF_PATTERNS.items() if text == regex), regex)
     raise DataError(
@@ -236,12 +248,19 @@ def _words_spec(
     fallback = {int(token[3:5], 16): token_id for token, token_id in vocab.items() if _BYTE_TOKEN.fullmatch(token)}
     if fallback and len(fallback) != 256:
         raise DataError(f"{source}: byte fallback needs all 256 <0xNN> tokens, found {len(fallback)}")
-    base = [(token.encode("utf-8"), token_id) for token, token_id in vocab.items()
-            if len(token) == 1 and token not in added]
+    base = [
+        (token.encode("utf-8"), token_id) for token, token_id in vocab.items() if len(token) == 1 and token not in added
+    ]
     try:
         merge_ids = [(vocab[a], vocab[b], vocab[a + b]) for a, b in merges]
     except KeyError as error:
         raise DataError(f"{source}: merge uses or makes {error.args[0]!r}, which is not in the vocabulary") from None
-    return TokenizerSpec(mode="words", pattern=None, base=base, merges=merge_ids, special_tokens=added,
-                         do_not_merge=do_not_merge,
-                         byte_fallback=[fallback[b] for b in range(256)] if fallback else None)
+    return TokenizerSpec(
+        mode="words",
+        pattern=None,
+        base=base,
+        merges=merge_ids,
+        special_tokens=added,
+        do_not_merge=do_not_merge,
+        byte_fallback=[fallback[b] for b in range(256)] if fallback else None,
+    )

@@ -60,7 +60,7 @@ def _pieces(compiled: Any, text: str) -> list[str]:
     position = 0
     for match in compiled.finditer(text):
         if match.start() > position:
-            pieces.append(text[position:match.start()])
+            pieces.append(text[position : match.start()])
         if match.end() > match.start():
             pieces.append(match.group())
         position = max(position, match.end())

@@ -75,7 +75,7 @@ def spec_from_ron(data: Any) -> TokenizerSpec:
     specials = _field(data, "special_tokens", dict)
     for name, token_id in specials.items():
         if not isinstance(name, str) or not _is_id(token_id):
-            raise DataError(f"special_tokens: expected \"name\": id entries, got {name!r}: {token_id!r}")
+            raise DataError(f'special_tokens: expected "name": id entries, got {name!r}: {token_id!r}')
     merges: list[tuple[int, int, int]] = []
     for number, entry in enumerate(_field(data, "mergings", list)):
         fields: dict[Any, Any] = entry if isinstance(entry, dict) else {}
@@ -101,14 +101,23 @@ def spec_from_ron(data: Any) -> TokenizerSpec:
         if not all(isinstance(c, str) and len(c) == 1 for c in do_not_merge):
             raise DataError(f"do_not_merge: expected a list of characters, got {do_not_merge!r}")
         byte_fallback = _byte_ids(data) if "byte_to_id" in data else None
-        return TokenizerSpec(mode="words", pattern=None, base=base, merges=merges, special_tokens=specials,
-                             do_not_merge=tuple(do_not_merge), added_tokens=added, byte_fallback=byte_fallback)
+        return TokenizerSpec(
+            mode="words",
+            pattern=None,
+            base=base,
+            merges=merges,
+            special_tokens=specials,
+            do_not_merge=tuple(do_not_merge),
+            added_tokens=added,
+            byte_fallback=byte_fallback,
+        )
     if mode == "bytes":
         pattern = _field(data, "pattern", str)
         base = [(bytes([b]), token_id) for b, token_id in enumerate(_byte_ids(data))]
-        return TokenizerSpec(mode="bytes", pattern=pattern, base=base, merges=merges, special_tokens=specials,
-                             added_tokens=added)
-    raise DataError(f"mode: expected \"bytes\" or \"words\", got {mode!r}")
+        return TokenizerSpec(
+            mode="bytes", pattern=pattern, base=base, merges=merges, special_tokens=specials, added_tokens=added
+        )
+    raise DataError(f'mode: expected "bytes" or "words", got {mode!r}')
 
 
 def _byte_ids(data: dict) -> list[int]:
@@ -124,8 +133,11 @@ def _added_tokens(data: dict) -> dict[int, bytes]:
         raise DataError(f"field 'added_tokens': expected a map of id: [bytes], got {type(entries).__name__}")
     added = {}
     for token_id, values in entries.items():
-        if not _is_id(token_id) or not isinstance(values, list) or not values or not all(
-            isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 256 for v in values
+        if (
+            not _is_id(token_id)
+            or not isinstance(values, list)
+            or not values
+            or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 256 for v in values)
         ):
             raise DataError(f"added_tokens: expected id: [byte values] entries, got {token_id!r}: {values!r}")
         added[token_id] = bytes(values)

@@ -104,9 +104,15 @@ def train_tokenizer(
     fallback_ids = list(range(base_size + len(merges), base_size + len(merges) + fallback_size))
     special_ids = {name: base_size + len(merges) + fallback_size + i for i, name in enumerate(specials)}
     base = [(tokens[i], i) for i in range(base_size)]
-    return TokenizerSpec(mode=mode, pattern=None if pre is None else pre.pattern, base=base, merges=merges,
-                         special_tokens=special_ids, do_not_merge=tuple(do_not_merge),
-                         byte_fallback=fallback_ids if byte_fallback else None)
+    return TokenizerSpec(
+        mode=mode,
+        pattern=None if pre is None else pre.pattern,
+        base=base,
+        merges=merges,
+        special_tokens=special_ids,
+        do_not_merge=tuple(do_not_merge),
+        byte_fallback=fallback_ids if byte_fallback else None,
+    )
 
 
 def _check_specials(special_tokens: Sequence[str]) -> list[str]:
@@ -118,8 +124,7 @@ def _check_specials(special_tokens: Sequence[str]) -> list[str]:
     return specials
 
 
-def _documents(source: Source, text_column: str | None,
-               format: str | None) -> tuple[Iterable[str], int | None]:
+def _documents(source: Source, text_column: str | None, format: str | None) -> tuple[Iterable[str], int | None]:
     """Documents of ``source`` and, when known, their total size in bytes (for the bar)."""
     if isinstance(source, (str, os.PathLike)):
         corpus = open_corpus(source, text_column=text_column, format=format)
@@ -188,8 +193,9 @@ def read_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
         worker.join()
 
 
-def _count_with_regex(trainer: _bpe.Trainer, batch: list[str], split: Callable[[str], list[str]],
-                      specials: list[str]) -> None:
+def _count_with_regex(
+    trainer: _bpe.Trainer, batch: list[str], split: Callable[[str], list[str]], specials: list[str]
+) -> None:
     active = {name: i for i, name in enumerate(specials)}
     counts: Counter[str] = Counter()
     for doc in batch:

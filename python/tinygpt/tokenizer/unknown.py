@@ -49,5 +49,4 @@ class UnknownText:
         return f"{self.characters:,} unknown characters ({self.bytes:,} bytes), {done}"
 
     def to_dict(self) -> dict[str, int | str]:
-        return {"unknown_characters": self.characters, "unknown_bytes": self.bytes,
-                "unknown_policy": self.policy}
+        return {"unknown_characters": self.characters, "unknown_bytes": self.bytes, "unknown_policy": self.policy}

@@ -34,12 +34,18 @@ def spec_from_vocab_merges(
         try:
             merge_ids.append((ids_of[left], ids_of[right], ids_of[left + right]))
         except KeyError as exc:
-            raise DataError(f"merge #{number} ({left!r}, {right!r}) uses {exc.args[0]!r}, which is not in vocab") from None
+            raise DataError(
+                f"merge #{number} ({left!r}, {right!r}) uses {exc.args[0]!r}, which is not in vocab"
+            ) from None
     reachable = {t for _, t in base} | {t for _, _, t in merge_ids} | set(specials.values())
-    added = {token_id: token for token, token_id in ids_of.items()
-             if token_id not in reachable and token not in special_bytes}
-    return TokenizerSpec(mode="bytes", pattern=pattern, base=base, merges=merge_ids, special_tokens=specials,
-                         added_tokens=added)
+    added = {
+        token_id: token
+        for token, token_id in ids_of.items()
+        if token_id not in reachable and token not in special_bytes
+    }
+    return TokenizerSpec(
+        mode="bytes", pattern=pattern, base=base, merges=merge_ids, special_tokens=specials, added_tokens=added
+    )
 
 
 def _special_ids(

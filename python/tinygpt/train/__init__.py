@@ -10,9 +10,12 @@ from tinygpt._lazy import lazy_exports
 
 __all__ = ["TrainConfig", "TrainSummary", "resume", "train"]
 
-__getattr__, __dir__ = lazy_exports(__name__, {
-    "TrainConfig": "tinygpt.train.config",
-    "TrainSummary": "tinygpt.train.loop",
-    "train": "tinygpt.train.session",
-    "resume": "tinygpt.train.session",
-})
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "TrainConfig": "tinygpt.train.config",
+        "TrainSummary": "tinygpt.train.loop",
+        "train": "tinygpt.train.session",
+        "resume": "tinygpt.train.session",
+    },
+)

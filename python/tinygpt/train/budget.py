@@ -35,15 +35,15 @@ class TimeSchedule:
 
     def __post_init__(self) -> None:
         if self.shape not in SHAPES:
-            raise ConfigError(f"time schedule: shape must be one of {', '.join(SHAPES)}, "
-                              f"got {self.shape!r}")
+            raise ConfigError(f"time schedule: shape must be one of {', '.join(SHAPES)}, got {self.shape!r}")
         if not 0 <= self.min_lr <= self.peak_lr or self.peak_lr <= 0:
-            raise ConfigError(f"time schedule: need 0 <= min_lr <= peak_lr and peak_lr > 0, got "
-                              f"min_lr={self.min_lr}, peak_lr={self.peak_lr}")
+            raise ConfigError(
+                f"time schedule: need 0 <= min_lr <= peak_lr and peak_lr > 0, got "
+                f"min_lr={self.min_lr}, peak_lr={self.peak_lr}"
+            )
         for name in ("warmup_fraction", "decay_fraction"):
             if not 0 <= getattr(self, name) <= 1:
-                raise ConfigError(f"time schedule: {name} must lie in [0, 1], "
-                                  f"got {getattr(self, name)}")
+                raise ConfigError(f"time schedule: {name} must lie in [0, 1], got {getattr(self, name)}")
         if self.shape == "warmup_stable_decay" and self.warmup_fraction + self.decay_fraction > 1:
             raise ConfigError("time schedule: warmup_fraction + decay_fraction exceeds 1")
 
@@ -84,7 +84,8 @@ class TimePlan:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TimePlan:
         try:
-            return cls(seconds=data["seconds"], schedule=TimeSchedule(**data["schedule"]),
-                       evaluations=data["evaluations"])
+            return cls(
+                seconds=data["seconds"], schedule=TimeSchedule(**data["schedule"]), evaluations=data["evaluations"]
+            )
         except (KeyError, TypeError) as error:
             raise ConfigError(f"time plan: malformed record ({error})") from None

@@ -54,8 +54,15 @@ class TrainConfig:
     optimizer: str = "adamw"
 
     def __post_init__(self) -> None:
-        for name in ("training_iterations", "evaluation_interval", "evaluation_iterations",
-                     "contexts_per_batch", "grad_accumulation", "checkpoints_kept", "log_interval"):
+        for name in (
+            "training_iterations",
+            "evaluation_interval",
+            "evaluation_iterations",
+            "contexts_per_batch",
+            "grad_accumulation",
+            "checkpoints_kept",
+            "log_interval",
+        ):
             _require_int(self, name, minimum=1)
         for name in ("weight_decay", "grad_clip"):
             _require_float(self, name, minimum=0.0)
@@ -64,12 +71,9 @@ class TrainConfig:
             if value >= 1.0:
                 raise ConfigError(f"train config: {name} must be below 1, got {value}")
         if self.sampling not in SAMPLINGS:
-            raise ConfigError(
-                f"train config: sampling must be one of {', '.join(SAMPLINGS)}, got {self.sampling!r}"
-            )
+            raise ConfigError(f"train config: sampling must be one of {', '.join(SAMPLINGS)}, got {self.sampling!r}")
         if self.optimizer not in OPTIMIZERS:
-            raise ConfigError(f"train config: optimizer must be one of {', '.join(OPTIMIZERS)}, "
-                              f"got {self.optimizer!r}")
+            raise ConfigError(f"train config: optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         object.__setattr__(self, "schedule", self._resolve_schedule())
         if self.contexts_per_batch % self.grad_accumulation:
             raise ConfigError(
@@ -84,28 +88,24 @@ class TrainConfig:
         if schedule is None:
             schedule = "warmup_cosine" if cosine_given and not constant_given else "constant"
         if schedule not in SCHEDULES:
-            raise ConfigError(
-                f"train config: schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}"
-            )
-        needed, other = ((_CONSTANT_FIELDS, cosine_given) if schedule == "constant"
-                         else (_COSINE_FIELDS, constant_given))
+            raise ConfigError(f"train config: schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
+        needed, other = (_CONSTANT_FIELDS, cosine_given) if schedule == "constant" else (_COSINE_FIELDS, constant_given)
         if schedule == "constant" and self.learning_rate is None:
             object.__setattr__(self, "learning_rate", DEFAULT_LEARNING_RATE)
         missing = [f for f in needed if getattr(self, f) is None]
         if missing:
-            raise ConfigError(
-                f"train config: the {schedule} schedule needs {', '.join(missing)}"
-            )
+            raise ConfigError(f"train config: the {schedule} schedule needs {', '.join(missing)}")
         if other:
-            raise ConfigError(
-                f"train config: {', '.join(other)} do not belong to the {schedule} schedule"
-            )
+            raise ConfigError(f"train config: {', '.join(other)} do not belong to the {schedule} schedule")
         for name in needed:
             if name == "warmup_iterations":
                 _require_int(self, name, minimum=0)
             elif _require_float(self, name, minimum=0.0) == 0.0 and name != "min_learning_rate":
                 raise ConfigError(f"train config: {name} must be positive")
-        if schedule == "warmup_cosine" and _require_int(self, "warmup_iterations", minimum=0) > self.training_iterations:
+        if (
+            schedule == "warmup_cosine"
+            and _require_int(self, "warmup_iterations", minimum=0) > self.training_iterations
+        ):
             raise ConfigError(
                 f"train config: warmup_iterations ({self.warmup_iterations}) exceeds "
                 f"training_iterations ({self.training_iterations})"
@@ -114,8 +114,9 @@ class TrainConfig:
 
     @property
     def peak_learning_rate(self) -> float:
-        return _require_float(self, "learning_rate" if self.schedule == "constant" else "max_learning_rate",
-                              minimum=0.0)
+        return _require_float(
+            self, "learning_rate" if self.schedule == "constant" else "max_learning_rate", minimum=0.0
+        )
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
@@ -127,8 +128,7 @@ class TrainConfig:
         unknown = sorted(set(data) - set(cls.field_names()))
         if unknown:
             raise ConfigError(
-                f"{source}: unknown field(s) {', '.join(unknown)}; "
-                f"known fields: {', '.join(cls.field_names())}"
+                f"{source}: unknown field(s) {', '.join(unknown)}; known fields: {', '.join(cls.field_names())}"
             )
         try:
             return cls(**data)
@@ -164,6 +164,7 @@ class TrainConfig:
             merged = {k: v for k, v in merged.items() if k not in old_fields or k in changes}
         return TrainConfig.from_dict(merged)
 
+
 def _require_int(config: TrainConfig, name: str, *, minimum: int) -> int:
     value = getattr(config, name)
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
@@ -173,7 +174,6 @@ def _require_int(config: TrainConfig, name: str, *, minimum: int) -> int:
 
 def _require_float(config: TrainConfig, name: str, *, minimum: float) -> float:
     value = getattr(config, name)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or value < minimum:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < minimum:
         raise ConfigError(f"train config: {name} must be a number >= {minimum}, got {value!r}")
     return float(value)

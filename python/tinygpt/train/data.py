@@ -41,20 +41,41 @@ class TrainingData:
     loaders: dict[str, TokenLoader]
 
     @classmethod
-    def open(cls, directory: str | os.PathLike[str], *, vocab_size: int, context_length: int,
-             config: TrainConfig, seed: int, dist: DistContext, pin_memory: bool,
-             tokenizer: BPETokenizer | None = None) -> TrainingData:
+    def open(
+        cls,
+        directory: str | os.PathLike[str],
+        *,
+        vocab_size: int,
+        context_length: int,
+        config: TrainConfig,
+        seed: int,
+        dist: DistContext,
+        pin_memory: bool,
+        tokenizer: BPETokenizer | None = None,
+    ) -> TrainingData:
         """Open the shards; ``tokenizer`` (a resumed run's) must be the one that made them."""
         directory = Path(directory)
         batch = micro_batch_size(config, dist.world_size)
+
         def open_loader(split: str, seed_offset: int) -> TokenLoader:
-            return TokenLoader(directory, batch, context_length, split=split, seed=seed + seed_offset,
-                               sampling=config.sampling, rank=dist.rank, world_size=dist.world_size,
-                               pin_memory=pin_memory)
+            return TokenLoader(
+                directory,
+                batch,
+                context_length,
+                split=split,
+                seed=seed + seed_offset,
+                sampling=config.sampling,
+                rank=dist.rank,
+                world_size=dist.world_size,
+                pin_memory=pin_memory,
+            )
 
         # Different seeds: the estimates must not replay the training batches.
-        loaders = {"train": open_loader("train", 0), "eval_train": open_loader("train", 1),
-                   "eval_val": open_loader("val", 2)}
+        loaders = {
+            "train": open_loader("train", 0),
+            "eval_train": open_loader("train", 1),
+            "eval_val": open_loader("val", 2),
+        }
         tokenizer_path = Path(loaders["train"].tokenizer_path)
         if tokenizer is None:
             tokenizer = BPETokenizer.load(tokenizer_path)

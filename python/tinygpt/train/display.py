@@ -34,21 +34,30 @@ class TrainingDisplay:
             disable=not enabled,
         )
         self._task = self._progress.add_task(
-            "train", total=total_steps, completed=start_step,
-            loss="-", val_loss="-", lr="-", tokens_per_second="-",
+            "train",
+            total=total_steps,
+            completed=start_step,
+            loss="-",
+            val_loss="-",
+            lr="-",
+            tokens_per_second="-",
         )
 
     def __enter__(self) -> TrainingDisplay:
         self._progress.start()
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         self._progress.stop()
 
     def update(self, step: int, *, loss: float, lr: float, tokens_per_second: float) -> None:
         self._progress.update(
-            self._task, completed=step, loss=f"{loss:.4f}", lr=f"{lr:.2e}",
+            self._task,
+            completed=step,
+            loss=f"{loss:.4f}",
+            lr=f"{lr:.2e}",
             tokens_per_second=f"{tokens_per_second:,.0f}",
         )
 

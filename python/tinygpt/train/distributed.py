@@ -40,9 +40,7 @@ class DistContext:
         device = select_device(spec)
         if self.enabled and device.type == "cuda":
             if device.index not in (None, self.local_rank):
-                raise ConfigError(
-                    f"under torchrun each process uses cuda:LOCAL_RANK; drop --device {spec}"
-                )
+                raise ConfigError(f"under torchrun each process uses cuda:LOCAL_RANK; drop --device {spec}")
             device = select_device(f"cuda:{self.local_rank}")
             torch.cuda.set_device(device)
         if self.enabled and device.type == "mps":

@@ -56,10 +56,20 @@ class TrainSummary:
 class Trainer:
     """One process's share of a run (the only one, unless under torchrun)."""
 
-    def __init__(self, *, layout: RunLayout, model_config: GPTConfig, train_config: TrainConfig,
-                 data: TrainingData, device: torch.device, dtype: torch.dtype | None,
-                 dist: DistContext, seed: int, compile: bool,
-                 time_plan: TimePlan | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        layout: RunLayout,
+        model_config: GPTConfig,
+        train_config: TrainConfig,
+        data: TrainingData,
+        device: torch.device,
+        dtype: torch.dtype | None,
+        dist: DistContext,
+        seed: int,
+        compile: bool,
+        time_plan: TimePlan | None = None,
+    ) -> None:
         self.layout = layout
         self.config = train_config
         self.data = data
@@ -73,11 +83,17 @@ class Trainer:
         # torch.compile of a Module returns a Module (an OptimizedModule), typed as a callable.
         forward_model = cast(nn.Module, torch.compile(self.raw_model)) if compile else self.raw_model
         self.model = dist.wrap(forward_model, device)
-        self.pace: Pace = StepPace(train_config) if time_plan is None else TimePace(
-            time_plan, tokens_per_step=self.tokens_per_step,
-            held_out_tokens=data.held_out_tokens // dist.world_size,
-            estimate_tokens=2 * train_config.evaluation_iterations * self._micro_batch_tokens,
-            agree=self._mean_over_ranks if dist.enabled else None)
+        self.pace: Pace = (
+            StepPace(train_config)
+            if time_plan is None
+            else TimePace(
+                time_plan,
+                tokens_per_step=self.tokens_per_step,
+                held_out_tokens=data.held_out_tokens // dist.world_size,
+                estimate_tokens=2 * train_config.evaluation_iterations * self._micro_batch_tokens,
+                agree=self._mean_over_ranks if dist.enabled else None,
+            )
+        )
         self.step = 0
         self.tokens_seen = 0
         self.best_checkpoint: str | None = None
@@ -107,9 +123,12 @@ class Trainer:
             restore_rng_state(ranks[self.dist.rank]["rng"], self.device)
             self.data.load_state_dict(ranks[self.dist.rank]["loaders"])
         elif self.dist.is_main:
-            print(f"resuming {len(ranks)} process(es)' run with {self.dist.world_size}: weights "
-                  "and optimizer continue, the data streams and random state start afresh "
-                  "(not an exact resume)", file=sys.stderr)
+            print(
+                f"resuming {len(ranks)} process(es)' run with {self.dist.world_size}: weights "
+                "and optimizer continue, the data streams and random state start afresh "
+                "(not an exact resume)",
+                file=sys.stderr,
+            )
 
     def run(self, *, show_progress: bool, max_seconds: float | None) -> TrainSummary:
         started = time.perf_counter()
@@ -192,8 +211,7 @@ class Trainer:
                 with autocast(self.device, self.dtype):
                     logits = self.model(x)
                     # A document shorter than a window comes padded with ignored targets.
-                    loss = F.cross_entropy(logits.flatten(0, 1), y.flatten(),
-                                           ignore_index=IGNORE_INDEX) / accumulation
+                    loss = F.cross_entropy(logits.flatten(0, 1), y.flatten(), ignore_index=IGNORE_INDEX) / accumulation
                 loss.backward()
             step_loss += loss.detach()
         if self.config.grad_clip > 0:
@@ -208,37 +226,59 @@ class Trainer:
             return cast(DistributedDataParallel, self.model).no_sync()
         return contextlib.nullcontext()
 
-    def _log(self, window: _Window, learning_rate: float, metrics: MetricsLog | None,
-             display: TrainingDisplay, started: float) -> float:
+    def _log(
+        self,
+        window: _Window,
+        learning_rate: float,
+        metrics: MetricsLog | None,
+        display: TrainingDisplay,
+        started: float,
+    ) -> float:
         loss, tokens_per_second = window.flush(self.dist, self.tokens_per_step)
         if metrics is not None:
-            metrics.write("train", self.step, loss=loss, lr=learning_rate,
-                          tokens_per_second=tokens_per_second, tokens=self.tokens_seen,
-                          elapsed=time.perf_counter() - started)
-        require_finite_loss(loss, what="the training loss", step=self.step,
-                            learning_rate=learning_rate, last_checkpoint=self.last_checkpoint,
-                            run=self.layout.root)
+            metrics.write(
+                "train",
+                self.step,
+                loss=loss,
+                lr=learning_rate,
+                tokens_per_second=tokens_per_second,
+                tokens=self.tokens_seen,
+                elapsed=time.perf_counter() - started,
+            )
+        require_finite_loss(
+            loss,
+            what="the training loss",
+            step=self.step,
+            learning_rate=learning_rate,
+            last_checkpoint=self.last_checkpoint,
+            run=self.layout.root,
+        )
         display.update(self.step, loss=loss, lr=learning_rate, tokens_per_second=tokens_per_second)
         return loss
 
-    def _evaluate(self, batches: dict[str, Any], metrics: MetricsLog | None,
-                  display: TrainingDisplay) -> tuple[float, float]:
+    def _evaluate(
+        self, batches: dict[str, Any], metrics: MetricsLog | None, display: TrainingDisplay
+    ) -> tuple[float, float]:
         """gpt-rs's estimate: mean loss over evaluation_iterations batches of each split, in
         float32 like the final held-out score, whose duration its timing predicts."""
         iterations = self.config.evaluation_iterations
         started = time.perf_counter()
         train_loss, val_loss = (
-            self.dist.mean(mean_batch_loss(self.raw_model, batches[name], iterations,
-                                           self.device)).item()
+            self.dist.mean(mean_batch_loss(self.raw_model, batches[name], iterations, self.device)).item()
             for name in ("eval_train", "eval_val")
         )
-        self.pace.evaluated(time.perf_counter() - started,
-                            2 * iterations * self._micro_batch_tokens)
+        self.pace.evaluated(time.perf_counter() - started, 2 * iterations * self._micro_batch_tokens)
         if metrics is not None:
             metrics.write("eval", self.step, train_loss=train_loss, val_loss=val_loss)
         for what, value in (("the training loss", train_loss), ("the held-out loss", val_loss)):
-            require_finite_loss(value, what=what, step=self.step, learning_rate=None,
-                                last_checkpoint=self.last_checkpoint, run=self.layout.root)
+            require_finite_loss(
+                value,
+                what=what,
+                step=self.step,
+                learning_rate=None,
+                last_checkpoint=self.last_checkpoint,
+                run=self.layout.root,
+            )
         display.evaluation(self.step, train_loss=train_loss, val_loss=val_loss)
         return train_loss, val_loss
 
@@ -248,7 +288,8 @@ class Trainer:
             self.raw_model,
             self.data.held_out_windows(self.config.contexts_per_batch // self.dist.world_size),
             self.device,
-            text_bytes=self.data.held_out_text_bytes, all_reduce_sum=self.dist.sum,
+            text_bytes=self.data.held_out_text_bytes,
+            all_reduce_sum=self.dist.sum,
         )
         if metrics is not None:
             metrics.write("held_out", self.step, **result.to_dict())
@@ -263,12 +304,11 @@ class Trainer:
         """Rank 0 writes; every rank's RNG and loader state goes in, for an exact resume."""
         if self._checkpointed_step == self.step:
             return
-        require_finite_weights(self.raw_model, step=self.step, last_checkpoint=self.last_checkpoint,
-                               run=self.layout.root)
-        self._checkpointed_step = self.step
-        per_rank = self.dist.gather(
-            {"rng": capture_rng_state(self.device), "loaders": self.data.state_dict()}
+        require_finite_weights(
+            self.raw_model, step=self.step, last_checkpoint=self.last_checkpoint, run=self.layout.root
         )
+        self._checkpointed_step = self.step
+        per_rank = self.dist.gather({"rng": capture_rng_state(self.device), "loaders": self.data.state_dict()})
         if self.dist.is_main:
             trainer_state = {
                 "step": self.step,
@@ -285,8 +325,9 @@ class Trainer:
                 "world_size": self.dist.world_size,
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             }
-            index = save_checkpoint(self.layout, self.step, self.raw_model, trainer_state, meta,
-                                    keep_last=self.config.checkpoints_kept)
+            index = save_checkpoint(
+                self.layout, self.step, self.raw_model, trainer_state, meta, keep_last=self.config.checkpoints_kept
+            )
             self.best_checkpoint, self.last_checkpoint = index.best, index.last
         self.dist.barrier()
 

@@ -58,9 +58,11 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
                 if not raw.endswith(b"\n") and not handle.read(1):
                     break  # the unfinished last line of a writer killed mid-write
                 raise RunError(f"{path}:{number}: not a JSON record ({error})") from None
-            if not isinstance(record, dict) or not isinstance(record.get("step"), int) \
-                    or not isinstance(record.get("kind"), str):
-                raise RunError(f"{path}:{number}: not a metrics record (an object with "
-                               "\"kind\" and \"step\")")
+            if (
+                not isinstance(record, dict)
+                or not isinstance(record.get("step"), int)
+                or not isinstance(record.get("kind"), str)
+            ):
+                raise RunError(f'{path}:{number}: not a metrics record (an object with "kind" and "step")')
             records.append(record)
     return records

@@ -23,8 +23,7 @@ def supports_fused_adamw(device: torch.device) -> bool:
     return True
 
 
-def build_optimizer(model: GPT, config: TrainConfig,
-                    device: torch.device) -> torch.optim.AdamW | MuonWithAdamW:
+def build_optimizer(model: GPT, config: TrainConfig, device: torch.device) -> torch.optim.AdamW | MuonWithAdamW:
     """AdamW over ``model.optimizer_groups`` (decay on linear weights, none on biases,
     LayerNorms and embeddings; the model decides by a rule over its parameters); with
     ``optimizer: "muon"``, the decayed matrices inside the blocks go to Muon instead."""
@@ -35,14 +34,14 @@ def build_optimizer(model: GPT, config: TrainConfig,
         groups[0]["params"] = [p for p in groups[0]["params"] if id(p) not in in_blocks]
         # Moonshot's scaling makes Muon's update as large as AdamW's: the same learning rate
         # and weight decay serve both.
-        muon = torch.optim.Muon(matrices, lr=config.peak_learning_rate,
-                                weight_decay=config.weight_decay, adjust_lr_fn="match_rms_adamw")
+        muon = torch.optim.Muon(
+            matrices, lr=config.peak_learning_rate, weight_decay=config.weight_decay, adjust_lr_fn="match_rms_adamw"
+        )
         return MuonWithAdamW(muon, _adamw(groups, config, device))
     return _adamw(groups, config, device)
 
 
-def _adamw(groups: list[dict[str, Any]], config: TrainConfig,
-           device: torch.device) -> torch.optim.AdamW:
+def _adamw(groups: list[dict[str, Any]], config: TrainConfig, device: torch.device) -> torch.optim.AdamW:
     fused = supports_fused_adamw(device)
     return torch.optim.AdamW(
         groups,
@@ -80,7 +79,6 @@ class MuonWithAdamW:
         self.adamw.load_state_dict(state["adamw"])
 
 
-def set_learning_rate(optimizer: torch.optim.Optimizer | MuonWithAdamW,
-                      learning_rate: float) -> None:
+def set_learning_rate(optimizer: torch.optim.Optimizer | MuonWithAdamW, learning_rate: float) -> None:
     for group in optimizer.param_groups:
         group["lr"] = learning_rate

@@ -75,9 +75,16 @@ class TimePace:
     (one tiny all-reduce a step), so every rank uses the same learning rate, evaluates at the
     same steps and stops at the same step."""
 
-    def __init__(self, plan: TimePlan, *, tokens_per_step: int, held_out_tokens: int,
-                 estimate_tokens: int, clock: Callable[[], float] | None = None,
-                 agree: Callable[[float], float] | None = None) -> None:
+    def __init__(
+        self,
+        plan: TimePlan,
+        *,
+        tokens_per_step: int,
+        held_out_tokens: int,
+        estimate_tokens: int,
+        clock: Callable[[], float] | None = None,
+        agree: Callable[[float], float] | None = None,
+    ) -> None:
         self.plan = plan
         self.total_steps: int | None = None
         self.tokens_per_step = tokens_per_step
@@ -112,8 +119,9 @@ class TimePace:
         if steps > 0 and since_start > 0:
             training_rate = steps * self.tokens_per_step / since_start
             forward_rate = self._forward_tokens_per_second or training_rate / _FORWARD_SHARE
-            reserve += (self.tokens_per_step / training_rate
-                        + (self.estimate_tokens + self.held_out_tokens) / forward_rate)
+            reserve += (
+                self.tokens_per_step / training_rate + (self.estimate_tokens + self.held_out_tokens) / forward_rate
+            )
         return max(self.plan.seconds - reserve, self.plan.seconds * 0.5)
 
     def fraction(self, step: int) -> float:
@@ -134,8 +142,7 @@ class TimePace:
         fraction = self.fraction(step)
         if next_mark >= self.plan.evaluations or fraction < next_mark / self.plan.evaluations:
             return False
-        self._evaluations_done = min(int(fraction * self.plan.evaluations),
-                                     self.plan.evaluations - 1)
+        self._evaluations_done = min(int(fraction * self.plan.evaluations), self.plan.evaluations - 1)
         return True
 
     def evaluated(self, seconds: float, tokens: int) -> None:

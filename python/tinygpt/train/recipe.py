@@ -52,29 +52,46 @@ class Recipe:
     threads: int | None
 
 
-def plan_recipe(seconds: float, *, vocab_size: int, device: str,
-                flops_per_second: float) -> Recipe:
+def plan_recipe(seconds: float, *, vocab_size: int, device: str, flops_per_second: float) -> Recipe:
     """The recipe for ``seconds`` of training on ``device`` (a torch device type) that does
     ``flops_per_second`` of training arithmetic (see ``measure_training_flops``)."""
     shape = _shape_for(seconds * flops_per_second, vocab_size)
     embedding, blocks, heads, context = shape
-    model = GPTConfig(vocab_size=vocab_size, embedding_size=embedding, context_length=context,
-                      head_count=heads, block_count=blocks, embedding_dropout=0.0,
-                      attention_dropout=0.0, feed_forward_dropout=0.0, residual_dropout=0.0)
-    train = TrainConfig(learning_rate=PEAK_LEARNING_RATE, contexts_per_batch=CONTEXTS_PER_BATCH,
-                        weight_decay=WEIGHT_DECAY, adam_beta2=0.99, sampling="document",
-                        optimizer=OPTIMIZER)
-    return Recipe(model=model, train=train, plan=time_plan(seconds, train),
-                  threads=cpu_threads() if device == "cpu" else None)
+    model = GPTConfig(
+        vocab_size=vocab_size,
+        embedding_size=embedding,
+        context_length=context,
+        head_count=heads,
+        block_count=blocks,
+        embedding_dropout=0.0,
+        attention_dropout=0.0,
+        feed_forward_dropout=0.0,
+        residual_dropout=0.0,
+    )
+    train = TrainConfig(
+        learning_rate=PEAK_LEARNING_RATE,
+        contexts_per_batch=CONTEXTS_PER_BATCH,
+        weight_decay=WEIGHT_DECAY,
+        adam_beta2=0.99,
+        sampling="document",
+        optimizer=OPTIMIZER,
+    )
+    return Recipe(
+        model=model, train=train, plan=time_plan(seconds, train), threads=cpu_threads() if device == "cpu" else None
+    )
 
 
 def time_plan(seconds: float, train: TrainConfig) -> TimePlan:
     """The schedule over ``seconds`` that peaks at ``train``'s learning rate (a flag may have
     changed the recipe's)."""
     peak = train.peak_learning_rate
-    schedule = TimeSchedule(shape="warmup_stable_decay", peak_lr=peak,
-                            min_lr=peak * MIN_LEARNING_RATE_RATIO,
-                            warmup_fraction=WARMUP_FRACTION, decay_fraction=DECAY_FRACTION)
+    schedule = TimeSchedule(
+        shape="warmup_stable_decay",
+        peak_lr=peak,
+        min_lr=peak * MIN_LEARNING_RATE_RATIO,
+        warmup_fraction=WARMUP_FRACTION,
+        decay_fraction=DECAY_FRACTION,
+    )
     return TimePlan(seconds=seconds, schedule=schedule, evaluations=EVALUATIONS)
 
 

@@ -26,11 +26,14 @@ def capture_rng_state(device: torch.device) -> dict[str, Any]:
     python_version, python_internal, python_gauss = random.getstate()
     state: dict[str, Any] = {
         "torch": torch.get_rng_state(),
-        "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)),
-                  "position": int(position), "has_gauss": int(has_gauss),
-                  "cached_gaussian": float(cached_gauss)},
-        "python": {"version": python_version, "internal": list(python_internal),
-                   "gauss_next": python_gauss},
+        "numpy": {
+            "kind": kind,
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "position": int(position),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached_gauss),
+        },
+        "python": {"version": python_version, "internal": list(python_internal), "gauss_next": python_gauss},
     }
     if device.type == "cuda":
         state["cuda"] = torch.cuda.get_rng_state(device)
@@ -42,12 +45,17 @@ def capture_rng_state(device: torch.device) -> dict[str, Any]:
 def restore_rng_state(state: dict[str, Any], device: torch.device) -> None:
     torch.set_rng_state(state["torch"])
     numpy_state = state["numpy"]
-    np.random.set_state((numpy_state["kind"], numpy_state["keys"].numpy().astype(np.uint32),
-                         numpy_state["position"], numpy_state["has_gauss"],
-                         numpy_state["cached_gaussian"]))
+    np.random.set_state(
+        (
+            numpy_state["kind"],
+            numpy_state["keys"].numpy().astype(np.uint32),
+            numpy_state["position"],
+            numpy_state["has_gauss"],
+            numpy_state["cached_gaussian"],
+        )
+    )
     python_state = state["python"]
-    random.setstate((python_state["version"], tuple(python_state["internal"]),
-                     python_state["gauss_next"]))
+    random.setstate((python_state["version"], tuple(python_state["internal"]), python_state["gauss_next"]))
     if device.type == "cuda" and "cuda" in state:
         torch.cuda.set_rng_state(state["cuda"], device)
     if device.type == "mps" and "mps" in state:

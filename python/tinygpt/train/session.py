@@ -55,28 +55,74 @@ def train(
     micro_batch_size(train_config, dist.world_size)
     layout = RunLayout.of(out_dir)
     with claim_new_run(layout) if dist.is_main else contextlib.nullcontext():
-        return _start(data_dir, layout, model_config, train_config, dist=dist, target=target,
-                      dtype=dtype, precision=precision, seed=seed, show_progress=show_progress,
-                      max_seconds=max_seconds, compile=compile, time_plan=time_plan)
+        return _start(
+            data_dir,
+            layout,
+            model_config,
+            train_config,
+            dist=dist,
+            target=target,
+            dtype=dtype,
+            precision=precision,
+            seed=seed,
+            show_progress=show_progress,
+            max_seconds=max_seconds,
+            compile=compile,
+            time_plan=time_plan,
+        )
 
 
-def _start(data_dir: str | os.PathLike[str], layout: RunLayout, model_config: GPTConfig,
-           train_config: TrainConfig, *, dist: DistContext, target: Any, dtype: Any,
-           precision: str, seed: int, show_progress: bool, max_seconds: float | None,
-           compile: bool, time_plan: TimePlan | None) -> TrainSummary:
+def _start(
+    data_dir: str | os.PathLike[str],
+    layout: RunLayout,
+    model_config: GPTConfig,
+    train_config: TrainConfig,
+    *,
+    dist: DistContext,
+    target: Any,
+    dtype: Any,
+    precision: str,
+    seed: int,
+    show_progress: bool,
+    max_seconds: float | None,
+    compile: bool,
+    time_plan: TimePlan | None,
+) -> TrainSummary:
     dist.start(target)
     try:
         data = TrainingData.open(
-            data_dir, vocab_size=model_config.vocab_size,
-            context_length=model_config.context_length, config=train_config, seed=seed,
-            dist=dist, pin_memory=target.type == "cuda",
+            data_dir,
+            vocab_size=model_config.vocab_size,
+            context_length=model_config.context_length,
+            config=train_config,
+            seed=seed,
+            dist=dist,
+            pin_memory=target.type == "cuda",
         )
-        trainer = Trainer(layout=layout, model_config=model_config, train_config=train_config,
-                          data=data, device=target, dtype=dtype, dist=dist, seed=seed,
-                          compile=compile, time_plan=time_plan)
+        trainer = Trainer(
+            layout=layout,
+            model_config=model_config,
+            train_config=train_config,
+            data=data,
+            device=target,
+            dtype=dtype,
+            dist=dist,
+            seed=seed,
+            compile=compile,
+            time_plan=time_plan,
+        )
         if dist.is_main:
-            _create_run(layout, data, model_config, train_config, seed=seed, device=str(target),
-                        precision=precision_name(dtype), dist=dist, time_plan=time_plan)
+            _create_run(
+                layout,
+                data,
+                model_config,
+                train_config,
+                seed=seed,
+                device=str(target),
+                precision=precision_name(dtype),
+                dist=dist,
+                time_plan=time_plan,
+            )
         dist.barrier()
         return trainer.run(show_progress=show_progress, max_seconds=max_seconds)
     finally:
@@ -113,14 +159,27 @@ def resume(
         dist.start(target)
         try:
             data = TrainingData.open(
-                data_dir or info["data"], vocab_size=model_config.vocab_size,
-                context_length=model_config.context_length, config=config, seed=info["seed"],
-                dist=dist, pin_memory=target.type == "cuda",
+                data_dir or info["data"],
+                vocab_size=model_config.vocab_size,
+                context_length=model_config.context_length,
+                config=config,
+                seed=info["seed"],
+                dist=dist,
+                pin_memory=target.type == "cuda",
                 tokenizer=BPETokenizer.load(layout.tokenizer),
             )
-            trainer = Trainer(layout=layout, model_config=model_config, train_config=config,
-                              data=data, device=target, dtype=dtype, dist=dist, seed=info["seed"],
-                              compile=compile, time_plan=_time_plan(info))
+            trainer = Trainer(
+                layout=layout,
+                model_config=model_config,
+                train_config=config,
+                data=data,
+                device=target,
+                dtype=dtype,
+                dist=dist,
+                seed=info["seed"],
+                compile=compile,
+                time_plan=_time_plan(info),
+            )
             trainer.restore(checkpoint_dir)
             if dist.is_main and train_config is not None:
                 config.save(layout.train_config)
@@ -134,9 +193,18 @@ def _check_budget(max_seconds: float | None) -> None:
         limits.seconds(max_seconds)
 
 
-def _create_run(layout: RunLayout, data: TrainingData, model_config: GPTConfig,
-                train_config: TrainConfig, *, seed: int, device: str, precision: str,
-                dist: DistContext, time_plan: TimePlan | None) -> None:
+def _create_run(
+    layout: RunLayout,
+    data: TrainingData,
+    model_config: GPTConfig,
+    train_config: TrainConfig,
+    *,
+    seed: int,
+    device: str,
+    precision: str,
+    dist: DistContext,
+    time_plan: TimePlan | None,
+) -> None:
     """Make the run self-contained: tokenizer and configs copied in, provenance in run.json."""
     layout.root.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(data.tokenizer_path, layout.tokenizer)

@@ -33,6 +33,12 @@ def run(args: argparse.Namespace) -> int:
 
     settings = Settings(sampler=sampler_from_args(args), max_new_tokens=args.token_count, seed=args.seed)
     model, tokenizer = load_model(args)
-    start(model, tokenizer, settings=settings, stop=args.stop, on_unknown=args.on_unknown,
-          description=f"tinygpt repl {model_label(args.run, args.checkpoint)}")
+    start(
+        model,
+        tokenizer,
+        settings=settings,
+        stop=args.stop,
+        on_unknown=args.on_unknown,
+        description=f"tinygpt repl {model_label(args.run, args.checkpoint)}",
+    )
     return 0

@@ -103,8 +103,11 @@ def tokens(repl: Session, arg: str) -> None:
 def seed(repl: Session, arg: str) -> None:
     value = _optional(arg, int)
     repl.settings.seed = None if value is None else _limited(limits.seed, int(value))
-    repl.say("each answer is sampled afresh" if repl.settings.seed is None
-             else f"each answer is sampled with seed {repl.settings.seed} (same prompt, same answer)")
+    repl.say(
+        "each answer is sampled afresh"
+        if repl.settings.seed is None
+        else f"each answer is sampled with seed {repl.settings.seed} (same prompt, same answer)"
+    )
 
 
 def tokens_view(repl: Session, arg: str) -> None:

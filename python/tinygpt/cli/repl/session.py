@@ -122,8 +122,15 @@ class Repl:
         settings = self.settings
         device = next(self.model.parameters()).device
         generator = None if settings.seed is None else torch.Generator(device=device).manual_seed(settings.seed)
-        stream = TextStream(self.model, self.tokenizer, prompt, settings.max_new_tokens, settings.sampler,
-                            generator=generator, stop=self.stop)
+        stream = TextStream(
+            self.model,
+            self.tokenizer,
+            prompt,
+            settings.max_new_tokens,
+            settings.sampler,
+            generator=generator,
+            stop=self.stop,
+        )
         self.console.print(text, style=PROMPT_STYLE, end="", markup=False, highlight=False, soft_wrap=True)
         start = time.perf_counter()
         first_token = None
@@ -138,8 +145,11 @@ class Repl:
         self.console.print()
         self.last_prompt, self.last_answer = prompt, list(stream.token_ids)
         if interactive:
-            self.say(self._status(len(stream.token_ids), elapsed, first_token,
-                                  "interrupted" if interrupted else stream.finish_reason))
+            self.say(
+                self._status(
+                    len(stream.token_ids), elapsed, first_token, "interrupted" if interrupted else stream.finish_reason
+                )
+            )
 
     def _status(self, count: int, elapsed: float, first_token: float | None, reason: str | None) -> str:
         parts = [
@@ -177,7 +187,9 @@ class Repl:
             return
         table = Table("#", "id", "piece", "bytes", title=f"{len(ids)} tokens")
         for position, token in enumerate(ids):
-            table.add_row(str(position), str(token), repr(self._piece(token)), self.tokenizer.token_bytes(token).hex(" "))
+            table.add_row(
+                str(position), str(token), repr(self._piece(token)), self.tokenizer.token_bytes(token).hex(" ")
+            )
         self.console.print(table)
 
     def show_info(self) -> None:
@@ -187,14 +199,23 @@ class Repl:
         rows = [
             ("model", self.description or "GPT"),
             ("parameters", f"{self.model.num_parameters():,}"),
-            ("layout", f"{config.block_count} blocks × {config.head_count} heads, embedding {config.embedding_size}, "
-                       f"context {config.context_length}, {config.activation}"),
+            (
+                "layout",
+                f"{config.block_count} blocks × {config.head_count} heads, embedding {config.embedding_size}, "
+                f"context {config.context_length}, {config.activation}",
+            ),
             ("device", f"{parameter.device} ({str(parameter.dtype).removeprefix('torch.')})"),
-            ("tokenizer", f"{self.tokenizer.mode} BPE, {self.tokenizer.vocab_size} tokens, special "
-                          f"{', '.join(self.tokenizer.special_tokens) or 'none'}, fingerprint "
-                          f"{self.tokenizer.fingerprint()[:12]}"),
-            ("sampling", f"{describe_sampler(self.settings.sampler)}, up to {self.settings.max_new_tokens} tokens"
-                         + (f", seed {self.settings.seed}" if self.settings.seed is not None else "")),
+            (
+                "tokenizer",
+                f"{self.tokenizer.mode} BPE, {self.tokenizer.vocab_size} tokens, special "
+                f"{', '.join(self.tokenizer.special_tokens) or 'none'}, fingerprint "
+                f"{self.tokenizer.fingerprint()[:12]}",
+            ),
+            (
+                "sampling",
+                f"{describe_sampler(self.settings.sampler)}, up to {self.settings.max_new_tokens} tokens"
+                + (f", seed {self.settings.seed}" if self.settings.seed is not None else ""),
+            ),
         ]
         for key, value in rows:
             table.add_row(Text(key, style="bold"), Text(value))
@@ -237,13 +258,21 @@ def _readline_prompt(text: str, console: Console) -> str:
     return f"\001{start}\002{text}\001{end}\002"
 
 
-def start(model: GPT, tokenizer: BPETokenizer, *, settings: Settings, stop: Iterable[str] = (),
-          description: str = "", on_unknown: str = "error") -> None:
+def start(
+    model: GPT,
+    tokenizer: BPETokenizer,
+    *,
+    settings: Settings,
+    stop: Iterable[str] = (),
+    description: str = "",
+    on_unknown: str = "error",
+) -> None:
     """Interactive in a terminal, line by line (plain text) when stdin is piped."""
     interactive = sys.stdin.isatty()
     console = Console(highlight=False) if interactive else Console(color_system=None, highlight=False, soft_wrap=True)
-    repl = Repl(model, tokenizer, console=console, settings=settings, stop=stop, description=description,
-                on_unknown=on_unknown)
+    repl = Repl(
+        model, tokenizer, console=console, settings=settings, stop=stop, description=description, on_unknown=on_unknown
+    )
     if interactive:
         repl.interact(History(history_path()))
     else:

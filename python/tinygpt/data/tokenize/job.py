@@ -38,8 +38,9 @@ def part_range(part: tuple[int, int] | None, count: int | None) -> tuple[int, fl
     return count * index // parts, count * (index + 1) // parts
 
 
-def job_identity(corpus: Corpus, split: str, val_fraction: float, shard_tokens: int,
-         part: tuple[int, int] | None, fingerprint: str) -> dict[str, Any]:
+def job_identity(
+    corpus: Corpus, split: str, val_fraction: float, shard_tokens: int, part: tuple[int, int] | None, fingerprint: str
+) -> dict[str, Any]:
     """The settings that identify a job: a resume or a merge must match them exactly."""
     return {
         "files": [str(path.resolve()) for path in corpus.paths],
@@ -67,8 +68,7 @@ def start_or_resume(fresh: Manifest) -> Manifest:
     for path in others:
         other = load_manifest_file(path)
         differing = sorted(
-            key for key in set(other.job) | set(fresh.job)
-            if key != "part" and other.job.get(key) != fresh.job.get(key)
+            key for key in set(other.job) | set(fresh.job) if key != "part" and other.job.get(key) != fresh.job.get(key)
         )
         if differing:
             raise DataError(
@@ -96,8 +96,7 @@ def shard_stem(split: str, part: tuple[int, int] | None) -> str:
     return split if part is None else f"{split}_part{part[0]:04d}"
 
 
-def _remove_stale_temp_files(directory: Path, part: tuple[int, int] | None,
-                             manifest_name: str) -> None:
+def _remove_stale_temp_files(directory: Path, part: tuple[int, int] | None, manifest_name: str) -> None:
     """Temp files a killed run of this job was writing (never complete, never referenced):
     its shards, its manifest and, without --part (parts may run at once and share it), the
     tokenizer."""

@@ -76,7 +76,7 @@ def tokenize_corpus(
     if tokenizer.eot_id is None:
         raise DataError(
             "the tokenizer has no <|endoftext|> token, which shards need to mark where each "
-            "document starts; train it with special_tokens=(\"<|endoftext|>\",)"
+            'document starts; train it with special_tokens=("<|endoftext|>",)'
         )
     if not isinstance(shard_tokens, int) or not 1 <= shard_tokens <= MAX_SHARD_TOKENS:
         raise ConfigError(f"shard_tokens must lie in [1, {MAX_SHARD_TOKENS}], not {shard_tokens!r}")
@@ -148,8 +148,7 @@ def _require_text(manifest: Manifest, corpus: Corpus) -> None:
         return
     empty = sum(info.empty_documents for info in manifest.splits.values())
     where = str(corpus.paths[0]) if len(corpus.paths) == 1 else f"the {len(corpus.paths)} corpus files"
-    raise DataError(f"{where}: no text to tokenize ({empty} empty document(s)); check "
-                    "--data and --text-column")
+    raise DataError(f"{where}: no text to tokenize ({empty} empty document(s)); check --data and --text-column")
 
 
 def _make_out_dir(out_dir: Path) -> bool:
@@ -176,8 +175,9 @@ def _undo_unresumable_start(out_dir: Path, created: bool) -> None:
             out_dir.rmdir()
 
 
-def _documents_and_count(corpus: Corpus, progress: TokenizeProgress,
-                         need_count: bool) -> tuple[Iterable[str], int | None]:
+def _documents_and_count(
+    corpus: Corpus, progress: TokenizeProgress, need_count: bool
+) -> tuple[Iterable[str], int | None]:
     """The documents to tokenize and, when the tail split or --part needs it, their count.
 
     Counting takes a reading pass, cheap next to encoding; a small corpus is kept from that
@@ -212,8 +212,9 @@ class _ArrowBatch:
     documents: int = 0
 
 
-def _read_arrow_batches(arrays: Iterable[Any], rule: SplitRule, first: int, stop: float,
-                        manifest: Manifest) -> Iterator[_ArrowBatch]:
+def _read_arrow_batches(
+    arrays: Iterable[Any], rule: SplitRule, first: int, stop: float, manifest: Manifest
+) -> Iterator[_ArrowBatch]:
     """_read_batches for the tail split over Arrow arrays: documents are assigned, skipped and
     batched by slicing whole arrays, never one by one."""
     done = {name: info.input_documents for name, info in manifest.splits.items()}
@@ -259,8 +260,9 @@ class _Batch:
     documents: int = 0
 
 
-def _read_batches(documents: Iterable[str], rule: SplitRule, first: int, stop: float,
-                  manifest: Manifest) -> Iterator[_Batch]:
+def _read_batches(
+    documents: Iterable[str], rule: SplitRule, first: int, stop: float, manifest: Manifest
+) -> Iterator[_Batch]:
     """Batches of this part's documents that earlier runs have not already written."""
     done = {name: info.input_documents for name, info in manifest.splits.items()}
     seen = {TRAIN: 0, VAL: 0}
@@ -289,8 +291,15 @@ def _read_batches(documents: Iterable[str], rule: SplitRule, first: int, stop: f
 class _EncodeAndWrite:
     """Encodes batches on a worker thread while the caller reads the next, and writes shards."""
 
-    def __init__(self, manifest: Manifest, tokenizer: BPETokenizer, dtype: np.dtype,
-                 shard_tokens: int, num_threads: int | None, on_unknown: str) -> None:
+    def __init__(
+        self,
+        manifest: Manifest,
+        tokenizer: BPETokenizer,
+        dtype: np.dtype,
+        shard_tokens: int,
+        num_threads: int | None,
+        on_unknown: str,
+    ) -> None:
         self.manifest = manifest
         self.tokenizer = tokenizer
         self.dtype = dtype
@@ -327,8 +336,13 @@ class _EncodeAndWrite:
         if not arrays:
             return Encoded(np.empty(0, self.dtype), np.zeros(0, np.int64), np.zeros(0, np.int64))
         parts = [
-            self.tokenizer.encode_arrow(array, prepend=self.tokenizer.eot_id, dtype=self.dtype,
-                                        num_threads=self.num_threads, on_unknown=self.on_unknown)
+            self.tokenizer.encode_arrow(
+                array,
+                prepend=self.tokenizer.eot_id,
+                dtype=self.dtype,
+                num_threads=self.num_threads,
+                on_unknown=self.on_unknown,
+            )
             for array in arrays
         ]
         tokens = np.concatenate([ids for ids, _ in parts])
@@ -340,10 +354,14 @@ class _EncodeAndWrite:
         eot = self.tokenizer.eot_id
         nonempty = [text for text in texts if text]
         if not nonempty:
-            return Encoded(np.empty(0, self.dtype), np.zeros(len(texts), np.int64),
-                            np.asarray(text_bytes, dtype=np.int64))
+            return Encoded(
+                np.empty(0, self.dtype), np.zeros(len(texts), np.int64), np.asarray(text_bytes, dtype=np.int64)
+            )
         tokens = self.tokenizer.encode_to_array(
-            nonempty, prepend=eot, dtype=self.dtype, num_threads=self.num_threads,
+            nonempty,
+            prepend=eot,
+            dtype=self.dtype,
+            num_threads=self.num_threads,
             allowed_special="none",  # "<|endoftext|>" inside a story is text, not a boundary
             on_unknown=self.on_unknown,
         )
@@ -370,5 +388,3 @@ class _EncodeAndWrite:
         self.documents += batch.documents
         self.text_bytes += batch.total_bytes
         progress.advance(batch.documents, batch.total_bytes)
-
-

@@ -53,8 +53,7 @@ class TokenizeSummary:
         ]
         for name, info in self.manifest.splits.items():
             lines.append(
-                f"  {name:<5} {info.documents:>12,} documents {info.tokens:>14,} tokens "
-                f"{len(info.shards):>5,} shard(s)"
+                f"  {name:<5} {info.documents:>12,} documents {info.tokens:>14,} tokens {len(info.shards):>5,} shard(s)"
             )
         if self.empty_documents:
             lines.append(f"  skipped {self.empty_documents:,} empty document(s)")

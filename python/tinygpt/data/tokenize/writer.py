@@ -67,8 +67,13 @@ class SplitWriter:
         builder, self.builder = self.builder, None
         assert builder is not None, "a shard is finished only after tokens were appended to it"
         builder.finish()
-        shard = ShardInfo(builder.path.name, builder.token_count, self.pending["documents"],
-                          self.pending["text_bytes"], crc32=builder.crc32)
+        shard = ShardInfo(
+            builder.path.name,
+            builder.token_count,
+            self.pending["documents"],
+            self.pending["text_bytes"],
+            crc32=builder.crc32,
+        )
         self.info.add_shard(shard, self.pending["inputs"], self.pending["empty"])
         self.pending = dict.fromkeys(self.pending, 0)
         self.manifest.save()
