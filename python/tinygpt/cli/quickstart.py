@@ -53,6 +53,7 @@ def run_quickstart(plan: QuickstartPlan, console: Console) -> str:
     # and torch alone would add over a second to `tinygpt --help`.
     import torch
 
+    from tinygpt.cli.display import TrainingDisplay
     from tinygpt.generate import generate_texts
     from tinygpt.model.decoding import TokenSampler
     from tinygpt.run.load import load_run
@@ -76,7 +77,14 @@ def run_quickstart(plan: QuickstartPlan, console: Console) -> str:
     run_dir = plan.out / "run"
     recipe = plan.recipe(measure_training_flops(plan.device))
     summary = train(
-        shards, run_dir, recipe.model, recipe.train, device=plan.device, seed=plan.seed, time_plan=recipe.plan
+        shards,
+        run_dir,
+        recipe.model,
+        recipe.train,
+        device=plan.device,
+        seed=plan.seed,
+        time_plan=recipe.plan,
+        report=TrainingDisplay,
     )
     console.print(
         f"{summary.steps} steps, {summary.tokens_per_second:,.0f} tokens/s, held-out loss {summary.val_loss:.3f}"

@@ -66,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     # Lazy: this pulls in torch, which would slow every command's start-up (see cli/__init__).
     import torch
 
+    from tinygpt.cli.display import TrainingDisplay
     from tinygpt.train import resume, train
     from tinygpt.train.distributed import context_from_environment
 
@@ -76,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         precision=args.precision,
         compile=args.compile,
         show_progress=not args.no_progress,
+        report=TrainingDisplay,
         max_seconds=args.max_seconds,
     )
     if args.resume:

@@ -25,13 +25,13 @@ from tinygpt.run.layout import RunLayout
 from tinygpt.train.budget import TimePlan
 from tinygpt.train.config import TrainConfig
 from tinygpt.train.data import TrainingData, micro_batch_size
-from tinygpt.train.display import TrainingDisplay
 from tinygpt.train.distributed import DistContext
 from tinygpt.train.divergence import require_finite_loss, require_finite_weights
 from tinygpt.train.interrupt import stop_on_interrupt
 from tinygpt.train.metrics import MetricsLog
 from tinygpt.train.optim import build_optimizer, set_learning_rate
 from tinygpt.train.pace import Pace, StepPace, TimePace
+from tinygpt.train.report import PlainReport, ReportFactory, TrainingReport
 from tinygpt.train.rng import capture_rng_state, restore_rng_state, seed_everything
 
 
@@ -130,12 +130,16 @@ class Trainer:
                 file=sys.stderr,
             )
 
-    def run(self, *, show_progress: bool, max_seconds: float | None) -> TrainSummary:
+    def run(
+        self, *, show_progress: bool, max_seconds: float | None, report: ReportFactory | None = None
+    ) -> TrainSummary:
         started = time.perf_counter()
         start_step = self.step
         batches = self.data.batches()
         metrics = MetricsLog(self.layout.metrics, resume_step=start_step) if self.dist.is_main else None
-        display = TrainingDisplay(self.pace.total_steps, start_step, enabled=show_progress and self.dist.is_main)
+        display = (report or PlainReport)(
+            self.pace.total_steps, start_step, enabled=show_progress and self.dist.is_main
+        )
         window = _Window(self.device, started)
         last_eval: tuple[float, float] | None = None
         train_loss: float | None = None
@@ -231,7 +235,7 @@ class Trainer:
         window: _Window,
         learning_rate: float,
         metrics: MetricsLog | None,
-        display: TrainingDisplay,
+        display: TrainingReport,
         started: float,
     ) -> float:
         loss, tokens_per_second = window.flush(self.dist, self.tokens_per_step)
@@ -257,7 +261,7 @@ class Trainer:
         return loss
 
     def _evaluate(
-        self, batches: dict[str, Any], metrics: MetricsLog | None, display: TrainingDisplay
+        self, batches: dict[str, Any], metrics: MetricsLog | None, display: TrainingReport
     ) -> tuple[float, float]:
         """gpt-rs's estimate: mean loss over evaluation_iterations batches of each split, in
         float32 like the final held-out score, whose duration its timing predicts."""
@@ -282,7 +286,7 @@ class Trainer:
         display.evaluation(self.step, train_loss=train_loss, val_loss=val_loss)
         return train_loss, val_loss
 
-    def _held_out(self, metrics: MetricsLog | None, display: TrainingDisplay) -> HeldOutLoss:
+    def _held_out(self, metrics: MetricsLog | None, display: TrainingReport) -> HeldOutLoss:
         """The exact loss over every held-out token (float32), and bits per byte."""
         result = held_out_loss(
             self.raw_model,

@@ -23,6 +23,7 @@ from tinygpt.train.config import TrainConfig
 from tinygpt.train.data import TrainingData, micro_batch_size
 from tinygpt.train.distributed import DistContext, context_from_environment
 from tinygpt.train.loop import Trainer, TrainSummary
+from tinygpt.train.report import ReportFactory
 
 
 def train(
@@ -35,6 +36,7 @@ def train(
     precision: str = "auto",
     seed: int = 0,
     show_progress: bool = True,
+    report: ReportFactory | None = None,
     max_seconds: float | None = None,
     compile: bool = False,
     time_plan: TimePlan | None = None,
@@ -43,6 +45,8 @@ def train(
     new run directory ``out_dir``, which receives the tokenizer and both configs.
 
     ``max_seconds`` stops cleanly after that much training time, with a checkpoint.
+    ``report`` draws the run's progress (default: plain lines on stderr; the CLI passes its live
+    display, tinygpt.cli.display.TrainingDisplay); ``show_progress=False`` silences it.
     ``time_plan`` (budget mode, see tinygpt.train.recipe) replaces the step count and the
     schedule of ``train_config`` by a schedule planned in time. Under torchrun every process
     calls this; only rank 0 writes.
@@ -66,6 +70,7 @@ def train(
             precision=precision,
             seed=seed,
             show_progress=show_progress,
+            report=report,
             max_seconds=max_seconds,
             compile=compile,
             time_plan=time_plan,
@@ -84,6 +89,7 @@ def _start(
     precision: str,
     seed: int,
     show_progress: bool,
+    report: ReportFactory | None,
     max_seconds: float | None,
     compile: bool,
     time_plan: TimePlan | None,
@@ -124,7 +130,7 @@ def _start(
                 time_plan=time_plan,
             )
         dist.barrier()
-        return trainer.run(show_progress=show_progress, max_seconds=max_seconds)
+        return trainer.run(show_progress=show_progress, max_seconds=max_seconds, report=report)
     finally:
         dist.stop()
 
@@ -137,6 +143,7 @@ def resume(
     device: str = "auto",
     precision: str = "auto",
     show_progress: bool = True,
+    report: ReportFactory | None = None,
     max_seconds: float | None = None,
     compile: bool = False,
 ) -> TrainSummary:
@@ -183,7 +190,7 @@ def resume(
             trainer.restore(checkpoint_dir)
             if dist.is_main and train_config is not None:
                 config.save(layout.train_config)
-            return trainer.run(show_progress=show_progress, max_seconds=max_seconds)
+            return trainer.run(show_progress=show_progress, max_seconds=max_seconds, report=report)
         finally:
             dist.stop()
 

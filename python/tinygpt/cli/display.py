@@ -1,4 +1,5 @@
-"""The live training display on stderr: step, loss, held-out loss, learning rate, tokens/s, ETA."""
+"""The live training display on stderr (step, loss, held-out loss, learning rate, tokens/s, ETA):
+the application's tinygpt.train.report.TrainingReport."""
 
 from __future__ import annotations
 
