@@ -96,23 +96,14 @@ def _start(
 ) -> TrainSummary:
     dist.start(target)
     try:
-        data = TrainingData.open(
+        trainer = _open_trainer(
             data_dir,
-            vocab_size=model_config.vocab_size,
-            context_length=model_config.context_length,
-            config=train_config,
-            seed=seed,
+            layout,
+            model_config,
+            train_config,
             dist=dist,
-            pin_memory=target.type == "cuda",
-        )
-        trainer = Trainer(
-            layout=layout,
-            model_config=model_config,
-            train_config=train_config,
-            data=data,
-            device=target,
+            target=target,
             dtype=dtype,
-            dist=dist,
             seed=seed,
             compile=compile,
             time_plan=time_plan,
@@ -120,7 +111,7 @@ def _start(
         if dist.is_main:
             _create_run(
                 layout,
-                data,
+                trainer.data,
                 model_config,
                 train_config,
                 seed=seed,
@@ -165,27 +156,18 @@ def resume(
         micro_batch_size(config, dist.world_size)
         dist.start(target)
         try:
-            data = TrainingData.open(
+            trainer = _open_trainer(
                 data_dir or info["data"],
-                vocab_size=model_config.vocab_size,
-                context_length=model_config.context_length,
-                config=config,
-                seed=info["seed"],
+                layout,
+                model_config,
+                config,
                 dist=dist,
-                pin_memory=target.type == "cuda",
-                tokenizer=BPETokenizer.load(layout.tokenizer),
-            )
-            trainer = Trainer(
-                layout=layout,
-                model_config=model_config,
-                train_config=config,
-                data=data,
-                device=target,
+                target=target,
                 dtype=dtype,
-                dist=dist,
                 seed=info["seed"],
                 compile=compile,
                 time_plan=_time_plan(info),
+                tokenizer=BPETokenizer.load(layout.tokenizer),
             )
             trainer.restore(checkpoint_dir)
             if dist.is_main and train_config is not None:
@@ -193,6 +175,46 @@ def resume(
             return trainer.run(show_progress=show_progress, max_seconds=max_seconds, report=report)
         finally:
             dist.stop()
+
+
+def _open_trainer(
+    data_dir: str | os.PathLike[str],
+    layout: RunLayout,
+    model_config: GPTConfig,
+    train_config: TrainConfig,
+    *,
+    dist: DistContext,
+    target: Any,
+    dtype: Any,
+    seed: int,
+    compile: bool,
+    time_plan: TimePlan | None,
+    tokenizer: BPETokenizer | None = None,
+) -> Trainer:
+    """The shards opened for ``model_config`` and a Trainer over them: what a new run and a
+    resumed one (which passes its own ``tokenizer`` to check the shards against) share."""
+    data = TrainingData.open(
+        data_dir,
+        vocab_size=model_config.vocab_size,
+        context_length=model_config.context_length,
+        config=train_config,
+        seed=seed,
+        dist=dist,
+        pin_memory=target.type == "cuda",
+        tokenizer=tokenizer,
+    )
+    return Trainer(
+        layout=layout,
+        model_config=model_config,
+        train_config=train_config,
+        data=data,
+        device=target,
+        dtype=dtype,
+        dist=dist,
+        seed=seed,
+        compile=compile,
+        time_plan=time_plan,
+    )
 
 
 def _check_budget(max_seconds: float | None) -> None:
