@@ -82,6 +82,15 @@ class DistContext:
             return flag
         return bool(self.sum(torch.tensor([float(flag)], device=device)).item() > 0)
 
+    def from_main(self, value: float, device: torch.device) -> float:
+        """Rank 0's ``value`` on every rank (identity for one process): what one rank measured
+        and all must act on alike."""
+        if not self.enabled:
+            return value
+        tensor = torch.tensor([value], dtype=torch.float64, device=device)
+        dist.broadcast(tensor, src=0)
+        return float(tensor.item())
+
     def gather(self, value: Any) -> list[Any]:
         """Every rank's ``value``, in rank order (rank 0 keeps them in its checkpoint)."""
         if not self.enabled:
