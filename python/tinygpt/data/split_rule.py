@@ -44,7 +44,7 @@ class SplitRule:
         """The hash rule over texts laid out as Arrow lays them out (text i is
         ``data[offsets[i]:offsets[i + 1]]``, UTF-8): True where a text is held out. No Python
         object is made per text but its hash."""
-        view = memoryview(data)
+        view = memoryview(data.data)
         bounds = offsets.tolist()
         held = (self._hashed_out(view[a:b]) for a, b in zip(bounds, bounds[1:]))
         return np.fromiter(held, dtype=bool, count=len(bounds) - 1)
