@@ -52,37 +52,41 @@ def splits(directory) -> dict:
     return {path.name: json.loads(path.read_text())["splits"] for path in directory.glob("manifest*.json")}
 
 
+@pytest.mark.parametrize("split", ["tail", "hash"])
 @pytest.mark.parametrize("part", [None, (0, 3), (1, 3), (2, 3)])
-def test_arrow_path_writes_the_shards_of_the_text_path(tmp_path, corpora, tokenizer, part):
+def test_arrow_path_writes_the_shards_of_the_text_path(tmp_path, corpora, tokenizer, part, split):
     parquet, jsonl = corpora
-    ours = tokenize_corpus(parquet, tokenizer, tmp_path / "arrow", shard_tokens=4000, part=part, show_progress=False)
-    text = tokenize_corpus(jsonl, tokenizer, tmp_path / "text", shard_tokens=4000, part=part, show_progress=False)
+    options = {"shard_tokens": 4000, "part": part, "split": split, "val_fraction": 0.3, "show_progress": False}
+    ours = tokenize_corpus(parquet, tokenizer, tmp_path / "arrow", **options)
+    text = tokenize_corpus(jsonl, tokenizer, tmp_path / "text", **options)
     assert shard_bytes(tmp_path / "arrow") == shard_bytes(tmp_path / "text") != {}
     assert splits(tmp_path / "arrow") == splits(tmp_path / "text")
     assert ours.documents_processed == text.documents_processed
 
 
-def test_an_interrupted_arrow_job_resumes_to_the_same_shards(tmp_path, corpora, tokenizer, monkeypatch):
+@pytest.mark.parametrize(("split", "fail_at"), [("tail", 9), ("hash", 18)])  # hash: a call per split
+def test_an_interrupted_arrow_job_resumes_to_the_same_shards(tmp_path, corpora, tokenizer, monkeypatch, split, fail_at):
     parquet, jsonl = corpora
+    options = {"shard_tokens": 2000, "split": split, "val_fraction": 0.3, "show_progress": False}
     calls = 0
     real = BPETokenizer.encode_arrow
 
     def failing(self, *args, **kwargs):
         nonlocal calls
         calls += 1
-        if calls == 9:
+        if calls == fail_at:
             raise KeyboardInterrupt
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(BPETokenizer, "encode_arrow", failing)
     with pytest.raises(KeyboardInterrupt):
-        tokenize_corpus(parquet, tokenizer, tmp_path / "arrow", shard_tokens=2000, show_progress=False)
+        tokenize_corpus(parquet, tokenizer, tmp_path / "arrow", **options)
     interrupted = json.loads((tmp_path / "arrow" / "manifest.json").read_text())
     assert interrupted["splits"]["train"]["shards"], "some shards should be finished"
     monkeypatch.setattr(BPETokenizer, "encode_arrow", real)
-    resumed = tokenize_corpus(parquet, tokenizer, tmp_path / "arrow", shard_tokens=2000, show_progress=False)
+    resumed = tokenize_corpus(parquet, tokenizer, tmp_path / "arrow", **options)
     assert resumed.shards_kept > 0
-    tokenize_corpus(jsonl, tokenizer, tmp_path / "text", shard_tokens=2000, show_progress=False)
+    tokenize_corpus(jsonl, tokenizer, tmp_path / "text", **options)
     assert shard_bytes(tmp_path / "arrow") == shard_bytes(tmp_path / "text")
 
 
