@@ -78,7 +78,7 @@ def _causal_attention_with_dropout(q: torch.Tensor, k: torch.Tensor, v: torch.Te
     """What ``scaled_dot_product_attention`` computes on the CPU when it drops out (its math
     path: there is no fused CPU kernel with dropout), written out to use the cheaper mask."""
     steps = q.shape[2]
-    scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(q.shape[-1]))
+    scores = (q * (1.0 / math.sqrt(q.shape[-1]))) @ k.transpose(-2, -1)  # scaling q is the smaller pass
     future = torch.ones(steps, steps, dtype=torch.bool, device=q.device).triu(1)
     weights = dropout(scores.masked_fill(future, float("-inf")).softmax(dim=-1), p, training=True)
     return weights @ v
