@@ -26,7 +26,8 @@ def dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
         return x
     if x.device.type != "cpu":
         return F.dropout(x, p, training=True)
-    return torch.where(keep_mask(x.shape, p), x * (1.0 / (1.0 - p)), 0.0)
+    # A float mask and a product: cheaper forward and backward than torch.where over the booleans.
+    return x * keep_mask(x.shape, p).to(x.dtype).mul_(1.0 / (1.0 - p))
 
 
 def keep_mask(shape: torch.Size, p: float) -> torch.Tensor:
