@@ -54,3 +54,17 @@ def test_written_out_attention_equals_sdpa_when_nothing_is_dropped():
     # p below 2^-33 rounds to a threshold that keeps every element.
     ours = _causal_attention_with_dropout(q, k, v, 1e-12)
     torch.testing.assert_close(ours, F.scaled_dot_product_attention(q, k, v, is_causal=True))
+
+
+def test_large_masks_do_not_depend_on_the_thread_count():
+    previous = torch.get_num_threads()
+    masks = []
+    try:
+        for threads in (1, 2, 3):
+            torch.set_num_threads(threads)
+            torch.manual_seed(11)
+            masks.append(keep_mask(torch.Size([600_000]), 0.1))
+    finally:
+        torch.set_num_threads(previous)
+    assert torch.equal(masks[0], masks[1]) and torch.equal(masks[0], masks[2])
+    assert not torch.equal(masks[0][:300_000], masks[0][300_000:])
