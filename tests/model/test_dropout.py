@@ -4,11 +4,12 @@ values by 1 / (1 - p), gradients through the same mask, reproducible from torch'
 from __future__ import annotations
 
 import math
+import multiprocessing
 
 import torch
 from torch.nn import functional as F
 
-from tinygpt.model.dropout import Dropout, dropout, keep_mask
+from tinygpt.model.dropout import Dropout, dropout, keep_mask, random_words
 from tinygpt.model.gpt import _causal_attention_with_dropout
 
 
@@ -68,3 +69,16 @@ def test_large_masks_do_not_depend_on_the_thread_count():
         torch.set_num_threads(previous)
     assert torch.equal(masks[0], masks[1]) and torch.equal(masks[0], masks[2])
     assert not torch.equal(masks[0][:300_000], masks[0][300_000:])
+
+
+def test_a_forked_child_draws_with_its_own_threads():
+    random_words(2**17)  # the parent's pool exists now
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        assert pool.apply_async(_draw_in_child).get(timeout=60) == 2**17
+
+
+def _draw_in_child() -> int:
+    # random_ is not an OpenMP kernel, so the child may use two threads (torch's own OpenMP
+    # kernels would hang after a fork, a torch limitation).
+    torch.set_num_threads(2)
+    return random_words(2**17).numel()

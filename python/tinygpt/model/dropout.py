@@ -15,6 +15,7 @@ kernels and keep them.
 from __future__ import annotations
 
 import functools
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import torch
@@ -73,6 +74,11 @@ def random_words(count: int) -> torch.Tensor:
 @functools.cache
 def _pool(threads: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tinygpt-dropout")
+
+
+# A forked child has none of the parent's pool threads: it must start its own pools.
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_pool.cache_clear)
 
 
 class Dropout(nn.Module):
