@@ -24,6 +24,7 @@ from tinygpt.gptrs.checkpoint import from_gptrs_names, to_gptrs_names
 from tinygpt.model.config import GPTConfig
 from tinygpt.model.decoding import TokenSampler, sample_tokens
 from tinygpt.model.kv_cache import KVCache
+from tinygpt.model.linear import Linear
 
 ACTIVATION_MODULES: dict[str, Callable[[], nn.Module]] = {
     "relu": nn.ReLU,
@@ -39,8 +40,8 @@ class CausalSelfAttention(nn.Module):
         super().__init__()
         self.head_count = config.head_count
         self.attention_dropout = config.attention_dropout
-        self.qkv = nn.Linear(config.embedding_size, 3 * config.embedding_size, bias=config.bias)
-        self.projection = nn.Linear(config.embedding_size, config.embedding_size, bias=config.bias)
+        self.qkv = Linear(config.embedding_size, 3 * config.embedding_size, bias=config.bias)
+        self.projection = Linear(config.embedding_size, config.embedding_size, bias=config.bias)
 
     def forward(
         self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0, last_only: bool = False
@@ -75,9 +76,9 @@ class FeedForward(nn.Module):
     def __init__(self, config: GPTConfig):
         super().__init__()
         hidden = config.hidden_size
-        self.input = nn.Linear(config.embedding_size, hidden, bias=config.bias)
+        self.input = Linear(config.embedding_size, hidden, bias=config.bias)
         self.activation = ACTIVATION_MODULES[config.activation]()
-        self.output = nn.Linear(hidden, config.embedding_size, bias=config.bias)
+        self.output = Linear(hidden, config.embedding_size, bias=config.bias)
         self.dropout = nn.Dropout(config.feed_forward_dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -124,7 +125,7 @@ class GPT(nn.Module):
         self.embedding_dropout = nn.Dropout(config.embedding_dropout)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.block_count))
         self.layer_norm = nn.LayerNorm(config.embedding_size, eps=config.layer_norm_epsilon)
-        self.linear_head = nn.Linear(config.embedding_size, config.vocab_size, bias=False)
+        self.linear_head = Linear(config.embedding_size, config.vocab_size, bias=False)
         self.apply(_init_weights)
         if config.tie_weights:
             self.linear_head.weight = self.token_embedding.weight
