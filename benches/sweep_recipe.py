@@ -51,6 +51,12 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "2 blocks": {"model": {"block_count": 2}},
     "6 blocks": {"model": {"block_count": 6}},
     "width 192, 6 heads": {"model": {"embedding_size": 192, "head_count": 6}},
+    "width 192, 6 heads, 6 blocks": {"model": {"embedding_size": 192, "head_count": 6, "block_count": 6}},
+    "width 256, 8 heads": {"model": {"embedding_size": 256, "head_count": 8}},
+    "width 192, 6 heads, context 128, batch 16": {
+        "model": {"embedding_size": 192, "head_count": 6, "context_length": 128},
+        "train": {"contexts_per_batch": 16},
+    },
     "context 128, batch 16": {"model": {"context_length": 128}, "train": {"contexts_per_batch": 16}},
     "dropout 0.1": {
         "model": {f"{kind}_dropout": 0.1 for kind in ("embedding", "attention", "feed_forward", "residual")}

@@ -99,7 +99,31 @@ def test_tokenize_takes_the_flag(new_corpus, tmp_path, capsys):
     assert "--on-unknown" in capsys.readouterr().err
     assert not (tmp_path / "a" / "manifest.json").exists()
     assert main([*args, "--out", str(tmp_path / "b"), "--on-unknown", "skip"]) == 0
-    assert "3 documents" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "3 documents" in out and "3 unknown characters (6 bytes), skipped" in out
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_tokenize_records_the_bytes_it_encoded_as_eval_scores_them(suffix, new_corpus, tmp_path, capsys):
+    """Shards' text bytes (the training's bits per byte) count the text as encoded, as eval
+    does; a resume with another policy is refused, since it would mix two encodings."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    corpus = new_corpus
+    if suffix == ".parquet":
+        corpus = tmp_path / "new.parquet"
+        pq.write_table(pa.table({"text": NEW_STORIES}), corpus)
+    tok = tmp_path / "words.ron"
+    BPETokenizer.train(STORIES, 90, mode="words", show_progress=False).save(tok)
+    args = ["tokenize", "--data", str(corpus), "--tokenizer", str(tok), "--no-progress", "--val-fraction", "0"]
+    assert main([*args, "--out", str(tmp_path / "out"), "--on-unknown", " "]) == 0
+    assert "3 unknown characters (6 bytes), replaced by ' '" in capsys.readouterr().out
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    read = sum(len(s.encode()) for s in NEW_STORIES)
+    assert manifest["splits"]["train"]["text_bytes"] == read - 6 + 3
+    assert manifest["job"]["on_unknown"] == " "
+    assert main([*args, "--out", str(tmp_path / "out"), "--on-unknown", "skip"]) == 2
+    assert "on_unknown" in capsys.readouterr().err
 
 
 def test_bad_replacement_is_a_one_line_error(words_run, new_corpus, capsys):

@@ -116,6 +116,7 @@ class _FailingTokenizer:
         self._tokenizer, self._calls, self._fail_at = tokenizer, 0, fail_at
         self.vocab_size, self.eot_id = tokenizer.vocab_size, tokenizer.eot_id
         self.fingerprint, self.save = tokenizer.fingerprint, tokenizer.save
+        self.mode, self.byte_fallback = tokenizer.mode, tokenizer.byte_fallback
 
     def encode_to_array(self, texts, **kwargs):
         self._calls += 1
@@ -213,6 +214,7 @@ class _WideVocabulary:
         self._tokenizer = tokenizer
         self.vocab_size, self.eot_id = 70_000, tokenizer.eot_id
         self.save = tokenizer.save
+        self.mode, self.byte_fallback = tokenizer.mode, tokenizer.byte_fallback
 
     def fingerprint(self) -> str:
         return "wide-" + self._tokenizer.fingerprint()

@@ -167,3 +167,27 @@ def test_encode_file_bad_input(pair, tmp_path):
     truncated.write_bytes("ok é".encode()[:-1])
     with pytest.raises(DataError, match="invalid UTF-8 at byte offset 3"):
         list(tok.encode_file(truncated))
+
+
+@pytest.mark.parametrize("block", [7, 4096])
+def test_large_chunks_and_pieces_longer_than_a_block(pair, monkeypatch, block):
+    """Chunks much larger than a block are encoded a block at a time, and a piece longer than a
+    block (a long word, a whitespace run) waits whole for the text that ends it."""
+    tok, oracle = pair
+    monkeypatch.setattr(streaming, "STREAM_BLOCK_BYTES", block)
+    text = "".join(CORPUS) + "x" * 20_000 + " " * 9_000 + "日本" * 3_000 + "".join(CORPUS)
+    expected = oracle.encode(text, disallowed_special=())
+    for size in (1, 333, 5_000, 70_000, len(text)):
+        chunks = [text[i : i + size] for i in range(0, len(text), size)]
+        assert list(tok.encode_iterable(chunks)) == expected
+
+
+def test_an_error_in_the_chunk_iterator_reaches_the_caller(pair):
+    tok, _ = pair
+
+    def failing():
+        yield "Once upon a time"
+        raise OSError("socket closed")
+
+    with pytest.raises(OSError, match="socket closed"):
+        list(tok.encode_iterable(failing()))

@@ -140,4 +140,4 @@ def check_prompt(text: str) -> str:
 
 def encode_prompt(tokenizer: BPETokenizer, text: str, on_unknown: str = "error") -> list[int]:
     """User text as token ids; special-token names in it stay plain text (never control tokens)."""
-    return tokenizer.encode(check_prompt(text), allowed_special="none", on_unknown=on_unknown)
+    return tokenizer.encode(check_prompt(text), on_unknown=on_unknown)

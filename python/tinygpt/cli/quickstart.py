@@ -95,7 +95,7 @@ def run_quickstart(plan: QuickstartPlan, console: Console) -> str:
     console.rule("4/4 story")
     model, tokenizer = load_run(run_dir, checkpoint="best", device=plan.device)
     generator = torch.Generator(device=next(model.parameters()).device).manual_seed(plan.seed)
-    prompt_ids = tokenizer.encode(plan.prompt, allowed_special="none")
+    prompt_ids = tokenizer.encode(plan.prompt)
     (continuation,) = generate_texts(
         model, tokenizer, [prompt_ids], plan.token_count, TokenSampler(temperature=0.7), generator=generator
     )

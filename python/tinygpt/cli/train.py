@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tinygpt.cli.arguments import SECONDS, SEED, THREADS
@@ -15,6 +16,9 @@ from tinygpt.run.layout import RunLayout
 from tinygpt.train.config import TrainConfig
 
 if TYPE_CHECKING:
+    import torch
+
+    from tinygpt.train.distributed import DistContext
     from tinygpt.train.loop import TrainSummary
 
 MODEL_PREFIX = "model_"
@@ -103,12 +107,13 @@ def _train_on_budget(args: argparse.Namespace, options: dict[str, Any]) -> Train
     from tinygpt.train.distributed import context_from_environment
     from tinygpt.train.recipe import measure_training_flops, plan_recipe, time_plan
 
-    device = context_from_environment().device(args.device)
+    context = context_from_environment()
+    device = context.device(args.device)
     recipe = plan_recipe(
         args.max_seconds,
         vocab_size=read_manifest(args.data).vocab_size,
         device=device.type,
-        flops_per_second=measure_training_flops(device),
+        flops_per_second=agreed_training_flops(context, device, measure_training_flops),
     )
     if args.threads is None and recipe.threads is not None:
         torch.set_num_threads(recipe.threads)
@@ -126,6 +131,14 @@ def _train_on_budget(args: argparse.Namespace, options: dict[str, Any]) -> Train
         time_plan=time_plan(args.max_seconds, train_config),
         **{**options, "max_seconds": None},
     )
+
+
+def agreed_training_flops(context: DistContext, device: torch.device, probe: Callable[[torch.device], float]) -> float:
+    """The speed probe of rank 0, on every rank: under torchrun each rank would otherwise probe
+    its own device, and a probe that lands near a step of the shape ladder could give the ranks
+    different models. Joins the process group early for it (training keeps the group)."""
+    context.start(device)
+    return context.from_main(probe(device) if context.is_main else 0.0, device)
 
 
 def _model_config(args: argparse.Namespace) -> GPTConfig:

@@ -12,7 +12,6 @@ Two modes share one merge engine and differ only in pre-tokenisation and alphabe
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -22,12 +21,13 @@ import numpy as np
 
 from tinygpt import _bpe
 from tinygpt.errors import ConfigError, DataError
+from tinygpt.tokenizer import streaming
 from tinygpt.tokenizer.arrow import utf8_buffers
 from tinygpt.tokenizer.hf_json import hf_json_text, read_hf_json
 from tinygpt.tokenizer.patterns import PreTokenizer, resolve_pattern, split_at_specials
 from tinygpt.tokenizer.persistence import read_tokenizer_file, write_tokenizer_file
-from tinygpt.tokenizer.spec import DEFAULT_DO_NOT_MERGE, ENDOFTEXT, MODES, TokenizerSpec
-from tinygpt.tokenizer.streaming import checked_chunks, file_text_blocks, file_utf8_blocks, utf8_blocks
+from tinygpt.tokenizer.spec import DEFAULT_ALLOWED_SPECIAL, DEFAULT_DO_NOT_MERGE, ENDOFTEXT, MODES, TokenizerSpec
+from tinygpt.tokenizer.streaming import checked_chunks, file_text_blocks
 from tinygpt.tokenizer.training import Source, train_tokenizer
 from tinygpt.tokenizer.vocab_merges import spec_from_vocab_merges
 
@@ -348,7 +348,7 @@ class BPETokenizer:
         self,
         text: str,
         *,
-        allowed_special: str | Iterable[str] = "none",
+        allowed_special: str | Iterable[str] = DEFAULT_ALLOWED_SPECIAL,
         on_unknown: str = "error",
     ) -> list[int]:
         """Token ids of ``text``.
@@ -383,7 +383,7 @@ class BPETokenizer:
         texts: Sequence[str],
         num_threads: int | None = None,
         *,
-        allowed_special: str | Iterable[str] = "none",
+        allowed_special: str | Iterable[str] = DEFAULT_ALLOWED_SPECIAL,
         on_unknown: str = "error",
     ) -> list[list[int]]:
         """:meth:`encode` for many texts on C++ threads (GIL released).
@@ -409,7 +409,7 @@ class BPETokenizer:
         prepend: int | None = None,
         dtype: Any = np.uint16,
         num_threads: int | None = None,
-        allowed_special: str | Iterable[str] = "none",
+        allowed_special: str | Iterable[str] = DEFAULT_ALLOWED_SPECIAL,
         on_unknown: str = "error",
     ) -> np.ndarray:
         """All texts' ids concatenated in one 1-D array, each text preceded by ``prepend``
@@ -447,7 +447,7 @@ class BPETokenizer:
         prepend: int | None = None,
         dtype: Any = np.uint16,
         num_threads: int | None = None,
-        allowed_special: str | Iterable[str] = "none",
+        allowed_special: str | Iterable[str] = DEFAULT_ALLOWED_SPECIAL,
         on_unknown: str = "error",
     ) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`encode_to_array` over a pyarrow string array, read straight from the UTF-8
@@ -489,7 +489,7 @@ class BPETokenizer:
         self,
         chunks: Iterable[str],
         *,
-        allowed_special: str | Iterable[str] = "none",
+        allowed_special: str | Iterable[str] = DEFAULT_ALLOWED_SPECIAL,
         on_unknown: str = "error",
     ) -> Iterator[int]:
         """Ids of text that arrives in pieces (lines of a file, blocks from a socket), exactly
@@ -498,8 +498,13 @@ class BPETokenizer:
 
         Memory stays bounded by one chunk plus the longest pre-tokenizer piece (plus a block
         of about 64 KiB: small chunks are gathered before each encoding step, so ids come out
-        block by block, and the rest at the end). A custom regex pattern cannot say where its
-        pieces end, so with one the whole text is gathered first.
+        block by block, and the rest at the end), with the ``"gpt2"`` and ``"gpt4"`` patterns
+        and in words mode.
+
+        Limit: with a custom regex pattern the stream is *not* memory-bounded. A regex may look
+        arbitrarily far ahead, so no piece is known to be final before the text ends: the
+        whole text is gathered and encoded when this is called. Stream large text with a named
+        pattern, or encode it document by document (``encode_batch``, ``tinygpt tokenize``).
 
         >>> tok = BPETokenizer.train(["Once upon a time. The end."] * 5, 270, show_progress=False)
         >>> list(tok.encode_iterable(["Once up", "on a ti", "me."])) == tok.encode("Once upon a time.")
@@ -513,54 +518,40 @@ class BPETokenizer:
             return iter(
                 self.encode("".join(checked_chunks(chunks)), allowed_special=allowed_special, on_unknown=on_unknown)
             )
-        return self._encode_blocks(utf8_blocks(chunks), allowed, policy, "the stream")
+        return self._encode_stream(chunks, allowed, policy, "the stream")
 
     def encode_file(
         self,
         path: str | os.PathLike[str],
         *,
-        allowed_special: str | Iterable[str] = "none",
+        allowed_special: str | Iterable[str] = DEFAULT_ALLOWED_SPECIAL,
         on_unknown: str = "error",
     ) -> Iterator[int]:
         """Ids of a UTF-8 text file, streamed (:meth:`encode_iterable` over its blocks), so a
-        file larger than memory encodes exactly as its whole text would. Invalid UTF-8 is a
-        DataError naming the file and the byte offset."""
+        file larger than memory encodes exactly as its whole text would (not with a custom
+        regex pattern: see :meth:`encode_iterable`). Invalid UTF-8 is a DataError naming the
+        file and the byte offset."""
         allowed = self._allowed_flags(allowed_special)
         policy = self._unknown_policy(on_unknown)
         if self._pre is not None and self._pre.split is not None:
             return iter(
                 self.encode("".join(file_text_blocks(path)), allowed_special=allowed_special, on_unknown=on_unknown)
             )
-        return self._encode_blocks(file_utf8_blocks(path), allowed, policy, os.fspath(path))
+        return self._encode_stream(file_text_blocks(path), allowed, policy, os.fspath(path))
 
-    def _encode_blocks(
-        self, blocks: Iterable[bytes], allowed: list[bool], policy: tuple[int, int], where: str
+    def _encode_stream(
+        self, chunks: Iterable[str], allowed: list[bool], policy: tuple[int, int], where: str
     ) -> Iterator[int]:
-        """Ids of UTF-8 blocks (whole characters each). The steps yield lists of ids, which
-        ``chain`` flattens at C speed (a generator yielding each id costs half the encoding)."""
-        return itertools.chain.from_iterable(self._encode_steps(blocks, allowed, policy, where))
+        """Ids of text arriving in chunks, from the compiled stream (an iterator of ids)."""
 
-    def _encode_steps(
-        self, blocks: Iterable[bytes], allowed: list[bool], policy: tuple[int, int], where: str
-    ) -> Iterator[list[int]]:
-        stream = self._encoder.stream(allowed, *policy)
-        held = b""  # bytes whose ids may still change with what comes next
-        offset = 0  # stream offset of held[0]
-        for data in itertools.chain(blocks, [None]):
-            final = data is None
-            data = held + (data or b"")
-            try:
-                ids, consumed = stream.step(data, final)
-            except _bpe.UnknownCharacter as exc:
-                _, byte_offset, cp = exc.args
-                raise DataError(
-                    f"{where}: character {chr(cp)!r} (U+{cp:04X}) at byte offset {offset + byte_offset} is "
-                    "not in the tokenizer's alphabet; pass on_unknown='skip' or on_unknown='<a known "
-                    "character>' to encode anyway (--on-unknown on the command line)"
-                ) from None
-            held = data[consumed:]
-            offset += consumed
-            yield ids
+        def unknown_error(byte_offset: int, cp: int) -> DataError:
+            return DataError(
+                f"{where}: character {chr(cp)!r} (U+{cp:04X}) at byte offset {byte_offset} is "
+                "not in the tokenizer's alphabet; pass on_unknown='skip' or on_unknown='<a known "
+                "character>' to encode anyway (--on-unknown on the command line)"
+            )
+
+        return self._encoder.stream(chunks, allowed, *policy, streaming.STREAM_BLOCK_BYTES, unknown_error)
 
     def decode_bytes(self, ids: Iterable[int] | np.ndarray) -> bytes:
         """The concatenated bytes of ``ids`` (may end inside a UTF-8 character)."""

@@ -13,6 +13,9 @@ MODES = ("bytes", "words")
 ENDOFTEXT = "<|endoftext|>"
 # gpt-rs never merges these characters in words mode.
 DEFAULT_DO_NOT_MERGE = ('"', "\n")
+# The one special-token policy, the default of every encoding method (docs/tokenizer.md,
+# "Special tokens"): a special token written in text is plain text unless the caller names it.
+DEFAULT_ALLOWED_SPECIAL = "none"
 
 
 @dataclass(frozen=True)

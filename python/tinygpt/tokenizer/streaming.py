@@ -1,5 +1,5 @@
-"""Text for the streaming encoder: chunks gathered into UTF-8 blocks, and files read in blocks
-that end on character boundaries. The compiled stream steps need whole characters."""
+"""Text for the streaming encoder: the block size of its compiled steps, and files read in
+blocks that end on character boundaries."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
-from tinygpt import _bpe
 from tinygpt.errors import DataError
 
 # Text gathered per compiled encoding step (a step has a fixed cost, too much for a line), and
@@ -21,50 +20,6 @@ def checked_chunks(chunks: Iterable[str]) -> Iterator[str]:
         if not isinstance(chunk, str):
             raise TypeError(f"chunk {number} is {type(chunk).__name__}, expected str")
         yield chunk
-
-
-def utf8_blocks(chunks: Iterable[str]) -> Iterator[bytes]:
-    """The chunks gathered into blocks of about STREAM_BLOCK_BYTES characters, as UTF-8 (each
-    compiled step has a fixed cost, too much for a line). A surrogate pair split across blocks is
-    joined first, as in the whole text; lone surrogates become U+FFFD, as in ``encode``."""
-    pending: list[str] = []
-    size = 0
-    gathered = 0
-    carry = ""
-    for chunk in chunks:
-        pending.append(chunk)
-        size += len(chunk)
-        gathered += 1
-        if size >= STREAM_BLOCK_BYTES:
-            text = carry + _joined(pending, gathered)
-            carry = text[-1] if "\ud800" <= text[-1] <= "\udbff" else ""
-            yield _utf8(text[: len(text) - len(carry)])
-            pending, size = [], 0
-    text = carry + _joined(pending, gathered)
-    if text:
-        yield _utf8(text)
-
-
-def _utf8(text: str) -> bytes:
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:
-        return _bpe.utf8_safe(text).encode("utf-8")
-
-
-def _joined(pending: list[str], gathered: int) -> str:
-    """``"".join(pending)``; a chunk that is not str is a TypeError naming its number."""
-    try:
-        return "".join(pending)
-    except TypeError:
-        index, bad = next((i, c) for i, c in enumerate(pending) if not isinstance(c, str))
-        raise TypeError(f"chunk {gathered - len(pending) + index} is {type(bad).__name__}, expected str") from None
-
-
-def file_utf8_blocks(path: str | os.PathLike[str]) -> Iterator[bytes]:
-    """The file's bytes in blocks that end on character boundaries, checked to be UTF-8."""
-    for text in file_text_blocks(path):
-        yield text.encode("utf-8")
 
 
 def file_text_blocks(path: str | os.PathLike[str]) -> Iterator[str]:

@@ -6,6 +6,7 @@ plain `tinygpt train` runs as a world of one with no process group at all.
 
 from __future__ import annotations
 
+import gc
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -53,7 +54,13 @@ class DistContext:
             dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
 
     def stop(self) -> None:
+        """Leave the process group once nothing uses it any more.
+
+        The caller drops its DDP model first; the collection here frees one kept alive by a
+        reference cycle. A gloo group torn down under a live DDP reducer can abort the process
+        at exit ("terminate called without an active exception")."""
         if self.enabled and dist.is_initialized():
+            gc.collect()
             dist.destroy_process_group()
 
     def wrap(self, model: nn.Module, device: torch.device) -> nn.Module:
@@ -81,6 +88,15 @@ class DistContext:
         if not self.enabled:
             return flag
         return bool(self.sum(torch.tensor([float(flag)], device=device)).item() > 0)
+
+    def from_main(self, value: float, device: torch.device) -> float:
+        """Rank 0's ``value`` on every rank (identity for one process): what one rank measured
+        and all must act on alike."""
+        if not self.enabled:
+            return value
+        tensor = torch.tensor([value], dtype=torch.float64, device=device)
+        dist.broadcast(tensor, src=0)
+        return float(tensor.item())
 
     def gather(self, value: Any) -> list[Any]:
         """Every rank's ``value``, in rank order (rank 0 keeps them in its checkpoint)."""

@@ -100,6 +100,11 @@ class Trainer:
         self.last_checkpoint: str | None = None
         self._checkpointed_step: int | None = None
 
+    def release_process_group(self) -> None:
+        """Drop the DDP wrapper once training is over: its reducer holds the process group, which
+        must be torn down with nothing using it (`DistContext.stop`)."""
+        self.model = self.raw_model
+
     @property
     def tokens_per_step(self) -> int:
         return self.config.contexts_per_batch * self.context_length

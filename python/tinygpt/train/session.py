@@ -121,7 +121,7 @@ def _start(
                 time_plan=time_plan,
             )
         dist.barrier()
-        return trainer.run(show_progress=show_progress, max_seconds=max_seconds, report=report)
+        return _run_to_end(trainer, dist, show_progress=show_progress, max_seconds=max_seconds, report=report)
     finally:
         dist.stop()
 
@@ -172,7 +172,7 @@ def resume(
             trainer.restore(checkpoint_dir)
             if dist.is_main and train_config is not None:
                 config.save(layout.train_config)
-            return trainer.run(show_progress=show_progress, max_seconds=max_seconds, report=report)
+            return _run_to_end(trainer, dist, show_progress=show_progress, max_seconds=max_seconds, report=report)
         finally:
             dist.stop()
 
@@ -215,6 +215,22 @@ def _open_trainer(
         compile=compile,
         time_plan=time_plan,
     )
+
+
+def _run_to_end(
+    trainer: Trainer,
+    dist: DistContext,
+    *,
+    show_progress: bool,
+    max_seconds: float | None,
+    report: ReportFactory | None,
+) -> TrainSummary:
+    """Run ``trainer``; then every rank finishes its last collective and lets go of its DDP model,
+    so that the caller's `DistContext.stop` tears the process group down with nothing using it."""
+    summary = trainer.run(show_progress=show_progress, max_seconds=max_seconds, report=report)
+    dist.barrier()
+    trainer.release_process_group()
+    return summary
 
 
 def _check_budget(max_seconds: float | None) -> None:

@@ -115,7 +115,7 @@ class Repl:
     def answer(self, text: str, *, interactive: bool) -> None:
         """Stream the continuation of ``text``; Ctrl-C stops it and returns to the prompt."""
         try:
-            prompt = self.tokenizer.encode(text, allowed_special="none", on_unknown=self.on_unknown)
+            prompt = self.tokenizer.encode(text, on_unknown=self.on_unknown)
         except TinyGPTError as error:
             self.complain(str(error))
             return
@@ -181,7 +181,7 @@ class Repl:
 
     def show_tokenization(self, text: str) -> None:
         try:
-            ids = self.tokenizer.encode(text, allowed_special="none", on_unknown=self.on_unknown)
+            ids = self.tokenizer.encode(text, on_unknown=self.on_unknown)
         except TinyGPTError as error:
             self.complain(str(error))
             return

@@ -39,9 +39,18 @@ def part_range(part: tuple[int, int] | None, count: int | None) -> tuple[int, fl
 
 
 def job_identity(
-    corpus: Corpus, split: str, val_fraction: float, shard_tokens: int, part: tuple[int, int] | None, fingerprint: str
+    corpus: Corpus,
+    split: str,
+    val_fraction: float,
+    shard_tokens: int,
+    part: tuple[int, int] | None,
+    fingerprint: str,
+    on_unknown: str | None = None,
 ) -> dict[str, Any]:
-    """The settings that identify a job: a resume or a merge must match them exactly."""
+    """The settings that identify a job: a resume or a merge must match them exactly.
+    ``on_unknown`` is recorded only when it skips or replaces characters, so that jobs which
+    never meet one keep the identity they had before the setting existed."""
+    optional = {} if on_unknown is None else {"on_unknown": on_unknown}
     return {
         "files": [str(path.resolve()) for path in corpus.paths],
         "total_bytes": corpus.total_bytes,
@@ -52,6 +61,7 @@ def job_identity(
         "shard_tokens": shard_tokens,
         "tokenizer_fingerprint": fingerprint,
         "part": list(part) if part else None,
+        **optional,
     }
 
 

@@ -31,6 +31,7 @@ from tinygpt.errors import ConfigError, DataError
 from tinygpt.progress import TokenizeProgress
 from tinygpt.tokenizer.arrow import utf8_buffers
 from tinygpt.tokenizer.bpe import BPETokenizer
+from tinygpt.tokenizer.unknown import UnknownText
 
 DEFAULT_SHARD_TOKENS = 100_000_000  # llm.c's shard size: 200 MB of uint16
 _BATCH_TEXT_BYTES = 2 << 20
@@ -83,6 +84,7 @@ def tokenize_corpus(
     SplitRule(split, val_fraction, 0)  # validates the split arguments before any work
     check_part(part)
     corpus = source if isinstance(source, Corpus) else open_corpus(source, text_column=text_column, format=format)
+    unknown = UnknownText.for_tokenizer(tokenizer, on_unknown)
     out_dir = Path(out_dir)
     dtype = token_dtype(tokenizer.vocab_size)
     fingerprint = tokenizer.fingerprint()
@@ -95,7 +97,16 @@ def tokenize_corpus(
             dtype=dtype.name,
             split_rule=split,
             val_fraction=val_fraction,
-            job=job_identity(corpus, split, val_fraction, shard_tokens, part, fingerprint),
+            # Skipping or replacing changes the shards: a resume must not mix policies.
+            job=job_identity(
+                corpus,
+                split,
+                val_fraction,
+                shard_tokens,
+                part,
+                fingerprint,
+                on_unknown if unknown.counting and on_unknown != "error" else None,
+            ),
             splits={name: SplitInfo() for name in SPLITS},
             part=part,
         )
@@ -104,7 +115,7 @@ def tokenize_corpus(
     if manifest.complete:
         return TokenizeSummary(out_dir, manifest, time.perf_counter() - started, shards_kept=kept)
     created = _make_out_dir(out_dir)
-    pipeline = _EncodeAndWrite(manifest, tokenizer, dtype, shard_tokens, num_threads, on_unknown)
+    pipeline = _EncodeAndWrite(manifest, tokenizer, dtype, shard_tokens, num_threads, unknown)
     try:
         # Serialising a large tokenizer is pure Python (tens of ms); it overlaps the encoding,
         # which runs without the GIL, and must be done before the manifest says "complete".
@@ -138,6 +149,7 @@ def tokenize_corpus(
         text_bytes_processed=pipeline.text_bytes,
         shards_written=sum(len(info.shards) for info in manifest.splits.values()) - kept,
         shards_kept=kept,
+        unknown=unknown if unknown.counting else None,
     )
 
 
@@ -298,13 +310,13 @@ class _EncodeAndWrite:
         dtype: np.dtype,
         shard_tokens: int,
         num_threads: int | None,
-        on_unknown: str,
+        unknown: UnknownText,
     ) -> None:
         self.manifest = manifest
         self.tokenizer = tokenizer
         self.dtype = dtype
         self.num_threads = num_threads
-        self.on_unknown = on_unknown
+        self.unknown = unknown
         self.writers = {name: SplitWriter(manifest, name, dtype, shard_tokens) for name in SPLITS}
         self.documents = 0
         self.text_bytes = 0
@@ -341,14 +353,15 @@ class _EncodeAndWrite:
                 prepend=self.tokenizer.eot_id,
                 dtype=self.dtype,
                 num_threads=self.num_threads,
-                on_unknown=self.on_unknown,
+                on_unknown=self.unknown.policy,
             )
             for array in arrays
         ]
         tokens = np.concatenate([ids for ids, _ in parts])
-        text_bytes = np.concatenate(sizes)
-        self._check_boundaries(tokens, int(np.count_nonzero(text_bytes)))
-        return Encoded(tokens, np.concatenate([counts for _, counts in parts]), text_bytes)
+        self._check_boundaries(tokens, int(sum(np.count_nonzero(size) for size in sizes)))
+        if self.unknown.counting:  # a closed alphabet (words mode): its texts are counted in Python
+            sizes = [self.unknown.scored_sizes(array.to_pylist(), size) for array, size in zip(arrays, sizes)]
+        return Encoded(tokens, np.concatenate([counts for _, counts in parts]), np.concatenate(sizes))
 
     def _encode_split(self, texts: list[str], text_bytes: list[int]) -> Encoded:
         eot = self.tokenizer.eot_id
@@ -362,15 +375,14 @@ class _EncodeAndWrite:
             prepend=eot,
             dtype=self.dtype,
             num_threads=self.num_threads,
-            allowed_special="none",  # "<|endoftext|>" inside a story is text, not a boundary
-            on_unknown=self.on_unknown,
+            on_unknown=self.unknown.policy,
         )
         starts = self._check_boundaries(tokens, len(nonempty))
         lengths = np.zeros(len(texts), dtype=np.int64)
         lengths[np.fromiter((bool(text) for text in texts), dtype=bool, count=len(texts))] = np.diff(
             np.append(starts, tokens.size)
         )
-        return Encoded(tokens, lengths, np.asarray(text_bytes, dtype=np.int64))
+        return Encoded(tokens, lengths, self.unknown.scored_sizes(texts, np.asarray(text_bytes, dtype=np.int64)))
 
     def _check_boundaries(self, tokens: np.ndarray, documents: int) -> np.ndarray:
         """Positions of the end-of-text tokens: exactly one per non-empty document."""

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinygpt.data.manifest import Manifest
+from tinygpt.tokenizer.unknown import UnknownText
 
 
 @dataclass
@@ -19,6 +20,7 @@ class TokenizeSummary:
     text_bytes_processed: int = 0
     shards_written: int = 0
     shards_kept: int = 0
+    unknown: UnknownText | None = None  # this run's, for a closed alphabet
 
     @property
     def documents(self) -> int:
@@ -57,6 +59,8 @@ class TokenizeSummary:
             )
         if self.empty_documents:
             lines.append(f"  skipped {self.empty_documents:,} empty document(s)")
+        if self.unknown is not None and self.unknown.characters:
+            lines.append(f"  {self.unknown.describe()}; the text bytes recorded are those encoded")
         lines.append(
             f"this run: {self.documents_processed:,} documents, "
             f"{self.text_bytes_processed / 1e6:,.2f} MB in {self.seconds:.1f} s "
