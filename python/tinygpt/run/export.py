@@ -44,7 +44,7 @@ def run_summary(layout: RunLayout, checkpoint: Path) -> RunSummary:
     meta = _read_json(checkpoint / CHECKPOINT_META_FILE)
     step = meta.get("step")
     passes = _held_out_records(layout.metrics)
-    held_out = next((record for record in reversed(passes) if record.get("step") == step), {})
+    held_out: dict[str, Any] = next((record for record in reversed(passes) if record.get("step") == step), {})
     return RunSummary(
         data=_data_description(str(read_run_info(layout.root).get("data", ""))),
         step=step,
