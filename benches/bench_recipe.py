@@ -3,7 +3,7 @@ same shards, scored by one evaluator (benches/compare_recipes.py does the work).
 
 Quick mode: every contender for 2 CPU-seconds on shards of the embedded stories, so the
 machinery cannot rot. ``TINYGPT_BENCH_FULL=1``: the issue's set-up, 4 minutes of wall clock
-each on the TinyStories sample, 2 threads where the contender does not choose; the target is
+each on the TinyStories sample, 2 threads each; the target is
 held-out bits per byte at least 0.10 below nanoGPT's recipe.
 """
 

@@ -5,14 +5,18 @@ Contenders, each in its own process, for the same budget:
 
 - ``nanogpt``: nanoGPT's CPU recipe as a plain PyTorch loop (benches/baseline_train_loop.py),
   float32, ``--threads`` threads;
-- ``tinygpt``: ``tinygpt train --data SHARDS --out RUN --max-seconds S`` and nothing else;
-  ``tinygpt-fp32`` adds ``--precision fp32`` (what the recipe runs on a CPU without native
-  bf16, AVX2 say), ``tinygpt-lr1.5e-3`` a lower peak learning rate;
+- ``tinygpt``: ``tinygpt train --data SHARDS --out RUN --max-seconds S --threads N`` and
+  nothing else; ``tinygpt-fp32`` adds ``--precision fp32`` (what the recipe runs on a CPU
+  without native bf16, AVX2 say), ``tinygpt-lr1.5e-3`` a lower peak learning rate;
 - ``gptrs``: gpt-rs's own recipe (its configs: constant 2e-4, 64 x 64 batches, dropout 0.05)
   in tinygpt, cut at S by ``--max-seconds``, ``--threads`` threads.
 
 Every worker then scores its model with the same evaluator: the exact loss over every held-out
 token (float32, windows of the model's context), in bits per byte of the held-out text.
+
+Every contender trains on ``--threads`` threads (N above). Left to itself, budget mode takes
+the cores the load average leaves, and one after the other that average still counts the
+contender before.
 
 ``--clock wall`` (default) gives each contender S seconds of wall clock, one after the other;
 ``--clock cpu`` gives each S seconds of its own CPU time (use ``--threads 1``: one idle core's
@@ -86,11 +90,10 @@ def worker(name: str, out: Path, shards: Path, seconds: float, threads: int, clo
                 str(configs / "transformer_config.ron"),
                 "--train-config",
                 str(configs / "train_config.ron"),
-                "--threads",
-                str(threads),
             ]
         else:
             command += TINYGPT_FLAGS[name]
+        command += ["--threads", str(threads)]
         if tinygpt_main(command) != 0:
             raise RuntimeError(f"{name}: tinygpt train failed")
     training = {"wall_seconds": time.perf_counter() - started_wall, "cpu_seconds": time.process_time() - started_cpu}
@@ -210,8 +213,7 @@ def main() -> int:
         return 0
     results = compare(shards, args.out, args.seconds, args.threads, args.clock, args.parallel, tuple(args.contenders))
     print(
-        f"{args.seconds:g} s of {args.clock} clock each, {args.threads} thread(s) where the "
-        f"contender does not choose, {torch.backends.cpu.get_cpu_capability()}, "
+        f"{args.seconds:g} s of {args.clock} clock each, {args.threads} thread(s), {torch.backends.cpu.get_cpu_capability()}, "
         f"{'at once' if args.parallel else 'one after the other'}"
     )
     print("| contender | held-out bits/byte | steps | parameters | threads | wall s | CPU s | load |")

@@ -53,6 +53,11 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "width 192, 6 heads": {"model": {"embedding_size": 192, "head_count": 6}},
     "width 192, 6 heads, 6 blocks": {"model": {"embedding_size": 192, "head_count": 6, "block_count": 6}},
     "width 256, 8 heads": {"model": {"embedding_size": 256, "head_count": 8}},
+    "peak lr 6e-3, width 192, 6 heads": {
+        "model": {"embedding_size": 192, "head_count": 6},
+        "schedule": {"peak_lr": 6e-3, "min_lr": 6e-4},
+    },
+    "peak lr 6e-3, 6 blocks": {"model": {"block_count": 6}, "schedule": {"peak_lr": 6e-3, "min_lr": 6e-4}},
     "width 192, 6 heads, context 128, batch 16": {
         "model": {"embedding_size": 192, "head_count": 6, "context_length": 128},
         "train": {"contexts_per_batch": 16},
@@ -60,6 +65,20 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "context 128, batch 16": {"model": {"context_length": 128}, "train": {"contexts_per_batch": 16}},
     "dropout 0.1": {
         "model": {f"{kind}_dropout": 0.1 for kind in ("embedding", "attention", "feed_forward", "residual")}
+    },
+    "width 192, 6 heads, dropout 0.1": {
+        "model": {
+            "embedding_size": 192,
+            "head_count": 6,
+            **{f"{kind}_dropout": 0.1 for kind in ("embedding", "attention", "feed_forward", "residual")},
+        }
+    },
+    "context 128, batch 16, dropout 0.1": {
+        "model": {
+            "context_length": 128,
+            **{f"{kind}_dropout": 0.1 for kind in ("embedding", "attention", "feed_forward", "residual")},
+        },
+        "train": {"contexts_per_batch": 16},
     },
     "compile": {"compile": True},
     "gpt-rs config, constant 2e-4": {"gptrs": True},

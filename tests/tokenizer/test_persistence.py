@@ -82,6 +82,54 @@ def test_fingerprint_differs_when_content_differs():
             "pattern",
         ),
         ("(char_to_id: {'a': 0}, id_to_char: {0: 'a'}, mergings: [], encoded_data: [[0]])", "not a tinygpt"),
+        (
+            '(format: "tinygpt-bpe", version: 1, mode: "words", pattern: None, special_tokens: {},'
+            " do_not_merge: [], char_to_id: {'a': 0}, id_to_char: {0: 'a'},"
+            " mergings: [(from: (0, 0), to: 1), (from: (0, 0, 0), to: 2)])",
+            r"mergings\[1\]",
+        ),
+        (
+            '(format: "tinygpt-bpe", version: 1, mode: "words", pattern: None, special_tokens: {},'
+            " do_not_merge: [], char_to_id: {'a': 0}, id_to_char: {0: 'a'},"
+            " mergings: [(from: (0, 0), to: 1), (from: [0, 0], to: 2)])",
+            r"mergings\[1\]",
+        ),
+        (
+            '(format: "tinygpt-bpe", version: 1, mode: "words", pattern: None, special_tokens: {},'
+            " do_not_merge: [], char_to_id: {'a': 0}, id_to_char: {0: 'a'},"
+            " mergings: [(from: (0, 0), to: true)])",
+            r"mergings\[0\]",
+        ),
+        (
+            '(format: "tinygpt-bpe", version: 1, mode: "words", pattern: None, special_tokens: {},'
+            " do_not_merge: [], char_to_id: {'a': 0}, id_to_char: {0: 'a'},"
+            " mergings: [(from: (0, -1), to: 1)])",
+            r"mergings\[0\]",
+        ),
+        (
+            '(format: "tinygpt-bpe", version: 1, mode: "words", pattern: None, special_tokens: {},'
+            " do_not_merge: [], char_to_id: {'a': 0}, id_to_char: {0: 'a'},"
+            " mergings: [(from: (0, 0), to: 1.5)])",
+            r"mergings\[0\]",
+        ),
+        (
+            '(format: "tinygpt-bpe", version: 1, mode: "words", pattern: None, special_tokens: {},'
+            " do_not_merge: [], char_to_id: {'a': 0}, id_to_char: {0: 'a'},"
+            " mergings: [(from: (0, 0), to: 99999999999999999999999)])",
+            r"mergings\[0\]",
+        ),
+        (
+            '(format: "tinygpt-bpe", version: 1, mode: "words", pattern: None, special_tokens: {},'
+            " do_not_merge: [], char_to_id: {'a': 0}, id_to_char: {0: 'a'},"
+            " mergings: [(to: 1)])",
+            r"mergings\[0\]",
+        ),
+        (
+            '(format: "tinygpt-bpe", version: 1, mode: "words", pattern: None, special_tokens: {},'
+            " do_not_merge: [], char_to_id: {'a': 0}, id_to_char: {0: 'a'},"
+            " mergings: [5])",
+            r"mergings\[0\]",
+        ),
         ("[1, 2, 3", "expected"),
         (
             '(format: "tinygpt-bpe", version: 1, mode: "words", pattern: None, special_tokens: {},'

@@ -93,3 +93,12 @@ def test_recipe_grows_the_model_with_the_budget_and_the_device():
     assert small.model.residual_dropout == 0.0
     assert small.threads is not None and small.threads >= 1 and large.threads is None
     assert small.plan.seconds == 60
+
+
+def test_the_model_never_shrinks_as_the_budget_grows():
+    """Each step of the ladder is taken once the budget's arithmetic allows it, never undone."""
+    widths = [
+        plan_recipe(seconds, vocab_size=2048, device="cpu", flops_per_second=1.5e11).model.embedding_size
+        for seconds in (60, 240, 600, 1800, 7200, 36000)
+    ]
+    assert widths == sorted(widths) and widths[0] < widths[-1]

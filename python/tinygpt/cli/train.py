@@ -34,8 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "can also be set, or overridden, with its flag. Under `torchrun --nproc_per_node N -m "
         "tinygpt train ...` it trains with DistributedDataParallel. Budget mode: with "
         "--max-seconds S and no config file, tinygpt picks the recipe for S seconds on this "
-        "device (model size from a short speed probe, no dropout, AdamW at a high peak "
-        "learning rate, warm-up then a decay that ends exactly at the budget; evaluations, "
+        "device (model size from a short speed probe, no dropout, Muon for the blocks' "
+        "matrices and AdamW for the rest at a high peak learning rate, warm-up then a decay that ends exactly at the budget; evaluations, "
         "checkpoints and the final held-out score all fit inside S); flags still override it.",
     )
     parser.add_argument("--data", metavar="SHARDS", help="a `tinygpt tokenize` output directory")

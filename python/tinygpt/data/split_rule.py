@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import math
 
+import numpy as np
+
 from tinygpt.errors import ConfigError
 
 SPLIT_RULES = ("tail", "hash")
@@ -36,5 +38,17 @@ class SplitRule:
     def assign(self, index: int, text: bytes) -> str:
         if self.rule == "tail":
             return TRAIN if index < self.train_documents else VAL
+        return VAL if self._hashed_out(text) else TRAIN
+
+    def held_out(self, offsets: np.ndarray, data: np.ndarray) -> np.ndarray:
+        """The hash rule over texts laid out as Arrow lays them out (text i is
+        ``data[offsets[i]:offsets[i + 1]]``, UTF-8): True where a text is held out. No Python
+        object is made per text but its hash."""
+        view = memoryview(data.data)
+        bounds = offsets.tolist()
+        held = (self._hashed_out(view[a:b]) for a, b in zip(bounds, bounds[1:]))
+        return np.fromiter(held, dtype=bool, count=len(bounds) - 1)
+
+    def _hashed_out(self, text: bytes | memoryview) -> bool:
         digest = hashlib.blake2b(text, digest_size=8).digest()
-        return VAL if int.from_bytes(digest, "little") < self._hash_threshold else TRAIN
+        return int.from_bytes(digest, "little") < self._hash_threshold

@@ -24,6 +24,8 @@ import os
 from operator import itemgetter
 from typing import Any
 
+import numpy as np
+
 from tinygpt import ron
 from tinygpt.errors import ConfigError, DataError
 from tinygpt.tokenizer.spec import TokenizerSpec
@@ -76,14 +78,7 @@ def spec_from_ron(data: Any) -> TokenizerSpec:
     for name, token_id in specials.items():
         if not isinstance(name, str) or not _is_id(token_id):
             raise DataError(f'special_tokens: expected "name": id entries, got {name!r}: {token_id!r}')
-    merges: list[tuple[int, int, int]] = []
-    for number, entry in enumerate(_field(data, "mergings", list)):
-        fields: dict[Any, Any] = entry if isinstance(entry, dict) else {}
-        pair: Any = fields.get("from")
-        target: Any = fields.get("to")
-        if not (isinstance(pair, tuple) and len(pair) == 2 and all(map(_is_id, pair)) and _is_id(target)):
-            raise DataError(f"mergings[{number}]: expected (from: (id, id), to: id), got {entry!r}")
-        merges.append((pair[0], pair[1], target))
+    merges = _merges(_field(data, "mergings", list))
     added = _added_tokens(data)
     if mode == "words":
         id_to_char = _field(data, "id_to_char", dict)
@@ -118,6 +113,37 @@ def spec_from_ron(data: Any) -> TokenizerSpec:
             mode="bytes", pattern=pattern, base=base, merges=merges, special_tokens=specials, added_tokens=added
         )
     raise DataError(f'mode: expected "bytes" or "words", got {mode!r}')
+
+
+def _merges(entries: list) -> list[tuple[int, int, int]]:
+    """The ``(from: (a, b), to: t)`` entries as ``(a, b, t)``; DataError naming the first bad one."""
+    merges = _merges_in_bulk(entries)
+    if merges is not None:
+        return merges
+    merges = []
+    for number, entry in enumerate(entries):
+        fields: dict[Any, Any] = entry if isinstance(entry, dict) else {}
+        pair: Any = fields.get("from")
+        target: Any = fields.get("to")
+        if not (isinstance(pair, tuple) and len(pair) == 2 and all(map(_is_id, pair)) and _is_id(target)):
+            raise DataError(f"mergings[{number}]: expected (from: (id, id), to: id), got {entry!r}")
+        merges.append((pair[0], pair[1], target))
+    return merges
+
+
+def _merges_in_bulk(entries: list) -> list[tuple[int, int, int]] | None:
+    """The merges when every entry is well formed, checked in bulk (GPT-2 has 50,000: loading
+    its tokenizer is part of every command's start-up); None otherwise."""
+    try:
+        merges = [(*entry["from"], entry["to"]) for entry in entries]
+        ids = np.array(merges, dtype=np.int64).reshape(len(merges), 3)
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return None
+    kinds = {type(entry) for entry in entries} | {type(entry["from"]) for entry in entries}
+    values = {type(value) for merge in merges for value in merge}
+    if kinds - {dict, tuple} or values - {int} or (ids.size and (ids.min() < 0 or ids.max() >= 2**32)):
+        return None
+    return merges
 
 
 def _byte_ids(data: dict) -> list[int]:

@@ -1,11 +1,18 @@
 """The recipe `tinygpt train --max-seconds S` picks when no config is given.
 
-Chosen by measurement (benches/sweep_recipe.py; its table is in benches/README.md): for CPU
+Chosen by measurement (benches/sweep_recipe.py; its tables are in docs/benchmarks.md): for CPU
 budgets of minutes, a short, wide-enough model with no dropout, a high peak learning rate with
 a short warm-up and a decay that ends with the budget, and batches small enough for many
 steps. The model grows with the budget: the shape is the largest on a ladder whose training
 gets at least ``TOKENS_PER_PARAMETER`` tokens per parameter in the time, at the throughput
-this machine showed in a short probe.
+this machine showed in a short probe (on a CPU, training runs at about the probe's FLOP/s over
+6 x parameters tokens per second, which is how the tokens are predicted).
+
+The ladder's first step up is set by the CPU sweep: up to 480 seconds of one core (about four
+minutes of two) the smallest shape won and had stopped improving (1.074 bits per byte there,
+1.075 at 600), overfitting its 1 M training tokens, while width 192 caught up with it under
+dropout; so width 192 takes over from about twice that arithmetic (ten minutes of two idle
+cores), at ~1.75 predicted tokens per parameter.
 """
 
 from __future__ import annotations
@@ -25,13 +32,13 @@ if TYPE_CHECKING:
 # (embedding_size, block_count, head_count, context_length), smallest first.
 SHAPES = (
     (128, 4, 4, 64),
-    (192, 4, 6, 128),
+    (192, 4, 6, 64),
     (256, 6, 8, 128),
     (384, 6, 6, 256),
     (512, 8, 8, 256),
     (768, 12, 12, 512),
 )
-TOKENS_PER_PARAMETER = 20.0
+TOKENS_PER_PARAMETER = 1.75
 PEAK_LEARNING_RATE = 3e-3
 MIN_LEARNING_RATE_RATIO = 0.1
 WARMUP_FRACTION = 0.02

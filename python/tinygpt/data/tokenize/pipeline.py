@@ -122,7 +122,7 @@ def tokenize_corpus(
         with TokenizeProgress(show_progress) as progress, ThreadPoolExecutor(1) as saver:
             saved = saver.submit(tokenizer.save, out_dir / TOKENIZER_NAME)
             count: int | None
-            if corpus.is_parquet and split == "tail":
+            if corpus.reads_arrow:
                 arrays, count = _arrays_and_count(corpus)
                 rule = SplitRule(split, val_fraction, count)
                 first, stop = part_range(part, count)
@@ -209,8 +209,8 @@ def _documents_and_count(
 
 
 def _arrays_and_count(corpus: Corpus) -> tuple[Iterable[Any], int]:
-    """A parquet corpus as Arrow arrays, and its document count from the files' metadata."""
-    return corpus.iter_arrow(), corpus.parquet_document_count()
+    """A parquet or text corpus as Arrow arrays, and its document count."""
+    return corpus.iter_arrow(), corpus.arrow_document_count()
 
 
 @dataclass
@@ -227,19 +227,19 @@ class _ArrowBatch:
 def _read_arrow_batches(
     arrays: Iterable[Any], rule: SplitRule, first: int, stop: float, manifest: Manifest
 ) -> Iterator[_ArrowBatch]:
-    """_read_batches for the tail split over Arrow arrays: documents are assigned, skipped and
-    batched by slicing whole arrays, never one by one."""
+    """_read_batches over Arrow arrays: documents are assigned, skipped and batched by slicing
+    or filtering whole arrays, never as Python objects one by one."""
     done = {name: info.input_documents for name, info in manifest.splits.items()}
     seen = {TRAIN: 0, VAL: 0}
     batch = _ArrowBatch()
     begin = 0
     for array in arrays:
         end = begin + len(array)
-        for name, low, high in _tail_slices(rule.train_documents, max(begin, first), min(end, stop)):
-            skip = min(high - low, max(0, done[name] - seen[name]))
-            seen[name] += high - low
-            if high - low > skip:
-                piece = array.slice(low + skip - begin, high - low - skip)
+        for name, piece in _split_pieces(array, rule, begin, max(begin, first), min(end, stop)):
+            skip = min(len(piece), max(0, done[name] - seen[name]))
+            seen[name] += len(piece)
+            if len(piece) > skip:
+                piece = piece.slice(skip)
                 sizes = np.diff(utf8_buffers(piece)[0])
                 batch.arrays[name].append(piece)
                 batch.text_bytes[name].append(sizes)
@@ -253,6 +253,18 @@ def _read_arrow_batches(
             break
     if batch.documents:
         yield batch
+
+
+def _split_pieces(array: Any, rule: SplitRule, begin: int, low: int, high: float) -> list[tuple[str, Any]]:
+    """The documents of ``array`` (corpus indexes from ``begin``) in [low, high), per split, in
+    corpus order: slices at the tail split's boundary, or the hash rule's choice filtered out."""
+    if rule.rule == "tail":
+        return [(name, array.slice(a - begin, b - a)) for name, a, b in _tail_slices(rule.train_documents, low, high)]
+    if high <= low:
+        return []
+    window = array.slice(low - begin, int(min(high, 2**62)) - low)
+    held = rule.held_out(*utf8_buffers(window))
+    return [(TRAIN, window.filter(~held)), (VAL, window.filter(held))]
 
 
 def _tail_slices(train_documents: int, low: int, high: float) -> list[tuple[str, int, int]]:
