@@ -1,9 +1,9 @@
 """nn.Linear with a faster product for the one-row case that decoding a token is.
 
 Decoding reads every weight matrix once per token, so its speed is the speed of reading them
-from memory. For one row on one thread, torch hands the product to BLAS, which walks the matrix
-in strided panels of columns; ``tinygpt._matvec`` reads it front to back instead, which the
-memory prefetchers follow (docs/huggingface.md#speed has the figures). It needs the matrix
+from memory. For one row on one thread torch's product read GPT-2's matrices well below the rate
+this core reads memory at; ``tinygpt._matvec`` reads each matrix front to back and comes close
+to it (docs/huggingface.md#speed has the figures). It needs the matrix
 stored ``[in, out]`` in memory, which is what ``GPT.use_decoding_layout()`` does, so the fast
 path is taken only after that call.
 """
