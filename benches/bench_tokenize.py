@@ -79,6 +79,7 @@ class WithoutTokenizerFile:
     def __init__(self, tokenizer: BPETokenizer) -> None:
         self.vocab_size, self.eot_id = tokenizer.vocab_size, tokenizer.eot_id
         self.fingerprint, self.encode_to_array = tokenizer.fingerprint, tokenizer.encode_to_array
+        self.encode_arrow = tokenizer.encode_arrow
         self.mode, self.byte_fallback = tokenizer.mode, tokenizer.byte_fallback
 
     def save(self, path: Path) -> None:

@@ -2,7 +2,8 @@
 
 Same architecture and init, same shards, same global batch, same number of steps, one torch
 thread each (the development machine's two cores are shared with other jobs; one thread keeps
-the comparison stable). The two alternate over several rounds (A B A B ...), each round a fresh
+the comparison stable; ``TINYGPT_BENCH_THREADS=N`` for N). ``TINYGPT_BENCH_PRECISION`` sets
+tinygpt's ``--precision`` (default ``auto``: bf16 where the CPU has it natively, else fp32). The two alternate over several rounds (A B A B ...), each round a fresh
 run of both from the same seed, so a change in machine load hits both sides alike. Reported:
 tokens/s of each over the timed steps (after a warm-up), their ratio, and the exact held-out
 loss of both models after the same steps (tinygpt.evaluate over every held-out token), so the
@@ -31,6 +32,8 @@ from tinygpt.train import TrainConfig, train
 from tinygpt.train.metrics import read_metrics
 
 FULL = os.environ.get("TINYGPT_BENCH_FULL") == "1"
+THREADS = int(os.environ.get("TINYGPT_BENCH_THREADS", "1"))
+PRECISION = os.environ.get("TINYGPT_BENCH_PRECISION", "auto")
 ROUNDS, WARMUP_STEPS, STEPS = (2, 5, 75) if FULL else (1, 2, 6)
 BATCH = 64 if FULL else 8
 LEARNING_RATE = 2e-4 if FULL else 1e-3
@@ -51,16 +54,16 @@ def shards(tmp_path_factory, request) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def one_torch_thread():
+def bench_threads():
     previous = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(THREADS)
     yield
     torch.set_num_threads(previous)
 
 
 def ours(shards: Path, out: Path, seed: int) -> tuple[float, float]:
-    """Timed seconds and exact held-out loss of `tinygpt.train.train` (defaults: precision
-    auto, fused AdamW, no per-step host sync)."""
+    """Timed seconds and exact held-out loss of `tinygpt.train.train` (defaults: fused AdamW,
+    no per-step host sync; precision PRECISION)."""
     config = TrainConfig(
         training_iterations=WARMUP_STEPS + STEPS,
         evaluation_interval=WARMUP_STEPS + STEPS,
@@ -70,7 +73,7 @@ def ours(shards: Path, out: Path, seed: int) -> tuple[float, float]:
         sampling="stream",
         log_interval=WARMUP_STEPS,
     )
-    summary = train(shards, out, MODEL, config, device="cpu", seed=seed, show_progress=False)
+    summary = train(shards, out, MODEL, config, device="cpu", precision=PRECISION, seed=seed, show_progress=False)
     timed = [r for r in read_metrics(out / "metrics.jsonl") if r["kind"] == "train"][1:]
     assert sum(1 for _ in timed) * WARMUP_STEPS == STEPS
     seconds = sum(WARMUP_STEPS * BATCH * MODEL.context_length / r["tokens_per_second"] for r in timed)
@@ -112,7 +115,7 @@ def test_train_throughput_against_a_plain_fp32_loop(benchmark, shards, tmp_path)
     our_loss = statistics.mean(mine[1] for mine, _ in rounds)
     peer_loss = statistics.mean(peer[1] for _, peer in rounds)
     ratio = our_rate / peer_rate
-    precision = precision_name(autocast_dtype("auto", torch.device("cpu")))
+    precision = precision_name(autocast_dtype(PRECISION, torch.device("cpu")))
     benchmark.extra_info.update(
         ours_tokens_per_second=our_rate,
         plain_fp32_tokens_per_second=peer_rate,
@@ -122,10 +125,13 @@ def test_train_throughput_against_a_plain_fp32_loop(benchmark, shards, tmp_path)
         steps=WARMUP_STEPS + STEPS,
         rounds=ROUNDS,
         precision=precision,
+        threads=THREADS,
+        cpu_capability=torch.backends.cpu.get_cpu_capability(),
         per_round_ratio=[peer[0] / mine[0] for mine, peer in rounds],
     )
     print(
-        f"\ntinygpt train ({precision}) {our_rate:,.0f} tokens/s, plain fp32 loop "
+        f"\n{THREADS} thread(s), {torch.backends.cpu.get_cpu_capability()}: "
+        f"tinygpt train ({precision}) {our_rate:,.0f} tokens/s, plain fp32 loop "
         f"{peer_rate:,.0f} tokens/s: {ratio:.2f}x (per round: "
         f"{', '.join(f'{peer[0] / mine[0]:.2f}x' for mine, peer in rounds)}); held-out loss "
         f"after {WARMUP_STEPS + STEPS} steps, mean of {ROUNDS} seed(s): ours {our_loss:.4f}, "

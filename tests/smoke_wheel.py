@@ -1,7 +1,8 @@
 """Smoke test run by cibuildwheel against each freshly built wheel (see pyproject.toml).
 
-Exercises both compiled modules through the public API on the embedded corpus: train a
-tokenizer, round-trip text, write shards, and read a batch back through the mmap loader.
+Exercises every compiled module through the public API on the embedded corpus: train a
+tokenizer, round-trip text, write shards, read a batch back through the mmap loader, and decode
+a few tokens on one thread in the decoding layout (the one-row product of tinygpt._matvec).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import tinygpt._bpe
 import tinygpt._loader
+import tinygpt._matvec
+import torch
 
 from tinygpt import GPT, BPETokenizer, GPTConfig
 from tinygpt.data import TokenLoader, tokenize_corpus
@@ -30,7 +33,10 @@ def main() -> None:
         assert x.shape == (4, 32) and (x[:, 1:] == y[:, :-1]).all()
         model = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, block_count=1, embedding_size=32))
         assert model(x).shape == (4, 32, tokenizer.vocab_size)
-    print("tinygpt wheel smoke test passed:", tinygpt._bpe.__name__, tinygpt._loader.__name__)
+        expected = model.generate(x[:1, :4], 4, greedy=True)
+        torch.set_num_threads(1)
+        assert model.use_decoding_layout().generate(x[:1, :4], 4, greedy=True).equal(expected)
+    print("tinygpt wheel smoke test passed:", tinygpt._bpe.__name__, tinygpt._loader.__name__, tinygpt._matvec.__name__)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "python" / "tinygpt"
+# The compiled extensions (csrc/): modules with no .py source, in the core.
+COMPILED = ("tinygpt._bpe", "tinygpt._loader", "tinygpt._matvec")
 
 # Lowest first. A module belongs to the layer of its longest matching prefix.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
@@ -20,8 +22,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "core",
         (
             "tinygpt._lazy",
-            "tinygpt._bpe",
-            "tinygpt._loader",
+            *COMPILED,
             "tinygpt.errors",
             "tinygpt.atomic",
             "tinygpt.ron",
@@ -77,7 +78,7 @@ def imported_modules(name: str, path: Path, known: set[str]) -> set[str]:
 
 def import_graph() -> dict[str, set[str]]:
     modules = package_modules()
-    known = set(modules) | {"tinygpt._bpe", "tinygpt._loader"}
+    known = set(modules) | set(COMPILED)
     return {name: imported_modules(name, path, known) & known for name, path in modules.items()}
 
 

@@ -1,4 +1,4 @@
-"""The installed package: both compiled extensions load, the public names resolve, the CLI runs."""
+"""The installed package: every compiled extension loads, the public names resolve, the CLI runs."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from tinygpt.cli import COMMANDS, build_parser
 PUBLIC_NAMES = ("BPETokenizer", "GPTConfig", "GPT", "load_run")
 
 
-@pytest.mark.parametrize("module", ["tinygpt._bpe", "tinygpt._loader"])
+@pytest.mark.parametrize("module", ["tinygpt._bpe", "tinygpt._loader", "tinygpt._matvec"])
 def test_compiled_extension_loads(module: str) -> None:
     extension = importlib.import_module(module)
     assert extension.__file__.endswith((".so", ".pyd")), extension.__file__

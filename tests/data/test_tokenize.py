@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tinygpt import BPETokenizer
-from tinygpt.data import TokenLoader, read_header, read_manifest, tokenize_corpus
+from tinygpt.data import TokenLoader, read_header, read_manifest, sources, tokenize_corpus
 from tinygpt.data.sources import open_corpus
 from tinygpt.data.tokenize import pipeline as tokenize_module
 from tinygpt.errors import ConfigError, DataError
@@ -119,14 +119,22 @@ class _FailingTokenizer:
         self.mode, self.byte_fallback = tokenizer.mode, tokenizer.byte_fallback
 
     def encode_to_array(self, texts, **kwargs):
+        self._count_call()
+        return self._tokenizer.encode_to_array(texts, **kwargs)
+
+    def encode_arrow(self, array, **kwargs):
+        self._count_call()
+        return self._tokenizer.encode_arrow(array, **kwargs)
+
+    def _count_call(self) -> None:
         self._calls += 1
         if self._calls == self._fail_at:
             raise _Interrupted
-        return self._tokenizer.encode_to_array(texts, **kwargs)
 
 
 def test_an_interrupted_job_resumes_without_rewriting_finished_shards(tmp_path, monkeypatch, stories, tokenizer):
-    monkeypatch.setattr(tokenize_module, "_BATCH_TEXT_BYTES", 10_000)
+    monkeypatch.setattr(tokenize_module, "_ARROW_BATCH_BYTES", 10_000)
+    monkeypatch.setattr(sources, "_CHUNK_BYTES", 10_000)
     sample = stories[:600]
     _write_txt(tmp_path / "c.txt", sample)
     out = tmp_path / "out"
@@ -221,6 +229,9 @@ class _WideVocabulary:
 
     def encode_to_array(self, texts, **kwargs):
         return self._tokenizer.encode_to_array(texts, **kwargs)
+
+    def encode_arrow(self, array, **kwargs):
+        return self._tokenizer.encode_arrow(array, **kwargs)
 
 
 def test_vocabularies_above_65536_write_llm_c_uint32_shards(tmp_path, stories, tokenizer):

@@ -36,11 +36,21 @@ def corpora(tmp_path):
     return tmp_path / "c.parquet", tmp_path / "c.jsonl"
 
 
+@pytest.fixture
+def text_corpus(tmp_path):
+    """The same documents as a .txt corpus (a BOM, CRLF and LF line ends), read through Arrow too."""
+    ends = ["\n", "\r\n", "\n"]
+    body = "".join(story + ends[i % 3] + "<|endoftext|>\n" for i, story in enumerate(STORIES))
+    (tmp_path / "c.txt").write_bytes(b"\xef\xbb\xbf" + body.encode("utf-8"))
+    return tmp_path / "c.txt"
+
+
 @pytest.fixture(autouse=True)
 def small_batches(monkeypatch):
     """Many batches and array slices, so that every boundary case is crossed."""
     monkeypatch.setattr(pipeline, "_ARROW_BATCH_BYTES", 3000)
     monkeypatch.setattr(sources, "_ARROW_BATCH_ROWS", 17)
+    monkeypatch.setattr(sources, "_CHUNK_BYTES", 1000)
 
 
 def shard_bytes(directory) -> dict[str, bytes]:
@@ -118,3 +128,33 @@ def test_a_null_row_is_an_error_naming_the_row_on_both_paths(tmp_path, tokenizer
     for split in ("tail", "hash"):  # the Arrow path, and one Python string per document
         with pytest.raises(DataError, match=r"n\.parquet: row 50 of column 'text' is null"):
             tokenize_corpus(tmp_path / "n.parquet", tokenizer, tmp_path / split, split=split, show_progress=False)
+
+
+@pytest.mark.parametrize("split", ["tail", "hash"])
+@pytest.mark.parametrize("part", [None, (1, 3)])
+def test_text_files_read_through_arrow_write_the_shards_of_the_text_path(
+    tmp_path, corpora, text_corpus, tokenizer, part, split
+):
+    _, jsonl = corpora
+    options = {"shard_tokens": 4000, "part": part, "split": split, "val_fraction": 0.3, "show_progress": False}
+    assert sources.open_corpus(text_corpus).reads_arrow
+    assert list(sources.open_corpus(text_corpus)) == STORIES
+    tokenize_corpus(text_corpus, tokenizer, tmp_path / "txt", **options)
+    tokenize_corpus(jsonl, tokenizer, tmp_path / "text", **options)
+    assert shard_bytes(tmp_path / "txt") == shard_bytes(tmp_path / "text") != {}
+    assert splits(tmp_path / "txt") == splits(tmp_path / "text")
+
+
+@pytest.mark.parametrize(
+    ("raw", "offset"),
+    [
+        (b"good story\n<|endoftext|>\nbad \xff byte", 29),
+        # each document cut inside one character: the whole file would decode, not each document
+        (b"caf\xc3\n<|endoftext|>\n\xa9 and more", 3),
+    ],
+)
+def test_invalid_utf8_in_a_text_file_names_the_offset(tmp_path, tokenizer, raw, offset):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(raw)
+    with pytest.raises(DataError, match=f"bad.txt:\\d+: invalid UTF-8 at byte offset {offset}"):
+        tokenize_corpus(path, tokenizer, tmp_path / "out", val_fraction=0, show_progress=False)

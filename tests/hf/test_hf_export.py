@@ -164,3 +164,17 @@ def test_empty_out_directory_is_filled(exported, tmp_path):
     (tmp_path / "empty").mkdir()
     assert main(["export", str(run), "--out", str(tmp_path / "empty")]) == 0
     assert (tmp_path / "empty" / "model.safetensors").is_file()
+
+
+def test_card_of_an_earlier_checkpoint_says_why_it_has_no_bits_per_byte(exported, tmp_path):
+    """The exact held-out pass scored the last step's weights; an earlier checkpoint's card does
+    not borrow its figures, it names the step that has them."""
+    run, _, _ = exported
+    assert main(["export", str(run), "--checkpoint", "step_10", "--out", str(tmp_path / "hf")]) == 0
+    card = (tmp_path / "hf" / "README.md").read_text(encoding="utf-8")
+    meta = json.loads(next((run / "checkpoints").glob("*10/meta.json")).read_text())
+    assert f"| held-out loss | {meta['val_loss']:.4f} nats per token |" in card
+    assert (
+        "| held-out bits per byte | not measured for these weights: the run's exact held-out pass "
+        "scored step 20 (export `--checkpoint step_20` for its figures) |"
+    ) in card

@@ -32,6 +32,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterator
 
+import numpy as np
+
 from tinygpt.errors import DataError
 
 if TYPE_CHECKING:
@@ -51,7 +53,9 @@ _CHUNK_BYTES = 8 << 20
 _UTF8_BOM = b"\xef\xbb\xbf"
 _PARQUET_BATCH_ROWS = 1024
 _ARROW_BATCH_ROWS = 16384  # ~14 MB of stories: one compiled encoding call each
-_SEPARATOR_LINE = re.compile(rb"^<\|endoftext\|>\r?\n", re.MULTILINE)
+# A separator line, found by its literal start (many times faster than a ^ anchor, which the
+# regex engine tries at every byte); that it starts a line is checked on each match.
+_SEPARATOR = re.compile(rb"<\|endoftext\|>\r?\n")
 _FINAL_SEPARATOR = re.compile(rb"^<\|endoftext\|>\r?\Z", re.MULTILINE)
 _HF_REPO = re.compile(r"[\w.-]+/[\w.-]+")
 _LOCAL_HINT = "pass a local .parquet, .txt or .jsonl file (or a directory of them) instead"
@@ -74,23 +78,32 @@ class Corpus:
             yield from read()
 
     @property
-    def is_parquet(self) -> bool:
-        """Every file is parquet, so :meth:`iter_arrow` can hand out Arrow arrays."""
-        return all(_suffix(path, self.format) == ".parquet" for path in self.paths)
+    def reads_arrow(self) -> bool:
+        """Every file is parquet or plain text, so :meth:`iter_arrow` can hand out Arrow arrays."""
+        return all(_suffix(path, self.format) in (".parquet", ".txt") for path in self.paths)
 
     def iter_arrow(self) -> Iterator[Any]:
-        """A parquet corpus's documents as pyarrow string arrays, a record batch each (a null
-        row is an error, as in iteration): the text stays in Arrow's buffers, with no Python
-        object per document."""
-        if not self.is_parquet:
-            raise DataError("only parquet corpora are read as Arrow arrays")
+        """The documents as pyarrow string arrays (a parquet record batch, or a chunk of a text
+        file, each; a null row is an error, as in iteration): the text stays in Arrow's
+        buffers, with no Python object per document."""
+        if not self.reads_arrow:
+            raise DataError("only parquet and text corpora are read as Arrow arrays")
         for path in self.paths:
-            yield from _read_parquet_arrays(path, _parquet_text_column(path, self.text_column), _ARROW_BATCH_ROWS)
+            if _suffix(path, self.format) == ".parquet":
+                yield from _read_parquet_arrays(path, _parquet_text_column(path, self.text_column), _ARROW_BATCH_ROWS)
+            else:
+                yield from _read_txt_arrays(path)
 
-    def parquet_document_count(self) -> int:
-        """A parquet corpus's document count, from the files' metadata (no reading pass): one
-        document per row, since a null row is an error when read."""
-        return sum(_parquet_file(path).metadata.num_rows for path in self.paths)
+    def arrow_document_count(self) -> int:
+        """The document count of a corpus that :meth:`iter_arrow` reads: parquet files' from
+        their metadata (one document per row: a null row is an error when read), text files'
+        from a pass that finds the separators but decodes nothing."""
+        return sum(
+            _parquet_file(path).metadata.num_rows
+            if _suffix(path, self.format) == ".parquet"
+            else sum(len(ranges) for _, ranges, _ in _txt_documents(path))
+            for path in self.paths
+        )
 
     def iter_batches(self, max_docs: int) -> Iterator[list[str]]:
         """Documents in lists of at most ``max_docs`` (for batch encoding)."""
@@ -198,7 +211,47 @@ def _reader(path: Path, text_column: str | None, suffix: str) -> Callable[[], It
 
 
 def _read_txt(path: Path) -> Iterator[str]:
-    """Documents between ``<|endoftext|>`` lines, found in large binary chunks.
+    """Documents between ``<|endoftext|>`` lines (see :func:`_txt_documents`), as text."""
+    for buffer, ranges, offset in _txt_documents(path):
+        for start, end in ranges:
+            yield _decode_document(buffer, start, end, offset, path)
+
+
+def _read_txt_arrays(path: Path) -> Iterator[pyarrow.Array]:
+    """Documents between ``<|endoftext|>`` lines as pyarrow string arrays, one per chunk read:
+    their bytes gathered in one buffer, checked to be UTF-8 in bulk, no Python object per
+    document."""
+    # Lazy: pyarrow is slow to import and only Arrow reading needs it.
+    import pyarrow
+
+    for buffer, ranges, offset in _txt_documents(path):
+        if not ranges:
+            continue
+        with memoryview(buffer) as view:
+            data = b"".join([view[start:end] for start, end in ranges])
+        offsets = np.zeros(len(ranges) + 1, dtype=np.int64)
+        np.cumsum([end - start for start, end in ranges], out=offsets[1:])
+        if not _whole_utf8_documents(data, offsets):
+            for start, end in ranges:  # finds the first bad document, for its error
+                _decode_document(buffer, start, end, offset, path)
+        yield pyarrow.LargeStringArray.from_buffers(len(ranges), pyarrow.py_buffer(offsets), pyarrow.py_buffer(data))
+
+
+def _whole_utf8_documents(data: bytes, offsets: np.ndarray) -> bool:
+    """Every ``data[offsets[i]:offsets[i + 1]]`` is UTF-8: the whole is, and no document starts
+    with a continuation byte (which would complete a character the one before it cut)."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    starts = offsets[:-1][np.diff(offsets) > 0]
+    return not np.any((np.frombuffer(data, dtype=np.uint8)[starts] & 0xC0) == 0x80)
+
+
+def _txt_documents(path: Path) -> Iterator[tuple[bytearray, list[tuple[int, int]], int]]:
+    """The documents of a ``.txt`` corpus, found in large binary chunks: per chunk, the buffer,
+    each document's ``(start, end)`` in it (without the newline ending its last line), and the
+    file offset of the buffer's first byte. The buffer changes once the next item is asked for.
 
     Each separator line ends the document before it, empty or not, except one that opens the
     file; after the last separator only a non-empty rest is a document. So files that put a
@@ -216,25 +269,34 @@ def _read_txt(path: Path) -> Iterator[str]:
                 text_start = pending_offset
             pending += chunk
             start = 0
-            for separator in _SEPARATOR_LINE.finditer(pending, max(0, scanned)):
+            ranges = []
+            for separator in _SEPARATOR.finditer(pending, max(0, scanned)):
+                if separator.start() and pending[separator.start() - 1] != 0x0A:
+                    continue
                 if pending_offset + separator.start() > text_start:
-                    yield _decode_document(pending, start, separator.start(), pending_offset, path)
+                    ranges.append((start, _without_final_newline(pending, start, separator.start())))
                 start = separator.end()
+            yield pending, ranges, pending_offset
             del pending[:start]
             pending_offset += start
             scanned = len(pending) - len(DOCUMENT_SEPARATOR) - 2
     final = _FINAL_SEPARATOR.search(pending)
     if final is not None:
         if pending_offset + final.start() > text_start:
-            yield _decode_document(pending, 0, final.start(), pending_offset, path)
+            yield pending, [(0, _without_final_newline(pending, 0, final.start()))], pending_offset
     elif pending:
-        yield _decode_document(pending, 0, len(pending), pending_offset, path)
+        yield pending, [(0, _without_final_newline(pending, 0, len(pending)))], pending_offset
+
+
+def _without_final_newline(buffer: bytearray, start: int, end: int) -> int:
+    """The end of ``buffer[start:end]`` without the newline (LF or CRLF) that ends its last line."""
+    if end > start and buffer[end - 1] == 0x0A:
+        end -= 2 if end - 1 > start and buffer[end - 2] == 0x0D else 1
+    return end
 
 
 def _decode_document(buffer: bytearray, start: int, end: int, offset: int, path: Path) -> str:
-    """UTF-8 text of ``buffer[start:end]`` without the newline that ends its last line."""
-    if end > start and buffer[end - 1] == 0x0A:
-        end -= 2 if end - 1 > start and buffer[end - 2] == 0x0D else 1
+    """UTF-8 text of ``buffer[start:end]``; DataError naming the file, line and byte offset."""
     try:
         return buffer[start:end].decode("utf-8")
     except UnicodeDecodeError as error:

@@ -9,6 +9,7 @@ q/k/v linear per head) convert to and from this layout, see ``GPT.from_gptrs``.
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any, Callable
 
@@ -23,7 +24,9 @@ from tinygpt.errors import ConfigError, DataError
 from tinygpt.gptrs.checkpoint import from_gptrs_names, to_gptrs_names
 from tinygpt.model.config import GPTConfig
 from tinygpt.model.decoding import TokenSampler, sample_tokens
+from tinygpt.model.dropout import Dropout, dropout
 from tinygpt.model.kv_cache import KVCache
+from tinygpt.model.linear import Linear
 
 ACTIVATION_MODULES: dict[str, Callable[[], nn.Module]] = {
     "relu": nn.ReLU,
@@ -39,8 +42,8 @@ class CausalSelfAttention(nn.Module):
         super().__init__()
         self.head_count = config.head_count
         self.attention_dropout = config.attention_dropout
-        self.qkv = nn.Linear(config.embedding_size, 3 * config.embedding_size, bias=config.bias)
-        self.projection = nn.Linear(config.embedding_size, config.embedding_size, bias=config.bias)
+        self.qkv = Linear(config.embedding_size, 3 * config.embedding_size, bias=config.bias)
+        self.projection = Linear(config.embedding_size, config.embedding_size, bias=config.bias)
 
     def forward(
         self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0, last_only: bool = False
@@ -54,6 +57,9 @@ class CausalSelfAttention(nn.Module):
         if last_only:
             q = q[:, :, -1:]
         queries = q.shape[2]
+        if self.training and self.attention_dropout and cache is None and x.device.type == "cpu":
+            y = _causal_attention_with_dropout(q, k, v, self.attention_dropout)
+            return self.projection(y.transpose(1, 2).reshape(batch, queries, width))
         mask = None
         if past and queries > 1:
             # New queries see every cached position and the causal part of their own block.
@@ -69,16 +75,26 @@ class CausalSelfAttention(nn.Module):
         return self.projection(y.transpose(1, 2).reshape(batch, queries, width))
 
 
+def _causal_attention_with_dropout(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, p: float) -> torch.Tensor:
+    """What ``scaled_dot_product_attention`` computes on the CPU when it drops out (its math
+    path: there is no fused CPU kernel with dropout), written out to use the cheaper mask."""
+    steps = q.shape[2]
+    scores = (q * (1.0 / math.sqrt(q.shape[-1]))) @ k.transpose(-2, -1)  # scaling q is the smaller pass
+    future = torch.ones(steps, steps, dtype=torch.bool, device=q.device).triu(1)
+    weights = dropout(scores.masked_fill(future, float("-inf")).softmax(dim=-1), p, training=True)
+    return weights @ v
+
+
 class FeedForward(nn.Module):
     """linear -> ReLU (or GELU) -> linear -> dropout."""
 
     def __init__(self, config: GPTConfig):
         super().__init__()
         hidden = config.hidden_size
-        self.input = nn.Linear(config.embedding_size, hidden, bias=config.bias)
+        self.input = Linear(config.embedding_size, hidden, bias=config.bias)
         self.activation = ACTIVATION_MODULES[config.activation]()
-        self.output = nn.Linear(hidden, config.embedding_size, bias=config.bias)
-        self.dropout = nn.Dropout(config.feed_forward_dropout)
+        self.output = Linear(hidden, config.embedding_size, bias=config.bias)
+        self.dropout = Dropout(config.feed_forward_dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.dropout(self.output(self.activation(self.input(x))))
@@ -93,7 +109,7 @@ class Block(nn.Module):
         self.attention = CausalSelfAttention(config)
         self.layer_norm_2 = nn.LayerNorm(config.embedding_size, eps=config.layer_norm_epsilon)
         self.feed_forward = FeedForward(config)
-        self.residual_dropout = nn.Dropout(config.residual_dropout)
+        self.residual_dropout = Dropout(config.residual_dropout)
 
     def forward(
         self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0, last_only: bool = False
@@ -121,10 +137,10 @@ class GPT(nn.Module):
         self.config = config
         self.token_embedding = nn.Embedding(config.vocab_size, config.embedding_size)
         self.position_embedding = nn.Embedding(config.context_length, config.embedding_size)
-        self.embedding_dropout = nn.Dropout(config.embedding_dropout)
+        self.embedding_dropout = Dropout(config.embedding_dropout)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.block_count))
         self.layer_norm = nn.LayerNorm(config.embedding_size, eps=config.layer_norm_epsilon)
-        self.linear_head = nn.Linear(config.embedding_size, config.vocab_size, bias=False)
+        self.linear_head = Linear(config.embedding_size, config.vocab_size, bias=False)
         self.apply(_init_weights)
         if config.tie_weights:
             self.linear_head.weight = self.token_embedding.weight
@@ -157,9 +173,10 @@ class GPT(nn.Module):
     def use_decoding_layout(self) -> GPT:
         """Store every weight matrix transposed in memory; values, shapes and names stay the same.
 
-        Token-by-token decoding multiplies one row by each matrix, and on the CPU that product
-        reads a matrix kept as ``[in, out]`` about 1.6x faster than nn.Linear's ``[out, in]``
-        (GPT-2's 50,257 x 768 head on one thread: 20 vs 33 ms), so generation switches to it.
+        Token-by-token decoding multiplies one row by each matrix, and that product is as fast
+        as the matrix is read from memory. Kept ``[in, out]``, a matrix is read front to back by
+        ``tinygpt._matvec`` (see ``tinygpt.model.linear``), about 2x the rate of torch's product
+        in nn.Linear's ``[out, in]`` on one thread, so generation switches to it.
         safetensors stores row-major tensors only: save ``.contiguous()`` copies afterwards.
         """
         matrices = {id(m.weight): m.weight for m in self.modules() if isinstance(m, (nn.Linear, nn.Embedding))}

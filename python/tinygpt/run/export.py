@@ -43,13 +43,15 @@ def run_summary(layout: RunLayout, checkpoint: Path) -> RunSummary:
     """Data, steps and held-out figures of ``checkpoint``, from meta.json, run.json and metrics.jsonl."""
     meta = _read_json(checkpoint / CHECKPOINT_META_FILE)
     step = meta.get("step")
-    held_out = _held_out_record(layout.metrics, step)
+    passes = _held_out_records(layout.metrics)
+    held_out: dict[str, Any] = next((record for record in reversed(passes) if record.get("step") == step), {})
     return RunSummary(
         data=_data_description(str(read_run_info(layout.root).get("data", ""))),
         step=step,
         tokens_seen=meta.get("tokens_seen"),
         held_out_loss=held_out.get("loss", meta.get("val_loss")),
         bits_per_byte=held_out.get("bits_per_byte"),
+        held_out_pass_step=held_out.get("step", passes[-1].get("step") if passes else None),
     )
 
 
@@ -74,22 +76,18 @@ def _read_json(path: Path) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _held_out_record(metrics: Path, step: int | None) -> dict[str, Any]:
-    """The held-out evaluation at ``step`` (the latest one before it when none is exactly there)."""
-    found: dict[str, Any] = {}
+def _held_out_records(metrics: Path) -> list[dict[str, Any]]:
+    """The run's exact held-out passes (the final pass of each training session), in order."""
     try:
         lines = metrics.read_text(encoding="utf-8").splitlines()
     except OSError:
-        return found
+        return []
+    records = []
     for line in lines:
         try:
             record = json.loads(line)
         except ValueError:
             continue
-        if (
-            isinstance(record, dict)
-            and record.get("kind") == "held_out"
-            and (step is None or record.get("step", 0) <= step)
-        ):
-            found = record
-    return found
+        if isinstance(record, dict) and record.get("kind") == "held_out":
+            records.append(record)
+    return records

@@ -122,7 +122,7 @@ def tokenize_corpus(
         with TokenizeProgress(show_progress) as progress, ThreadPoolExecutor(1) as saver:
             saved = saver.submit(tokenizer.save, out_dir / TOKENIZER_NAME)
             count: int | None
-            if corpus.is_parquet:
+            if corpus.reads_arrow:
                 arrays, count = _arrays_and_count(corpus)
                 rule = SplitRule(split, val_fraction, count)
                 first, stop = part_range(part, count)
@@ -209,8 +209,8 @@ def _documents_and_count(
 
 
 def _arrays_and_count(corpus: Corpus) -> tuple[Iterable[Any], int]:
-    """A parquet corpus as Arrow arrays, and its document count from the files' metadata."""
-    return corpus.iter_arrow(), corpus.parquet_document_count()
+    """A parquet or text corpus as Arrow arrays, and its document count."""
+    return corpus.iter_arrow(), corpus.arrow_document_count()
 
 
 @dataclass
