@@ -307,9 +307,10 @@ cdef class Encoder:
             raise_unknown(error)
         return ids_to_list(out, self.ints())
 
-    def stream(self, chunks, allowed, int unknown, uint32_t replacement_cp, size_t block_bytes, unknown_error):
+    def stream(self, chunks, allowed, int unknown, uint32_t replacement_cp, size_t block_bytes, unknown_error,
+               cbool utf8_chunks=False):
         """The ids of the text in ``chunks`` as an iterator (see :class:`Stream`)."""
-        return Stream(self, chunks, allowed, unknown, replacement_cp, block_bytes, unknown_error)
+        return Stream(self, chunks, allowed, unknown, replacement_cp, block_bytes, unknown_error, utf8_chunks)
 
     cdef vector[vector[uint32_t]] encode_views(self, texts, allowed, int unknown,
                                                uint32_t replacement_cp, int num_threads) except *:
@@ -413,14 +414,16 @@ cdef class Stream:
     cdef str surrogate  # a high surrogate ending the last chunk: a low one may start the next
     cdef Py_ssize_t received  # chunks received, for error messages
     cdef size_t held  # pending bytes that the last step left for more text to decide
+    cdef cbool utf8_chunks  # chunks are bytes, checked UTF-8 ending on whole characters
     cdef cbool exhausted  # the chunk iterator has ended
     cdef cbool done  # ... and all its text is encoded
     cdef vector[uint32_t] ids  # ids of the last block
     cdef size_t position  # the next of them to hand out
 
     def __cinit__(self, Encoder encoder, chunks, allowed, int unknown, uint32_t replacement_cp,
-                  size_t block_bytes, unknown_error):
+                  size_t block_bytes, unknown_error, cbool utf8_chunks):
         self.encoder = encoder
+        self.utf8_chunks = utf8_chunks
         self.c.reset(new CStream(encoder.c.get()[0], encoder.options(allowed, unknown, replacement_cp)))
         self.chunks = iter(chunks)
         self.block_bytes = max(block_bytes, 1)
@@ -500,6 +503,10 @@ cdef class Stream:
     cdef int append(self, chunk) except -1:
         """Appends a chunk's UTF-8; surrogates are joined or replaced as ``encode`` would on the
         whole text, where a pair may span two chunks."""
+        if self.utf8_chunks and isinstance(chunk, bytes):  # a file's blocks: no str made
+            self.received += 1
+            self.pending.append(<const char*>chunk, <size_t>len(<bytes>chunk))
+            return 0
         if not isinstance(chunk, str):
             raise TypeError(f"chunk {self.received} is {type(chunk).__name__}, expected str")
         self.received += 1

@@ -4,12 +4,11 @@ values by 1 / (1 - p), gradients through the same mask, reproducible from torch'
 from __future__ import annotations
 
 import math
-import multiprocessing
 
 import torch
 from torch.nn import functional as F
 
-from tinygpt.model.dropout import Dropout, dropout, keep_mask, random_words
+from tinygpt.model.dropout import Dropout, dropout, keep_mask
 from tinygpt.model.gpt import _causal_attention_with_dropout
 
 
@@ -55,30 +54,3 @@ def test_written_out_attention_equals_sdpa_when_nothing_is_dropped():
     # p below 2^-33 rounds to a threshold that keeps every element.
     ours = _causal_attention_with_dropout(q, k, v, 1e-12)
     torch.testing.assert_close(ours, F.scaled_dot_product_attention(q, k, v, is_causal=True))
-
-
-def test_large_masks_do_not_depend_on_the_thread_count():
-    previous = torch.get_num_threads()
-    masks = []
-    try:
-        for threads in (1, 2, 3):
-            torch.set_num_threads(threads)
-            torch.manual_seed(11)
-            masks.append(keep_mask(torch.Size([600_000]), 0.1))
-    finally:
-        torch.set_num_threads(previous)
-    assert torch.equal(masks[0], masks[1]) and torch.equal(masks[0], masks[2])
-    assert not torch.equal(masks[0][:300_000], masks[0][300_000:])
-
-
-def test_a_forked_child_draws_with_its_own_threads():
-    random_words(2**17)  # the parent's pool exists now
-    with multiprocessing.get_context("fork").Pool(1) as pool:
-        assert pool.apply_async(_draw_in_child).get(timeout=60) == 2**17
-
-
-def _draw_in_child() -> int:
-    # random_ is not an OpenMP kernel, so the child may use two threads (torch's own OpenMP
-    # kernels would hang after a fork, a torch limitation).
-    torch.set_num_threads(2)
-    return random_words(2**17).numel()

@@ -27,7 +27,7 @@ from tinygpt.tokenizer.hf_json import hf_json_text, read_hf_json
 from tinygpt.tokenizer.patterns import PreTokenizer, resolve_pattern, split_at_specials
 from tinygpt.tokenizer.persistence import read_tokenizer_file, write_tokenizer_file
 from tinygpt.tokenizer.spec import DEFAULT_ALLOWED_SPECIAL, DEFAULT_DO_NOT_MERGE, ENDOFTEXT, MODES, TokenizerSpec
-from tinygpt.tokenizer.streaming import checked_chunks, file_text_blocks
+from tinygpt.tokenizer.streaming import checked_chunks, file_text_blocks, file_utf8_blocks
 from tinygpt.tokenizer.training import Source, train_tokenizer
 from tinygpt.tokenizer.vocab_merges import spec_from_vocab_merges
 
@@ -537,12 +537,18 @@ class BPETokenizer:
             return iter(
                 self.encode("".join(file_text_blocks(path)), allowed_special=allowed_special, on_unknown=on_unknown)
             )
-        return self._encode_stream(file_text_blocks(path), allowed, policy, os.fspath(path))
+        return self._encode_stream(file_utf8_blocks(path), allowed, policy, os.fspath(path), utf8_chunks=True)
 
     def _encode_stream(
-        self, chunks: Iterable[str], allowed: list[bool], policy: tuple[int, int], where: str
+        self,
+        chunks: Iterable[str] | Iterable[bytes],
+        allowed: list[bool],
+        policy: tuple[int, int],
+        where: str,
+        utf8_chunks: bool = False,
     ) -> Iterator[int]:
-        """Ids of text arriving in chunks, from the compiled stream (an iterator of ids)."""
+        """Ids of text arriving in chunks, from the compiled stream (an iterator of ids);
+        ``utf8_chunks``: the chunks are bytes already checked to be UTF-8 (a file's blocks)."""
 
         def unknown_error(byte_offset: int, cp: int) -> DataError:
             return DataError(
@@ -551,7 +557,7 @@ class BPETokenizer:
                 "character>' to encode anyway (--on-unknown on the command line)"
             )
 
-        return self._encoder.stream(chunks, allowed, *policy, streaming.STREAM_BLOCK_BYTES, unknown_error)
+        return self._encoder.stream(chunks, allowed, *policy, streaming.STREAM_BLOCK_BYTES, unknown_error, utf8_chunks)
 
     def decode_bytes(self, ids: Iterable[int] | np.ndarray) -> bytes:
         """The concatenated bytes of ``ids`` (may end inside a UTF-8 character)."""

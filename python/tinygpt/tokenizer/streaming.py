@@ -24,6 +24,13 @@ def checked_chunks(chunks: Iterable[str]) -> Iterator[str]:
 
 def file_text_blocks(path: str | os.PathLike[str]) -> Iterator[str]:
     """The file's text in blocks of about FILE_BLOCK_BYTES, each ending on a character."""
+    for block in file_utf8_blocks(path):
+        yield block.decode("utf-8")
+
+
+def file_utf8_blocks(path: str | os.PathLike[str]) -> Iterator[bytes]:
+    """The file's bytes in blocks of about FILE_BLOCK_BYTES that end on a character, checked
+    to be UTF-8 (DataError naming the byte offset)."""
     try:
         with open(path, "rb") as handle:
             yield from _decoded_blocks(handle, path)
@@ -31,19 +38,20 @@ def file_text_blocks(path: str | os.PathLike[str]) -> Iterator[str]:
         raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
-def _decoded_blocks(handle: BinaryIO, path: str | os.PathLike[str]) -> Iterator[str]:
+def _decoded_blocks(handle: BinaryIO, path: str | os.PathLike[str]) -> Iterator[bytes]:
     carry = b""
     offset = 0  # file offset of carry[0]
     while True:
         block = handle.read(FILE_BLOCK_BYTES)
         data = carry + block
         end = len(data) if not block else _complete_utf8_end(data)
+        checked = data[:end]
         try:
-            text = data[:end].decode("utf-8")
+            checked.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise DataError(f"{path}: invalid UTF-8 at byte offset {offset + exc.start}") from None
-        if text:
-            yield text
+        if checked:
+            yield checked
         carry, offset = data[end:], offset + end
         if not block:
             return
