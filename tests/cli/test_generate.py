@@ -126,7 +126,7 @@ def test_characters_outside_a_words_alphabet_are_a_clear_error(tmp_path, capsys)
 
 
 def test_threads_flag(run_dir, capsys):
-    """--threads pins CPU threads; auto uses one for small models; bad values are clear errors."""
+    """--threads pins CPU threads; auto uses one; bad values are clear errors."""
     code, _, err = generate(
         capsys, str(run_dir), "--input", "Once", "--token-count", "2", "--device", "cpu", "--threads", "2"
     )
