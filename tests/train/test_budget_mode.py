@@ -5,6 +5,7 @@ over the budget and ends with its best model scored on the held-out split."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from tinygpt.model.config import GPTConfig
 from tinygpt.run.layout import RunLayout
 from tinygpt.train.budget import TimePlan
 from tinygpt.train.metrics import read_metrics
-from tinygpt.train.recipe import plan_recipe
+from tinygpt.train.recipe import measure_training_flops, plan_recipe
 
 # Flags shrink the recipe's model so the test takes seconds; the schedule stays the recipe's.
 SMALL = [
@@ -102,3 +103,8 @@ def test_the_model_never_shrinks_as_the_budget_grows():
         for seconds in (60, 240, 600, 1800, 7200, 36000)
     ]
     assert widths == sorted(widths) and widths[0] < widths[-1]
+
+
+def test_speed_probe_reports_a_throughput():
+    flops = measure_training_flops("cpu", seconds=0.03, windows=3)
+    assert math.isfinite(flops) and flops > 1e8  # any CPU multiplies faster than 0.1 GFLOP/s
