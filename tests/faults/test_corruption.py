@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 
 from tests.train.support import one_torch_thread  # noqa: F401 (autouse fixture)
 from tinygpt.cli import main
@@ -117,10 +118,19 @@ def command(name: str, world: Path) -> list[str]:
 
 def outcome(name: str, world: Path) -> tuple[int, str, str]:
     """Exit status, stderr, and the command's deterministic result (stdout, or the final
-    held-out loss of a training)."""
+    held-out loss of a training).
+
+    Every command starts on one torch thread: a float sum's rounding depends on how it is split
+    over threads, the module-scoped expected results are made before the autouse one-thread
+    fixture applies, and `generate` sets the process's thread count for whatever runs next."""
     out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main(command(name, world))
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            status = main(command(name, world))
+    finally:
+        torch.set_num_threads(previous_threads)
     result = out.getvalue()
     if name in ("train", "resume") and status == 0:
         run = world / ("new" if name == "train" else "run")
