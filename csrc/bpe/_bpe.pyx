@@ -426,7 +426,7 @@ cdef class Stream:
         self.utf8_chunks = utf8_chunks
         self.c.reset(new CStream(encoder.c.get()[0], encoder.options(allowed, unknown, replacement_cp)))
         self.chunks = iter(chunks)
-        self.block_bytes = max(block_bytes, 1)
+        self.block_bytes = max(block_bytes, <size_t>1)
         self.unknown_error = unknown_error
         self.ints = encoder.ints()
         self.start = 0
