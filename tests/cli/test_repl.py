@@ -9,6 +9,7 @@ import sys
 import pexpect
 import pytest
 
+from tests.ctrl_c import default_ctrl_c
 from tests.generate.generation_run import make_generation_run, one_cpu_thread  # noqa: F401 (autouse)
 from tinygpt.cli import main
 from tinygpt.tokenizer import BPETokenizer
@@ -34,6 +35,7 @@ def spawn_repl(run, history, *extra: str) -> pexpect.spawn:
         encoding="utf-8",
         timeout=60,
         dimensions=(50, 160),
+        preexec_fn=default_ctrl_c,
     )
 
 

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from tests.ctrl_c import default_ctrl_c
 from tests.generate.generation_run import make_generation_run
 
 
@@ -32,6 +33,7 @@ def test_ctrl_c_in_generate_prints_the_text_so_far(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_ctrl_c,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
