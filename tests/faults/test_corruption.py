@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.train.support import one_torch_thread  # noqa: F401 (autouse fixture)
 from tinygpt.cli import main
 from tinygpt.data import tokenize_corpus
 from tinygpt.data.sources import embedded_corpus_path
