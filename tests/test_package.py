@@ -89,3 +89,20 @@ def test_tokenizer_and_shard_work_do_not_import_torch() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_a_named_command_imports_only_its_own_cli_module(tmp_path: Path) -> None:
+    """``tinygpt tokenize`` builds its own parser only (start-up time); a mistyped command
+    still gets the usage of every command."""
+    code = (
+        "import sys; from tinygpt.cli import main; main(['tokenize', '--merge', '--out', sys.argv[1]]); "
+        "print(' '.join(m for m in sys.modules if m.startswith('tinygpt.cli.')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120)
+    imported = result.stdout.split()
+    assert "tinygpt.cli.tokenize" in imported
+    assert not [command for command in COMMANDS if command != "tokenize" and f"tinygpt.cli.{command}" in imported]
+    mistyped = subprocess.run([sys.executable, "-m", "tinygpt", "tokenise"], capture_output=True, text=True, timeout=120)
+    assert mistyped.returncode == 2
+    for command in COMMANDS:
+        assert command in mistyped.stderr

@@ -387,7 +387,7 @@ def _read_parquet_arrays(path: Path, column: str, rows: int) -> Iterator[pyarrow
     # Lazy: pyarrow is slow to import and only parquet input needs it.
     import pyarrow
 
-    batches = _parquet_file(path).iter_batches(batch_size=rows, columns=[column])
+    batches = _parquet_file(path).iter_batches(batch_size=rows, columns=[column], use_threads=False)
     row = 0
     try:
         for batch in batches:
