@@ -102,7 +102,9 @@ def test_a_named_command_imports_only_its_own_cli_module(tmp_path: Path) -> None
     imported = result.stdout.split()
     assert "tinygpt.cli.tokenize" in imported
     assert not [command for command in COMMANDS if command != "tokenize" and f"tinygpt.cli.{command}" in imported]
-    mistyped = subprocess.run([sys.executable, "-m", "tinygpt", "tokenise"], capture_output=True, text=True, timeout=120)
+    mistyped = subprocess.run(
+        [sys.executable, "-m", "tinygpt", "tokenise"], capture_output=True, text=True, timeout=120
+    )
     assert mistyped.returncode == 2
     for command in COMMANDS:
         assert command in mistyped.stderr

@@ -126,3 +126,26 @@ def test_decode_rejects_unknown_ids():
         tok.decode([-1])
     assert tok.decode([]) == ""
     assert tok.decode(np.array([97, 98], dtype=np.int64)) == "ab"
+
+
+def test_read_ahead_keeps_order_passes_errors_and_stops_early():
+    """The corpus read-ahead thread yields items in order, re-raises the reader's error in the
+    caller, and ends when the caller stops early (no hang, no stray thread)."""
+    import threading
+
+    from tinygpt.errors import DataError
+    from tinygpt.tokenizer.training import read_ahead
+
+    assert list(read_ahead(iter(range(50)))) == list(range(50))
+
+    def failing():
+        yield 1
+        raise DataError("corpus.txt:3: broken")
+
+    with pytest.raises(DataError, match="broken"):
+        list(read_ahead(failing()))
+    before = threading.active_count()
+    for item in read_ahead(iter(range(10**6)), depth=1):
+        if item == 3:
+            break
+    assert threading.active_count() == before

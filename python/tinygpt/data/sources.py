@@ -387,6 +387,8 @@ def _read_parquet_arrays(path: Path, column: str, rows: int) -> Iterator[pyarrow
     # Lazy: pyarrow is slow to import and only parquet input needs it.
     import pyarrow
 
+    # One column gains nothing from Arrow's thread pool, whose threads would take cores from
+    # the encoder's.
     batches = _parquet_file(path).iter_batches(batch_size=rows, columns=[column], use_threads=False)
     row = 0
     try:

@@ -4,18 +4,20 @@ then run the incremental merge loop, with a progress bar on stderr."""
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Union
+from typing import TypeVar, Union
 
 from tinygpt import _bpe
-from tinygpt.data.read_ahead import read_ahead
 from tinygpt.data.sources import open_corpus
 from tinygpt.errors import ConfigError, DataError
 from tinygpt.progress import progress_bar
 from tinygpt.tokenizer.patterns import resolve_pattern, split_at_specials
 from tinygpt.tokenizer.spec import TokenizerSpec
 
+T = TypeVar("T")
 Source = Union[str, "os.PathLike[str]", Iterable[str]]
 
 # Texts are handed to the counter in batches of about this many bytes: big enough to keep the
@@ -146,6 +148,49 @@ def _batches(documents: Iterable[str]) -> Iterator[tuple[list[str], int]]:
             batch, size = [], 0
     if batch:
         yield batch, size
+
+
+def read_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """``items``, produced up to ``depth`` ahead on a background thread.
+
+    Reading and decoding a corpus is Python work that holds the GIL; counting is C++ that
+    releases it, so the next batch is read while this one is counted.
+    """
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    finished = object()
+
+    def offer(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not offer(item):
+                    return
+            offer(finished)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            offer(exc)
+
+    worker = threading.Thread(target=produce, name="tinygpt-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is finished:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _count_with_regex(

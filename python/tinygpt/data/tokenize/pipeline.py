@@ -21,7 +21,6 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from tinygpt.data.manifest import SPLITS, TOKENIZER_NAME, Manifest, SplitInfo
-from tinygpt.data.read_ahead import ReadAhead
 from tinygpt.data.shards import MAX_SHARD_TOKENS, token_dtype
 from tinygpt.data.sources import Corpus, open_corpus
 from tinygpt.data.split_rule import TRAIN, VAL, SplitRule
@@ -41,9 +40,6 @@ _BATCH_MAX_DOCUMENTS = 16384
 # and cold piece caches in the encoder.
 _ARROW_BATCH_BYTES = 8 << 20
 _IN_MEMORY_BYTES = 32 << 20  # corpora up to this size are read once, not twice
-# Arrow arrays (a parquet batch of 16,384 rows, ~14 MB of stories, or 8 MB of a text file)
-# read ahead of the encoder: enough to cover the tokenizer's loading, little next to the RSS.
-_READ_AHEAD_ARRAYS = 4
 
 
 def tokenize_corpus(
@@ -76,51 +72,6 @@ def tokenize_corpus(
     (276, 31)
     """
     started = time.perf_counter()
-    if not isinstance(shard_tokens, int) or not 1 <= shard_tokens <= MAX_SHARD_TOKENS:
-        raise ConfigError(f"shard_tokens must lie in [1, {MAX_SHARD_TOKENS}], not {shard_tokens!r}")
-    SplitRule(split, val_fraction, 0)  # validates the split arguments before any work
-    check_part(part)
-    corpus = source if isinstance(source, Corpus) else open_corpus(source, text_column=text_column, format=format)
-    # Arrow reading starts now, on its own thread: it decompresses while this one loads the
-    # tokenizer (pure Python, a tenth of a second for GPT-2's), which would leave a core idle.
-    arrays = ReadAhead(corpus.iter_arrow(), _READ_AHEAD_ARRAYS) if corpus.reads_arrow else None
-    try:
-        return _tokenize(
-            corpus,
-            arrays,
-            tokenizer,
-            Path(out_dir),
-            started=started,
-            val_fraction=val_fraction,
-            split=split,
-            shard_tokens=shard_tokens,
-            part=part,
-            num_threads=num_threads,
-            show_progress=show_progress,
-            on_unknown=on_unknown,
-        )
-    finally:
-        if arrays is not None:
-            arrays.close()
-
-
-def _tokenize(
-    corpus: Corpus,
-    arrays: ReadAhead | None,
-    tokenizer: BPETokenizer | str | os.PathLike[str],
-    out_dir: Path,
-    *,
-    started: float,
-    val_fraction: float,
-    split: str,
-    shard_tokens: int,
-    part: tuple[int, int] | None,
-    num_threads: int | None,
-    show_progress: bool,
-    on_unknown: str,
-) -> TokenizeSummary:
-    """tokenize_corpus once its arguments are checked and ``arrays`` (the corpus as Arrow
-    arrays, for a corpus that reads them) is being read."""
     if isinstance(tokenizer, (str, os.PathLike)):
         tokenizer = BPETokenizer.load(tokenizer)
     if tokenizer.eot_id is None:
@@ -128,7 +79,13 @@ def _tokenize(
             "the tokenizer has no <|endoftext|> token, which shards need to mark where each "
             'document starts; train it with special_tokens=("<|endoftext|>",)'
         )
+    if not isinstance(shard_tokens, int) or not 1 <= shard_tokens <= MAX_SHARD_TOKENS:
+        raise ConfigError(f"shard_tokens must lie in [1, {MAX_SHARD_TOKENS}], not {shard_tokens!r}")
+    SplitRule(split, val_fraction, 0)  # validates the split arguments before any work
+    check_part(part)
+    corpus = source if isinstance(source, Corpus) else open_corpus(source, text_column=text_column, format=format)
     unknown = UnknownText.for_tokenizer(tokenizer, on_unknown)
+    out_dir = Path(out_dir)
     dtype = token_dtype(tokenizer.vocab_size)
     fingerprint = tokenizer.fingerprint()
     manifest = start_or_resume(
@@ -165,8 +122,8 @@ def _tokenize(
         with TokenizeProgress(show_progress) as progress, ThreadPoolExecutor(1) as saver:
             saved = saver.submit(tokenizer.save, out_dir / TOKENIZER_NAME)
             count: int | None
-            if arrays is not None:
-                count = corpus.arrow_document_count()
+            if corpus.reads_arrow:
+                arrays, count = _arrays_and_count(corpus)
                 rule = SplitRule(split, val_fraction, count)
                 first, stop = part_range(part, count)
                 batches: Iterator[_Batch | _ArrowBatch] = _read_arrow_batches(arrays, rule, first, stop, manifest)
@@ -249,6 +206,11 @@ def _documents_and_count(
         count += len(batch)
         progress.advance(len(batch), 0)
     return corpus, count
+
+
+def _arrays_and_count(corpus: Corpus) -> tuple[Iterable[Any], int]:
+    """A parquet or text corpus as Arrow arrays, and its document count."""
+    return corpus.iter_arrow(), corpus.arrow_document_count()
 
 
 @dataclass
@@ -407,7 +369,9 @@ class _EncodeAndWrite:
             )
             for array in arrays
         ]
-        tokens = np.concatenate([ids for ids, _ in parts])
+        # A batch is usually one array (a parquet batch fills it): its ids are used as they are,
+        # not copied (a copy is megabytes of fresh memory per batch).
+        tokens = parts[0][0] if len(parts) == 1 else np.concatenate([ids for ids, _ in parts])
         self._check_boundaries(tokens, int(sum(np.count_nonzero(size) for size in sizes)))
         if self.unknown.counting:  # a closed alphabet (words mode): its texts are counted in Python
             sizes = [self.unknown.scored_sizes(array.to_pylist(), size) for array, size in zip(arrays, sizes)]
