@@ -80,6 +80,19 @@ CANDIDATES: dict[str, dict[str, Any]] = {
         },
         "train": {"contexts_per_batch": 16},
     },
+    "tied head": {"model": {"tie_weights": True}},
+    "gelu": {"model": {"activation": "gelu"}},
+    "weight decay 0.3": {"train": {"weight_decay": 0.3}},
+    "weight decay 1.0": {"train": {"weight_decay": 1.0}},
+    "min lr 0": {"schedule": {"min_lr": 0.0}},
+    "min lr 3e-5": {"schedule": {"min_lr": 3e-5}},
+    "peak lr 6e-3, batch 16": {"train": {"contexts_per_batch": 16}, "schedule": {"peak_lr": 6e-3, "min_lr": 6e-4}},
+    "batch 8": {"train": {"contexts_per_batch": 8}},
+    "dropout 0.05": {
+        "model": {f"{kind}_dropout": 0.05 for kind in ("embedding", "attention", "feed_forward", "residual")}
+    },
+    "tied head, gelu": {"model": {"tie_weights": True, "activation": "gelu"}},
+    "tied head, weight decay 1.0": {"model": {"tie_weights": True}, "train": {"weight_decay": 1.0}},
     "compile": {"compile": True},
     "gpt-rs config, constant 2e-4": {"gptrs": True},
 }
