@@ -36,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--max-seconds S and no config file, tinygpt picks the recipe for S seconds on this "
         "device and data (model size from a short speed probe, capped by the data's size; a "
         "head tied to the token embedding; weight decay 0.3 once the run will read its data "
-        "more than once and dropout 0.2 once it will read it ten times or more; Muon for the "
+        "more than once and dropout 0.2 once it will read it twenty times or more; Muon for the "
         "blocks' matrices and AdamW for the rest, batches of 16, warm-up then a decay to zero that "
         "ends exactly at the budget; evaluations, checkpoints and the final held-out score all fit "
         "inside S; the last checkpoint is the best); flags still override it.",
