@@ -170,7 +170,7 @@ class Trainer:
                         train_loss = self._log(window, learning_rate, metrics, display, started)
                     if at_end or self.pace.evaluation_due(self.step):
                         last_eval = self._evaluate(batches, metrics, display)
-                        self._checkpoint(val_loss=last_eval[1], train_loss=last_eval[0])
+                        self._checkpoint(val_loss=last_eval[1], train_loss=last_eval[0], at_end=at_end)
                     if not at_end and self._should_stop(stop_requested, started, max_seconds):
                         interrupted = stop_requested()
                         stopped_early = True
@@ -312,8 +312,12 @@ class Trainer:
         )
         return result
 
-    def _checkpoint(self, *, val_loss: float | None, train_loss: float | None) -> None:
-        """Rank 0 writes; every rank's RNG and loader state goes in, for an exact resume."""
+    def _checkpoint(self, *, val_loss: float | None, train_loss: float | None, at_end: bool = False) -> None:
+        """Rank 0 writes; every rank's RNG and loader state goes in, for an exact resume.
+
+        A time plan's last checkpoint is its best: the decay ends there, and the estimates
+        (a few batches each) are too noisy to pick an earlier, undecayed model over it; one
+        named a checkpoint 0.02 bits per byte worse than the last in a 10-minute run."""
         if self._checkpointed_step == self.step:
             return
         require_finite_weights(
@@ -338,7 +342,13 @@ class Trainer:
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             }
             index = save_checkpoint(
-                self.layout, self.step, self.raw_model, trainer_state, meta, keep_last=self.config.checkpoints_kept
+                self.layout,
+                self.step,
+                self.raw_model,
+                trainer_state,
+                meta,
+                keep_last=self.config.checkpoints_kept,
+                best=at_end and isinstance(self.pace, TimePace),
             )
             self.best_checkpoint, self.last_checkpoint = index.best, index.last
         self.dist.barrier()
