@@ -33,6 +33,12 @@ from story_shards import make_story_shards
 SHARED = Path(os.environ.get("TINYGPT_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 PARQUET = SHARED / "tinystories" / "tinystories-5k.parquet"
 
+
+def _dropout(probability: float) -> dict[str, float]:
+    """All four of the model's dropouts at ``probability``."""
+    return {f"{kind}_dropout": probability for kind in ("embedding", "attention", "feed_forward", "residual")}
+
+
 # Each candidate: changes to the recipe's model, train config and time schedule, and run options.
 CANDIDATES: dict[str, dict[str, Any]] = {
     "recipe": {},
@@ -63,32 +69,70 @@ CANDIDATES: dict[str, dict[str, Any]] = {
         "train": {"contexts_per_batch": 16},
     },
     "context 128, batch 16": {"model": {"context_length": 128}, "train": {"contexts_per_batch": 16}},
-    "dropout 0.1": {
-        "model": {f"{kind}_dropout": 0.1 for kind in ("embedding", "attention", "feed_forward", "residual")}
-    },
+    "dropout 0.1": {"model": _dropout(0.1)},
     "width 192, 6 heads, dropout 0.1": {
         "model": {
             "embedding_size": 192,
             "head_count": 6,
-            **{f"{kind}_dropout": 0.1 for kind in ("embedding", "attention", "feed_forward", "residual")},
+            **_dropout(0.1),
         }
     },
     "context 128, batch 16, dropout 0.1": {
         "model": {
             "context_length": 128,
-            **{f"{kind}_dropout": 0.1 for kind in ("embedding", "attention", "feed_forward", "residual")},
+            **_dropout(0.1),
         },
         "train": {"contexts_per_batch": 16},
     },
+    "tied head": {"model": {"tie_weights": True}},
+    "gelu": {"model": {"activation": "gelu"}},
+    "weight decay 0.3": {"train": {"weight_decay": 0.3}},
+    "weight decay 1.0": {"train": {"weight_decay": 1.0}},
+    "min lr 0": {"schedule": {"min_lr": 0.0}},
+    "min lr 3e-5": {"schedule": {"min_lr": 3e-5}},
+    "peak lr 6e-3, batch 16": {"train": {"contexts_per_batch": 16}, "schedule": {"peak_lr": 6e-3, "min_lr": 6e-4}},
+    "batch 8": {"train": {"contexts_per_batch": 8}},
+    "dropout 0.2": {"model": _dropout(0.2)},
+    "dropout 0.3": {"model": _dropout(0.3)},
+    "dropout 0.05": {"model": _dropout(0.05)},
     "compile": {"compile": True},
     "gpt-rs config, constant 2e-4": {"gptrs": True},
 }
+
+
+def combined(*names: str) -> dict[str, Any]:
+    """The changes of several candidates at once (later ones win where they touch the same field)."""
+    changes: dict[str, Any] = {}
+    for name in names:
+        for part, fields in CANDIDATES[name].items():
+            changes[part] = {**changes.get(part, {}), **fields} if isinstance(fields, dict) else fields
+    return changes
+
+
+COMBINATIONS = (
+    ("tied head", "gelu"),
+    ("tied head", "weight decay 0.3"),
+    ("tied head", "weight decay 1.0"),
+    ("tied head", "min lr 0"),
+    ("tied head", "batch 16"),
+    ("tied head", "dropout 0.05"),
+    ("tied head", "min lr 0", "batch 16"),
+    ("tied head", "gelu", "min lr 0", "batch 16"),
+    ("tied head", "min lr 0", "batch 16", "weight decay 0.3"),
+    ("tied head", "min lr 0", "batch 16", "dropout 0.05"),
+    ("tied head", "peak lr 6e-3, batch 16", "min lr 0"),
+    ("tied head", "min lr 0", "batch 8"),
+    ("tied head", "gelu", "min lr 0", "batch 16", "weight decay 0.3"),
+    ("tied head", "gelu", "min lr 0", "batch 16", "weight decay 0.3", "dropout 0.2"),
+)
+CANDIDATES.update({", ".join(names): combined(*names) for names in COMBINATIONS})
 
 
 def candidate_run(name: str, shards: Path, seconds: float, clock: str, out: Path) -> dict[str, Any]:
     """Train one candidate in this process and return its figures."""
     import torch
 
+    from tinygpt.data import read_manifest
     from tinygpt.model.config import GPTConfig
     from tinygpt.train import TrainConfig, train
     from tinygpt.train.budget import TimePlan
@@ -98,7 +142,9 @@ def candidate_run(name: str, shards: Path, seconds: float, clock: str, out: Path
     if clock == "cpu":
         use_cpu_clock()
     changes = CANDIDATES[name]
-    recipe = plan_recipe(seconds, vocab_size=2048, device="cpu", flops_per_second=0.0)
+    vocab_size = read_manifest(shards).vocab_size
+    # No speed figure: the recipe as it is before the data rule regularises it for many passes.
+    recipe = plan_recipe(seconds, vocab_size=vocab_size, device="cpu", flops_per_second=0.0)
     model = GPTConfig(**{**recipe.model.to_dict(), **changes.get("model", {})})
     config = recipe.train.replace(**changes.get("train", {}))
     plan = TimePlan(
@@ -107,7 +153,7 @@ def candidate_run(name: str, shards: Path, seconds: float, clock: str, out: Path
         evaluations=recipe.plan.evaluations,
     )
     if changes.get("gptrs"):  # gpt-rs's own recipe, its constant rate over the same time
-        model = GPTConfig(vocab_size=2048)
+        model = GPTConfig(vocab_size=vocab_size)
         config = TrainConfig()
         plan = replace(
             plan, schedule=replace(plan.schedule, peak_lr=2e-4, min_lr=2e-4, warmup_fraction=0.0, decay_fraction=0.0)
@@ -133,6 +179,7 @@ def candidate_run(name: str, shards: Path, seconds: float, clock: str, out: Path
         "held_out_loss": summary.held_out.loss,
         "steps": summary.steps,
         "tokens": summary.tokens_seen,
+        "passes": summary.tokens_seen / read_manifest(shards).split("train").tokens,
         "parameters": sum(p.numel() for p in _model_parameters(out)),
         "wall_seconds": time.perf_counter() - started_wall,
         "cpu_seconds": time.process_time() - started_cpu,
@@ -200,14 +247,14 @@ def main() -> int:
 
 
 def print_table(results: list[dict[str, Any]]) -> None:
-    print("| candidate | held-out bits/byte | steps | tokens | parameters | wall s | load |")
-    print("|---|---|---|---|---|---|---|")
+    print("| candidate | held-out bits/byte | steps | tokens | passes | parameters | wall s | load |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in sorted(results, key=lambda r: r.get("bits_per_byte", float("inf"))):
         if "error" in r:
-            print(f"| {r['name']} | failed: {r['error']} | | | | | |")
+            print(f"| {r['name']} | failed: {r['error']} | | | | | | |")
             continue
         print(
-            f"| {r['name']} | {r['bits_per_byte']:.4f} | {r['steps']:,} | {r['tokens']:,} | "
+            f"| {r['name']} | {r['bits_per_byte']:.4f} | {r['steps']:,} | {r['tokens']:,} | {r['passes']:.1f} | "
             f"{r['parameters']:,} | {r['wall_seconds']:.0f} | {r['load_average']:.1f} |"
         )
 

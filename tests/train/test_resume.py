@@ -99,6 +99,17 @@ def test_checkpoints_keep_the_last_k_and_the_best(tmp_path):
     assert CheckpointIndex.read(layout) == index
 
 
+def test_a_checkpoint_saved_as_best_displaces_a_lower_estimate(tmp_path):
+    layout = RunLayout.of(tmp_path)
+    model = nn.Linear(2, 2)
+    for step, val_loss in zip(range(1, 4), (3.0, 1.0, 2.0)):
+        index = save_checkpoint(
+            layout, step, model, {"step": step}, {"val_loss": val_loss}, keep_last=1, best=step == 3
+        )
+    assert index == CheckpointIndex(last=checkpoint_name(3), best=checkpoint_name(3), kept=[checkpoint_name(3)])
+    assert sorted(p.name for p in layout.checkpoints.iterdir() if p.is_dir()) == [checkpoint_name(3)]
+
+
 def test_a_failed_checkpoint_write_leaves_no_partial_directory(tmp_path, monkeypatch):
     layout = RunLayout.of(tmp_path)
 

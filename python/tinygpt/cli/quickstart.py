@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
 
 from tinygpt.cli.arguments import SECONDS, SEED, THREADS
+from tinygpt.data.manifest import read_manifest
 from tinygpt.data.sources import embedded_corpus_path
 from tinygpt.data.tokenize import tokenize_corpus
 from tinygpt.errors import ConfigError
@@ -35,16 +36,16 @@ class QuickstartPlan:
     token_count: int = 200
     threads: int = 1
 
-    def recipe(self, flops_per_second: float) -> Recipe:
-        """Budget mode's recipe for ``train_seconds``, with dropout 0.2: ~100 KB of stories is
-        memorised within a minute or two without it."""
-        recipe = plan_recipe(
-            self.train_seconds, vocab_size=self.vocab_size, device=self.device, flops_per_second=flops_per_second
+    def recipe(self, flops_per_second: float, training_tokens: int) -> Recipe:
+        """Budget mode's recipe for ``train_seconds`` on ``training_tokens``: ~100 KB of stories
+        are read dozens of times over in that time, so the recipe's rule adds dropout."""
+        return plan_recipe(
+            self.train_seconds,
+            vocab_size=self.vocab_size,
+            device=self.device,
+            flops_per_second=flops_per_second,
+            training_tokens=training_tokens,
         )
-        model = replace(
-            recipe.model, embedding_dropout=0.2, attention_dropout=0.2, feed_forward_dropout=0.2, residual_dropout=0.2
-        )
-        return replace(recipe, model=model)
 
 
 def run_quickstart(plan: QuickstartPlan, console: Console) -> str:
@@ -75,7 +76,7 @@ def run_quickstart(plan: QuickstartPlan, console: Console) -> str:
 
     console.rule(f"3/4 model: training for {plan.train_seconds:.0f} s on {plan.device}")
     run_dir = plan.out / "run"
-    recipe = plan.recipe(measure_training_flops(plan.device))
+    recipe = plan.recipe(measure_training_flops(plan.device), read_manifest(shards).split("train").tokens)
     summary = train(
         shards,
         run_dir,

@@ -34,9 +34,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "can also be set, or overridden, with its flag. Under `torchrun --nproc_per_node N -m "
         "tinygpt train ...` it trains with DistributedDataParallel. Budget mode: with "
         "--max-seconds S and no config file, tinygpt picks the recipe for S seconds on this "
-        "device (model size from a short speed probe, no dropout, Muon for the blocks' "
-        "matrices and AdamW for the rest at a high peak learning rate, warm-up then a decay that ends exactly at the budget; evaluations, "
-        "checkpoints and the final held-out score all fit inside S); flags still override it.",
+        "device and data (model size from a short speed probe, capped by the data's size; a "
+        "head tied to the token embedding; weight decay 0.3 once the run will read its data "
+        "more than once and dropout 0.2 once it will read it twenty times or more; Muon for the "
+        "blocks' matrices and AdamW for the rest, batches of 16, warm-up then a decay to zero that "
+        "ends exactly at the budget; evaluations, checkpoints and the final held-out score all fit "
+        "inside S; the last checkpoint is the best); flags still override it.",
     )
     parser.add_argument("--data", metavar="SHARDS", help="a `tinygpt tokenize` output directory")
     parser.add_argument("--out", metavar="RUN", help="new run directory to create")
@@ -109,11 +112,13 @@ def _train_on_budget(args: argparse.Namespace, options: dict[str, Any]) -> Train
 
     context = context_from_environment()
     device = context.device(args.device)
+    manifest = read_manifest(args.data)
     recipe = plan_recipe(
         args.max_seconds,
-        vocab_size=read_manifest(args.data).vocab_size,
+        vocab_size=manifest.vocab_size,
         device=device.type,
         flops_per_second=agreed_training_flops(context, device, measure_training_flops),
+        training_tokens=manifest.split("train").tokens,
     )
     if args.threads is None and recipe.threads is not None:
         torch.set_num_threads(recipe.threads)

@@ -42,9 +42,11 @@ def save_checkpoint(
     meta: dict[str, Any],
     *,
     keep_last: int,
+    best: bool = False,
 ) -> CheckpointIndex:
     """Write the checkpoint of ``step`` and update the index; ``meta["val_loss"]`` (if any)
-    decides whether it becomes the best. Returns the updated index."""
+    decides whether it becomes the best, unless ``best`` makes it the best outright (the end
+    of a schedule whose decay finishes there). Returns the updated index."""
     name = checkpoint_name(step)
     final = layout.checkpoints / name
     index = CheckpointIndex.read(layout)
@@ -61,7 +63,7 @@ def save_checkpoint(
             shutil.rmtree(staging, ignore_errors=True)
             raise
     index.last = name
-    if index.best is None or _is_better(meta, _read_meta(layout.checkpoints / index.best)):
+    if best or index.best is None or _is_better(meta, _read_meta(layout.checkpoints / index.best)):
         index.best = name
     ordered = sorted(set(index.kept) | {name})
     recent = ordered[-keep_last:]

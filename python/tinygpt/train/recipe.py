@@ -1,7 +1,7 @@
 """The recipe `tinygpt train --max-seconds S` picks when no config is given.
 
 Chosen by measurement (benches/sweep_recipe.py; its tables are in docs/benchmarks.md): for CPU
-budgets of minutes, a short, wide-enough model with no dropout, a high peak learning rate with
+budgets of minutes, a short, wide-enough model, a high peak learning rate with
 a short warm-up and a decay that ends with the budget, and batches small enough for many
 steps. The model grows with the budget: the shape is the largest on a ladder whose training
 gets at least ``TOKENS_PER_PARAMETER`` tokens per parameter in the time, at the throughput
@@ -14,6 +14,18 @@ bits per byte there, 1.075 at 600), overfitting its data; width 192, tried at te
 cores, overfitted faster and ended at 1.082. No measured budget favours a larger shape, so the
 first step up comes at about twice that arithmetic (some twenty minutes of two idle cores), at
 5 predicted tokens per parameter.
+
+The data's size is part of the plan (budget mode reads the training tokens from the shards'
+manifest). A shape is taken only if the data holds ``UNIQUE_TOKENS_PER_PARAMETER`` distinct
+tokens per parameter (Chinchilla's 20 tokens per parameter, read at most 4 times over): on 1 M
+tokens the smallest shape stays whatever the budget. A run predicted to read its data
+``REPEATED_PASSES`` times or more gets more weight decay, one predicted to read it
+``REGULARISED_PASSES`` times or more dropout too: on the quickstart's 41 K tokens (62 passes in
+150 seconds of one core) dropout 0.2 turned 3.90 bits per byte into 2.08, while on the sample
+(6 passes at 480 seconds) dropout cost more than it gave. Against memorising at any budget,
+the head is tied to the token embedding (fewer parameters to fit the data with; it won at 1
+and at 5.5 passes), and small batches with a decay to zero (more, noisier steps) beat larger
+ones.
 """
 
 from __future__ import annotations
@@ -40,14 +52,25 @@ SHAPES = (
     (768, 12, 12, 512),
 )
 TOKENS_PER_PARAMETER = 5.0
+UNIQUE_TOKENS_PER_PARAMETER = 5.0
 PEAK_LEARNING_RATE = 3e-3
-MIN_LEARNING_RATE_RATIO = 0.1
+MIN_LEARNING_RATE_RATIO = 0.0
 WARMUP_FRACTION = 0.02
 DECAY_FRACTION = 0.4
-CONTEXTS_PER_BATCH = 32
+CONTEXTS_PER_BATCH = 16
 WEIGHT_DECAY = 0.1
 OPTIMIZER = "muon"
 EVALUATIONS = 4
+# Regularisation by the passes over the training tokens the run is predicted to make (the
+# probe's arithmetic, close to the runs' own on an idle CPU and up to 4 times below it on a busy
+# one): weight decay 0.3 once the data repeats (0.007 bits per byte better than 0.1 at 5.6
+# passes), dropout 0.2 once it repeats many times over (at 62 passes 2.08 bits per byte against
+# 3.90 without; at 6 passes even 0.05 cost 0.019). Nothing was measured between: the threshold
+# sits at about the geometric middle, above the sample's ten minutes on two idle cores (15).
+REPEATED_PASSES = 1.0
+REPEATED_WEIGHT_DECAY = 0.3
+REGULARISED_PASSES = 20.0
+REGULARISED_DROPOUT = 0.2
 
 
 @dataclass(frozen=True)
@@ -60,26 +83,33 @@ class Recipe:
     threads: int | None
 
 
-def plan_recipe(seconds: float, *, vocab_size: int, device: str, flops_per_second: float) -> Recipe:
+def plan_recipe(
+    seconds: float, *, vocab_size: int, device: str, flops_per_second: float, training_tokens: int | None = None
+) -> Recipe:
     """The recipe for ``seconds`` of training on ``device`` (a torch device type) that does
-    ``flops_per_second`` of training arithmetic (see ``measure_training_flops``)."""
-    shape = _shape_for(seconds * flops_per_second, vocab_size)
+    ``flops_per_second`` of training arithmetic (see ``measure_training_flops``), on shards
+    with ``training_tokens`` tokens in their training split (unknown: as if unlimited)."""
+    shape = _shape_for(seconds * flops_per_second, vocab_size, training_tokens)
     embedding, blocks, heads, context = shape
+    passes = planned_passes(seconds * flops_per_second, _parameters(shape, vocab_size), training_tokens)
+    dropout = REGULARISED_DROPOUT if passes >= REGULARISED_PASSES else 0.0
     model = GPTConfig(
         vocab_size=vocab_size,
         embedding_size=embedding,
         context_length=context,
         head_count=heads,
         block_count=blocks,
-        embedding_dropout=0.0,
-        attention_dropout=0.0,
-        feed_forward_dropout=0.0,
-        residual_dropout=0.0,
+        embedding_dropout=dropout,
+        attention_dropout=dropout,
+        feed_forward_dropout=dropout,
+        residual_dropout=dropout,
+        activation="gelu",
+        tie_weights=True,
     )
     train = TrainConfig(
         learning_rate=PEAK_LEARNING_RATE,
         contexts_per_batch=CONTEXTS_PER_BATCH,
-        weight_decay=WEIGHT_DECAY,
+        weight_decay=REPEATED_WEIGHT_DECAY if passes >= REPEATED_PASSES else WEIGHT_DECAY,
         adam_beta2=0.99,
         sampling="document",
         optimizer=OPTIMIZER,
@@ -87,6 +117,14 @@ def plan_recipe(seconds: float, *, vocab_size: int, device: str, flops_per_secon
     return Recipe(
         model=model, train=train, plan=time_plan(seconds, train), threads=cpu_threads() if device == "cpu" else None
     )
+
+
+def planned_passes(total_flops: float, parameters: int, training_tokens: int | None) -> float:
+    """How many times the run is predicted to read its training tokens (0 when their number
+    is unknown)."""
+    if not training_tokens:
+        return 0.0
+    return total_flops / (6 * parameters) / training_tokens
 
 
 def time_plan(seconds: float, train: TrainConfig) -> TimePlan:
@@ -103,13 +141,16 @@ def time_plan(seconds: float, train: TrainConfig) -> TimePlan:
     return TimePlan(seconds=seconds, schedule=schedule, evaluations=EVALUATIONS)
 
 
-def _shape_for(total_flops: float, vocab_size: int) -> tuple[int, int, int, int]:
-    """The largest shape that still sees TOKENS_PER_PARAMETER tokens per parameter."""
+def _shape_for(total_flops: float, vocab_size: int, training_tokens: int | None) -> tuple[int, int, int, int]:
+    """The largest shape that still sees TOKENS_PER_PARAMETER tokens per parameter, and whose
+    data holds UNIQUE_TOKENS_PER_PARAMETER distinct training tokens per parameter."""
     chosen = SHAPES[0]
     for shape in SHAPES:
         parameters = _parameters(shape, vocab_size)
         tokens = total_flops / (6 * parameters)
         if tokens < TOKENS_PER_PARAMETER * parameters:
+            break
+        if training_tokens is not None and training_tokens < UNIQUE_TOKENS_PER_PARAMETER * parameters:
             break
         chosen = shape
     return chosen

@@ -1,0 +1,67 @@
+"""Budget mode's recipe rule: what `plan_recipe` picks for a budget, a device's speed and the
+size of the training data (no training here; the choices are measured in benches/sweep_recipe.py)."""
+
+from __future__ import annotations
+
+from tinygpt.train.recipe import (
+    REGULARISED_DROPOUT,
+    REPEATED_WEIGHT_DECAY,
+    SHAPES,
+    WEIGHT_DECAY,
+    plan_recipe,
+    planned_passes,
+)
+
+SAMPLE_TOKENS = 1_083_497  # the TinyStories sample's training split, BPE 2,048
+GPU_FLOPS = 1e14
+
+
+def _shape(recipe):
+    model = recipe.model
+    return (model.embedding_size, model.block_count, model.head_count, model.context_length)
+
+
+def test_a_small_corpus_keeps_the_smallest_shape_however_large_the_budget():
+    recipe = plan_recipe(
+        3600, vocab_size=2048, device="cuda", flops_per_second=GPU_FLOPS, training_tokens=SAMPLE_TOKENS
+    )
+    assert _shape(recipe) == SHAPES[0]
+
+
+def test_a_large_corpus_lets_the_shape_grow_with_the_budget():
+    unknown = plan_recipe(3600, vocab_size=2048, device="cuda", flops_per_second=GPU_FLOPS)
+    large = plan_recipe(
+        3600, vocab_size=2048, device="cuda", flops_per_second=GPU_FLOPS, training_tokens=10_000_000_000
+    )
+    assert _shape(large) == _shape(unknown) != SHAPES[0]
+
+
+def test_dropout_comes_only_when_the_run_reads_its_data_many_times_over():
+    cpu = {"device": "cpu", "flops_per_second": 5e10}
+    quickstart = plan_recipe(150, vocab_size=512, training_tokens=41_298, **cpu)  # its ~100 KB of stories
+    # Ten minutes on the sample, at the speed an idle 2-core AVX512 machine's probe showed.
+    sample = plan_recipe(600, vocab_size=2048, training_tokens=SAMPLE_TOKENS, device="cpu", flops_per_second=2.2e11)
+    unknown = plan_recipe(150, vocab_size=512, **cpu)
+    assert quickstart.model.residual_dropout == quickstart.model.embedding_dropout == REGULARISED_DROPOUT > 0
+    assert sample.model.residual_dropout == unknown.model.residual_dropout == 0.0
+
+
+def test_weight_decay_rises_once_the_run_reads_its_data_more_than_once():
+    cpu = {"vocab_size": 2048, "device": "cpu", "flops_per_second": 5e10}
+    fresh = plan_recipe(600, training_tokens=10_000_000_000, **cpu)
+    unknown = plan_recipe(600, **cpu)
+    repeated = plan_recipe(600, training_tokens=SAMPLE_TOKENS, **cpu)
+    assert fresh.train.weight_decay == unknown.train.weight_decay == WEIGHT_DECAY
+    assert repeated.train.weight_decay == REPEATED_WEIGHT_DECAY > WEIGHT_DECAY
+
+
+def test_planned_passes_are_the_predicted_tokens_over_the_training_tokens():
+    assert planned_passes(6e12, 1_000_000, 500_000) == 2.0
+    assert planned_passes(6e12, 1_000_000, None) == 0.0
+
+
+def test_the_head_is_tied_to_the_token_embedding_at_every_budget():
+    assert all(
+        plan_recipe(seconds, vocab_size=2048, device="cpu", flops_per_second=5e10).model.tie_weights
+        for seconds in (60, 600, 36000)
+    )
