@@ -11,10 +11,16 @@ Nothing here comes from tinygpt, so the comparison is against plain PyTorch.
 and a cosine to 1e-4, weight decay 0.1, clipping at 1) with nanoGPT's model choices (GELU, no
 biases, the head tied to the token embedding), run for a wall-clock budget: the cosine spans
 the steps that fit, measured over the warm-up, which a user would otherwise guess.
+
+``python baseline_train_loop.py SHARD WEIGHTS --config JSON ...`` runs ``plain_train`` in a
+process of its own, as a user runs such a script, saves the weights and prints the tokens/s.
 """
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
+import json
 import math
 import time
 from collections.abc import Callable
@@ -206,3 +212,38 @@ def nanogpt_cpu_recipe(
         plain_step(model, optimizer, *get_batch(shard, batch_size, config.context_length))
         step += 1
     return model, step
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="plain_train in a process of its own")
+    parser.add_argument("shard", type=Path)
+    parser.add_argument("weights", type=Path, help="where to torch.save the trained state dict")
+    parser.add_argument("--config", required=True, help="PlainConfig's fields as a JSON object")
+    parser.add_argument("--steps", type=int, required=True)
+    parser.add_argument("--warmup-steps", type=int, required=True)
+    parser.add_argument("--batch-size", type=int, required=True)
+    parser.add_argument("--learning-rate", type=float, required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, required=True)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    model, tokens_per_second = plain_train(
+        args.shard,
+        PlainConfig(**json.loads(args.config)),
+        steps=args.steps,
+        warmup_steps=args.warmup_steps,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+    )
+    torch.save(model.state_dict(), args.weights)
+    print(json.dumps({"tokens_per_second": tokens_per_second}))
+
+
+def plain_config_json(config: PlainConfig) -> str:
+    """``config`` as ``main``'s ``--config`` takes it."""
+    return json.dumps(dataclasses.asdict(config))
+
+
+if __name__ == "__main__":
+    main()

@@ -6,8 +6,10 @@ from __future__ import annotations
 import math
 
 import torch
+from torch.nn import functional as F
 
 from tinygpt.model.dropout import Dropout, dropout, keep_mask
+from tinygpt.model.gpt import _causal_attention_with_dropout
 
 
 def test_keep_fraction_is_one_minus_p():
@@ -45,3 +47,10 @@ def test_masks_follow_torch_seed():
 
 def test_odd_sizes_get_a_full_mask():
     assert keep_mask(torch.Size([3, 5, 7]), 0.1).shape == (3, 5, 7)
+
+
+def test_written_out_attention_equals_sdpa_when_nothing_is_dropped():
+    q, k, v = torch.randn(3, 2, 4, 9, 8).unbind(0)
+    # p below 2^-33 rounds to a threshold that keeps every element.
+    ours = _causal_attention_with_dropout(q, k, v, 1e-12)
+    torch.testing.assert_close(ours, F.scaled_dot_product_attention(q, k, v, is_causal=True))

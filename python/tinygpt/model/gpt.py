@@ -9,6 +9,7 @@ q/k/v linear per head) convert to and from this layout, see ``GPT.from_gptrs``.
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any, Callable
 
@@ -23,7 +24,7 @@ from tinygpt.errors import ConfigError, DataError
 from tinygpt.gptrs.checkpoint import from_gptrs_names, to_gptrs_names
 from tinygpt.model.config import GPTConfig
 from tinygpt.model.decoding import TokenSampler, sample_tokens
-from tinygpt.model.dropout import Dropout
+from tinygpt.model.dropout import Dropout, dropout
 from tinygpt.model.kv_cache import KVCache
 from tinygpt.model.linear import Linear
 
@@ -56,6 +57,9 @@ class CausalSelfAttention(nn.Module):
         if last_only:
             q = q[:, :, -1:]
         queries = q.shape[2]
+        if self.training and self.attention_dropout and cache is None and x.device.type == "cpu":
+            y = _causal_attention_with_dropout(q, k, v, self.attention_dropout)
+            return self.projection(y.transpose(1, 2).reshape(batch, queries, width))
         mask = None
         if past and queries > 1:
             # New queries see every cached position and the causal part of their own block.
@@ -69,6 +73,17 @@ class CausalSelfAttention(nn.Module):
             is_causal=past == 0 and queries > 1,
         )
         return self.projection(y.transpose(1, 2).reshape(batch, queries, width))
+
+
+def _causal_attention_with_dropout(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, p: float) -> torch.Tensor:
+    """What ``scaled_dot_product_attention`` computes on the CPU when it drops out (its math
+    path: there is no fused CPU kernel with dropout), written out to use the cheaper mask and
+    to skip the math path's safe-softmax checks (every causal row has a position to attend to)."""
+    steps = q.shape[2]
+    scores = (q * (1.0 / math.sqrt(q.shape[-1]))) @ k.transpose(-2, -1)  # scaling q is the smaller pass
+    future = torch.ones(steps, steps, dtype=torch.bool, device=q.device).triu(1)
+    weights = dropout(scores.masked_fill(future, float("-inf")).softmax(dim=-1), p, training=True)
+    return weights @ v
 
 
 class FeedForward(nn.Module):
