@@ -235,7 +235,8 @@ def _read_arrow_batches(
     begin = 0
     for array in arrays:
         end = begin + len(array)
-        for name, piece in _split_pieces(array, rule, begin, max(begin, first), min(end, stop)):
+        # min() with the array's end keeps the window finite when the corpus's end is unknown (inf).
+        for name, piece in _split_pieces(array, rule, begin, max(begin, first), int(min(end, stop))):
             skip = min(len(piece), max(0, done[name] - seen[name]))
             seen[name] += len(piece)
             if len(piece) > skip:
@@ -255,21 +256,20 @@ def _read_arrow_batches(
         yield batch
 
 
-def _split_pieces(array: Any, rule: SplitRule, begin: int, low: int, high: float) -> list[tuple[str, Any]]:
+def _split_pieces(array: Any, rule: SplitRule, begin: int, low: int, high: int) -> list[tuple[str, Any]]:
     """The documents of ``array`` (corpus indexes from ``begin``) in [low, high), per split, in
     corpus order: slices at the tail split's boundary, or the hash rule's choice filtered out."""
     if rule.rule == "tail":
         return [(name, array.slice(a - begin, b - a)) for name, a, b in _tail_slices(rule.train_documents, low, high)]
     if high <= low:
         return []
-    window = array.slice(low - begin, int(min(high, 2**62)) - low)
+    window = array.slice(low - begin, high - low)
     held = rule.held_out(*utf8_buffers(window))
     return [(TRAIN, window.filter(~held)), (VAL, window.filter(held))]
 
 
-def _tail_slices(train_documents: int, low: int, high: float) -> list[tuple[str, int, int]]:
+def _tail_slices(train_documents: int, low: int, high: int) -> list[tuple[str, int, int]]:
     """The corpus indexes [low, high) cut at the train/val boundary: (split, low, high) each."""
-    high = int(min(high, 2**62))
     cut = min(max(low, train_documents), high)
     return [(name, a, b) for name, a, b in ((TRAIN, low, cut), (VAL, cut, high)) if b > a]
 
