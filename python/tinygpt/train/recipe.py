@@ -124,7 +124,12 @@ def planned_passes(total_flops: float, parameters: int, training_tokens: int | N
     is unknown)."""
     if not training_tokens:
         return 0.0
-    return total_flops / (6 * parameters) / training_tokens
+    return _predicted_tokens(total_flops, parameters) / training_tokens
+
+
+def _predicted_tokens(total_flops: float, parameters: int) -> float:
+    """Tokens that ``total_flops`` of training arithmetic trains a model of ``parameters`` on."""
+    return total_flops / (6 * parameters)
 
 
 def time_plan(seconds: float, train: TrainConfig) -> TimePlan:
@@ -147,8 +152,7 @@ def _shape_for(total_flops: float, vocab_size: int, training_tokens: int | None)
     chosen = SHAPES[0]
     for shape in SHAPES:
         parameters = _parameters(shape, vocab_size)
-        tokens = total_flops / (6 * parameters)
-        if tokens < TOKENS_PER_PARAMETER * parameters:
+        if _predicted_tokens(total_flops, parameters) < TOKENS_PER_PARAMETER * parameters:
             break
         if training_tokens is not None and training_tokens < UNIQUE_TOKENS_PER_PARAMETER * parameters:
             break
