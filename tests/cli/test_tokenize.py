@@ -117,7 +117,7 @@ def test_parts_then_merge(tmp_path, tinystories_txt, tokenizer_file, capsys):
         (["--out", "o"], "--data SRC is required"),
         (["--data", "x.txt", "--out", "o"], "pass --tokenizer TOK.ron, or --vocab-size N"),
         (["--data", "x.txt", "--vocab-size", "300", "--part", "0/2", "--out", "o"], "cannot be combined with --part"),
-        (["--data", "missing.txt", "--tokenizer", "missing.ron", "--out", "o"], "missing.ron"),
+        (["--data", "embedded", "--tokenizer", "missing.ron", "--out", "o"], "missing.ron"),
         (["--merge", "--out", "o"], "no part manifests"),
     ],
 )

@@ -16,13 +16,13 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.parallel import DistributedDataParallel
 
+from tinygpt.allocator import keep_freed_memory
 from tinygpt.evaluate import IGNORE_INDEX, HeldOutLoss, held_out_loss, mean_batch_loss
 from tinygpt.model.config import GPTConfig
 from tinygpt.model.gpt import GPT
 from tinygpt.precision import autocast, precision_name
 from tinygpt.run.checkpoint import load_trainer_state, load_weights, save_checkpoint
 from tinygpt.run.layout import RunLayout
-from tinygpt.train.allocator import keep_freed_memory
 from tinygpt.train.budget import TimePlan
 from tinygpt.train.config import TrainConfig
 from tinygpt.train.data import TrainingData, micro_batch_size
@@ -80,7 +80,7 @@ class Trainer:
         self.context_length = model_config.context_length
         seed_everything(seed + dist.rank)
         if device.type == "cpu":
-            keep_freed_memory()  # no page faults on each step's activations: see tinygpt.train.allocator
+            keep_freed_memory()  # no page faults on each step's activations: see tinygpt.allocator
         self.raw_model = GPT(model_config).to(device)
         self.optimizer = build_optimizer(self.raw_model, train_config, device)
         # torch.compile of a Module returns a Module (an OptimizedModule), typed as a callable.

@@ -20,7 +20,9 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
+from tinygpt.allocator import arrow_reuses_freed_memory, keep_freed_memory
 from tinygpt.data.manifest import SPLITS, TOKENIZER_NAME, Manifest, SplitInfo
+from tinygpt.data.read_ahead import ReadAhead
 from tinygpt.data.shards import MAX_SHARD_TOKENS, token_dtype
 from tinygpt.data.sources import Corpus, open_corpus
 from tinygpt.data.split_rule import TRAIN, VAL, SplitRule
@@ -40,6 +42,7 @@ _BATCH_MAX_DOCUMENTS = 16384
 # and cold piece caches in the encoder.
 _ARROW_BATCH_BYTES = 8 << 20
 _IN_MEMORY_BYTES = 32 << 20  # corpora up to this size are read once, not twice
+_READ_AHEAD_BATCHES = 4  # Arrow record batches decoded ahead of the encoder (~14 MB of text each)
 
 
 def tokenize_corpus(
@@ -72,85 +75,99 @@ def tokenize_corpus(
     (276, 31)
     """
     started = time.perf_counter()
-    if isinstance(tokenizer, (str, os.PathLike)):
-        tokenizer = BPETokenizer.load(tokenizer)
-    if tokenizer.eot_id is None:
-        raise DataError(
-            "the tokenizer has no <|endoftext|> token, which shards need to mark where each "
-            'document starts; train it with special_tokens=("<|endoftext|>",)'
-        )
     if not isinstance(shard_tokens, int) or not 1 <= shard_tokens <= MAX_SHARD_TOKENS:
         raise ConfigError(f"shard_tokens must lie in [1, {MAX_SHARD_TOKENS}], not {shard_tokens!r}")
     SplitRule(split, val_fraction, 0)  # validates the split arguments before any work
     check_part(part)
     corpus = source if isinstance(source, Corpus) else open_corpus(source, text_column=text_column, format=format)
-    unknown = UnknownText.for_tokenizer(tokenizer, on_unknown)
-    out_dir = Path(out_dir)
-    dtype = token_dtype(tokenizer.vocab_size)
-    fingerprint = tokenizer.fingerprint()
-    manifest = start_or_resume(
-        Manifest(
-            directory=out_dir,
-            tokenizer_fingerprint=fingerprint,
-            vocab_size=tokenizer.vocab_size,
-            eot_id=tokenizer.eot_id,
-            dtype=dtype.name,
-            split_rule=split,
-            val_fraction=val_fraction,
-            # Skipping or replacing changes the shards: a resume must not mix policies.
-            job=job_identity(
-                corpus,
-                split,
-                val_fraction,
-                shard_tokens,
-                part,
-                fingerprint,
-                on_unknown if unknown.counting and on_unknown != "error" else None,
-            ),
-            splits={name: SplitInfo() for name in SPLITS},
-            part=part,
+    with _arrays_read_ahead(corpus) as arrays:
+        if isinstance(tokenizer, (str, os.PathLike)):
+            tokenizer = BPETokenizer.load(tokenizer)
+        if tokenizer.eot_id is None:
+            raise DataError(
+                "the tokenizer has no <|endoftext|> token, which shards need to mark where each "
+                'document starts; train it with special_tokens=("<|endoftext|>",)'
+            )
+        unknown = UnknownText.for_tokenizer(tokenizer, on_unknown)
+        out_dir = Path(out_dir)
+        dtype = token_dtype(tokenizer.vocab_size)
+        fingerprint = tokenizer.fingerprint()
+        manifest = start_or_resume(
+            Manifest(
+                directory=out_dir,
+                tokenizer_fingerprint=fingerprint,
+                vocab_size=tokenizer.vocab_size,
+                eot_id=tokenizer.eot_id,
+                dtype=dtype.name,
+                split_rule=split,
+                val_fraction=val_fraction,
+                # Skipping or replacing changes the shards: a resume must not mix policies.
+                job=job_identity(
+                    corpus,
+                    split,
+                    val_fraction,
+                    shard_tokens,
+                    part,
+                    fingerprint,
+                    on_unknown if unknown.counting and on_unknown != "error" else None,
+                ),
+                splits={name: SplitInfo() for name in SPLITS},
+                part=part,
+            )
         )
-    )
-    kept = sum(len(info.shards) for info in manifest.splits.values())
-    if manifest.complete:
-        return TokenizeSummary(out_dir, manifest, time.perf_counter() - started, shards_kept=kept)
-    created = _make_out_dir(out_dir)
-    pipeline = _EncodeAndWrite(manifest, tokenizer, dtype, shard_tokens, num_threads, unknown)
-    try:
-        # Serialising a large tokenizer is pure Python (tens of ms); it overlaps the encoding,
-        # which runs without the GIL, and must be done before the manifest says "complete".
-        with TokenizeProgress(show_progress) as progress, ThreadPoolExecutor(1) as saver:
-            saved = saver.submit(tokenizer.save, out_dir / TOKENIZER_NAME)
-            count: int | None
-            if corpus.reads_arrow:
-                arrays, count = _arrays_and_count(corpus)
-                rule = SplitRule(split, val_fraction, count)
-                first, stop = part_range(part, count)
-                batches: Iterator[_Batch | _ArrowBatch] = _read_arrow_batches(arrays, rule, first, stop, manifest)
-            else:
-                documents, count = _documents_and_count(corpus, progress, split == "tail" or part is not None)
-                rule = SplitRule(split, val_fraction, count)
-                first, stop = part_range(part, count)
-                batches = _read_batches(documents, rule, first, stop, manifest)
-            progress.start("tokenizing", None if count is None else int(stop - first))
-            pipeline.execute(batches, progress)
-            saved.result()
-        _require_text(manifest, corpus)
-    except BaseException:
-        _undo_unresumable_start(out_dir, created)
-        raise
-    manifest.complete = True
-    manifest.save()
-    return TokenizeSummary(
-        out_dir,
-        manifest,
-        time.perf_counter() - started,
-        documents_processed=pipeline.documents,
-        text_bytes_processed=pipeline.text_bytes,
-        shards_written=sum(len(info.shards) for info in manifest.splits.values()) - kept,
-        shards_kept=kept,
-        unknown=unknown if unknown.counting else None,
-    )
+        kept = sum(len(info.shards) for info in manifest.splits.values())
+        if manifest.complete:
+            return TokenizeSummary(out_dir, manifest, time.perf_counter() - started, shards_kept=kept)
+        created = _make_out_dir(out_dir)
+        keep_freed_memory()  # each batch reuses the last one's buffers: see tinygpt.allocator
+        pipeline = _EncodeAndWrite(manifest, tokenizer, dtype, shard_tokens, num_threads, unknown)
+        try:
+            # Serialising a large tokenizer is pure Python (tens of ms); it overlaps the encoding,
+            # which runs without the GIL, and must be done before the manifest says "complete".
+            with TokenizeProgress(show_progress) as progress, ThreadPoolExecutor(1) as saver:
+                saved = saver.submit(tokenizer.save, out_dir / TOKENIZER_NAME)
+                count: int | None
+                if arrays is not None:
+                    count = corpus.arrow_document_count()
+                    rule = SplitRule(split, val_fraction, count)
+                    first, stop = part_range(part, count)
+                    batches: Iterator[_Batch | _ArrowBatch] = _read_arrow_batches(arrays, rule, first, stop, manifest)
+                else:
+                    documents, count = _documents_and_count(corpus, progress, split == "tail" or part is not None)
+                    rule = SplitRule(split, val_fraction, count)
+                    first, stop = part_range(part, count)
+                    batches = _read_batches(documents, rule, first, stop, manifest)
+                progress.start("tokenizing", None if count is None else int(stop - first))
+                pipeline.execute(batches, progress)
+                saved.result()
+            _require_text(manifest, corpus)
+        except BaseException:
+            _undo_unresumable_start(out_dir, created)
+            raise
+        manifest.complete = True
+        manifest.save()
+        return TokenizeSummary(
+            out_dir,
+            manifest,
+            time.perf_counter() - started,
+            documents_processed=pipeline.documents,
+            text_bytes_processed=pipeline.text_bytes,
+            shards_written=sum(len(info.shards) for info in manifest.splits.values()) - kept,
+            shards_kept=kept,
+            unknown=unknown if unknown.counting else None,
+        )
+
+
+@contextlib.contextmanager
+def _arrays_read_ahead(corpus: Corpus) -> Iterator[ReadAhead[Any] | None]:
+    """A parquet or text corpus's Arrow arrays, read from now on by a thread of their own
+    (None for other corpora): decoding the first batches overlaps loading the tokenizer and
+    setting the job up, which leave the other cores idle. Batches reuse freed memory."""
+    if not corpus.reads_arrow:
+        yield None
+        return
+    with arrow_reuses_freed_memory(), ReadAhead(corpus.iter_arrow(), _READ_AHEAD_BATCHES) as arrays:
+        yield arrays
 
 
 def _require_text(manifest: Manifest, corpus: Corpus) -> None:
@@ -206,11 +223,6 @@ def _documents_and_count(
         count += len(batch)
         progress.advance(len(batch), 0)
     return corpus, count
-
-
-def _arrays_and_count(corpus: Corpus) -> tuple[Iterable[Any], int]:
-    """A parquet or text corpus as Arrow arrays, and its document count."""
-    return corpus.iter_arrow(), corpus.arrow_document_count()
 
 
 @dataclass
