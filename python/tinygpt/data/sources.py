@@ -349,7 +349,9 @@ def _parquet_file(path: Path) -> pyarrow.parquet.ParquetFile:
     import pyarrow.parquet
 
     try:
-        return pyarrow.parquet.ParquetFile(path)
+        # pre_buffer (pyarrow's default) keeps every column chunk it has fetched until the file
+        # is closed: reading batch after batch, memory grew by the whole compressed file.
+        return pyarrow.parquet.ParquetFile(path, pre_buffer=False)
     except (OSError, pyarrow.ArrowException) as error:
         raise DataError(f"{path}: not a readable parquet file: {error}") from error
 
