@@ -67,7 +67,13 @@ def _as_tokens(tokens: np.ndarray, dtype: np.dtype) -> np.ndarray:
     tokens = np.asarray(tokens)
     if tokens.ndim != 1 or tokens.dtype.kind not in "iu":
         raise DataError(f"tokens must be a 1-D integer array, got {tokens.dtype} {tokens.shape}")
-    if tokens.size and (int(tokens.min()) < 0 or int(tokens.max()) > np.iinfo(dtype).max):
+    # Ids of a type that ``dtype`` holds (a tokenizer's uint16 ids for a uint16 shard) need no
+    # range check: two passes over every batch that ``tinygpt tokenize`` writes.
+    if (
+        tokens.size
+        and not np.can_cast(tokens.dtype, dtype, "safe")
+        and (int(tokens.min()) < 0 or int(tokens.max()) > np.iinfo(dtype).max)
+    ):
         raise DataError(f"token ids must lie in [0, {np.iinfo(dtype).max}] to be stored as {dtype.name}")
     return np.ascontiguousarray(tokens, dtype=np.dtype(dtype).newbyteorder("<"))
 

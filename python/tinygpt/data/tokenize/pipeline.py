@@ -384,7 +384,8 @@ class _EncodeAndWrite:
         # A batch is usually one array (a parquet batch fills it): its ids are used as they are,
         # not copied (a copy is megabytes of fresh memory per batch).
         tokens = parts[0][0] if len(parts) == 1 else np.concatenate([ids for ids, _ in parts])
-        self._check_boundaries(tokens, int(sum(np.count_nonzero(size) for size in sizes)))
+        eot_count = int(np.count_nonzero(tokens == self.tokenizer.eot_id))
+        self._check_boundaries(eot_count, int(sum(np.count_nonzero(size) for size in sizes)))
         if self.unknown.counting:  # a closed alphabet (words mode): its texts are counted in Python
             sizes = [self.unknown.scored_sizes(array.to_pylist(), size) for array, size in zip(arrays, sizes)]
         return Encoded(tokens, np.concatenate([counts for _, counts in parts]), np.concatenate(sizes))
@@ -403,22 +404,21 @@ class _EncodeAndWrite:
             num_threads=self.num_threads,
             on_unknown=self.unknown.policy,
         )
-        starts = self._check_boundaries(tokens, len(nonempty))
+        starts = np.flatnonzero(tokens == eot)
+        self._check_boundaries(starts.size, len(nonempty))
         lengths = np.zeros(len(texts), dtype=np.int64)
         lengths[np.fromiter((bool(text) for text in texts), dtype=bool, count=len(texts))] = np.diff(
             np.append(starts, tokens.size)
         )
         return Encoded(tokens, lengths, self.unknown.scored_sizes(texts, np.asarray(text_bytes, dtype=np.int64)))
 
-    def _check_boundaries(self, tokens: np.ndarray, documents: int) -> np.ndarray:
-        """Positions of the end-of-text tokens: exactly one per non-empty document."""
-        starts = np.flatnonzero(tokens == self.tokenizer.eot_id)
-        if starts.size != documents:
+    def _check_boundaries(self, eot_count: int, documents: int) -> None:
+        """Exactly one end-of-text token per non-empty document."""
+        if eot_count != documents:
             raise DataError(
-                f"the tokenizer produced {starts.size} end-of-text tokens for {documents} "
+                f"the tokenizer produced {eot_count} end-of-text tokens for {documents} "
                 "documents; document text must not encode to the end-of-text token"
             )
-        return starts
 
     def _write(self, batch: _Batch | _ArrowBatch, encoded: Future, progress: TokenizeProgress) -> None:
         for name, part in encoded.result().items():
