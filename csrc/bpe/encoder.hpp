@@ -104,34 +104,15 @@ public:
                 throw std::out_of_range("merge result id outside the vocabulary");
             else if (ids.emplace(token_bytes_[targets[rank]], targets[rank]).second)
                 ranked.emplace_back(targets[rank], static_cast<std::uint32_t>(rank));
-        // Finding the splits is hash lookups into tables too large for the cache (most of a
-        // GPT-2 load); two threads halve it. Rules go in afterwards, in rank order.
-        struct Split {
-            std::uint32_t left, right, rank, id;
-        };
-        const std::size_t half = ranked.size() / 2;
-        std::vector<Split> splits[2];
-        auto find_splits = [&](std::size_t first, std::size_t last, std::vector<Split>& out) {
-            for (std::size_t i = first; i < last; ++i) {
-                const auto [id, rank] = ranked[i];
-                const std::string_view token = token_bytes_[id];
-                for (std::size_t cut = 1; cut < token.size(); ++cut) {
-                    const auto left = ids.find(token.substr(0, cut));
-                    const auto right = ids.find(token.substr(cut));
-                    if (left != ids.end() && right != ids.end())
-                        out.push_back(Split{left->second, right->second, rank, id});
-                }
+        for (const auto& [id, rank] : ranked) {
+            const std::string_view token = token_bytes_[id];
+            for (std::size_t cut = 1; cut < token.size(); ++cut) {
+                const auto left = ids.find(token.substr(0, cut));
+                const auto right = ids.find(token.substr(cut));
+                if (left != ids.end() && right != ids.end())
+                    rules_.add(left->second, right->second, rank, id);
             }
-        };
-        {
-            tinygpt::ThreadGroup group;
-            group.start([&] { find_splits(half, ranked.size(), splits[1]); });
-            auto first_half = [&] { find_splits(0, half, splits[0]); };
-            group.run_here(first_half);
-            group.join_and_rethrow();
         }
-        for (const auto& part : splits)
-            for (const Split& split : part) rules_.add(split.left, split.right, split.rank, split.id);
     }
 
     std::size_t special_count() const { return specials_.size(); }

@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import numpy as np
@@ -68,7 +69,16 @@ class BPETokenizer:
         self._token_bytes = self._build_token_table()
         if mode == "words":
             self._check_words_merges()
-        self._encoder = self._build_encoder()
+        self._encoder_ready: Future[None] | None = None
+        self._built_encoder = self._build_encoder()
+
+    @property
+    def _encoder(self) -> Any:
+        """The compiled encoder, once its last part (built on a thread of its own) is done."""
+        if self._encoder_ready is not None:
+            self._encoder_ready.result()  # raises what the build raised
+            self._encoder_ready = None
+        return self._built_encoder
 
     # ----------------------------------------------------------------- construction
     @classmethod
@@ -648,9 +658,15 @@ class BPETokenizer:
             return encoder
         for token, token_id in self._base:
             encoder.set_byte_id(token[0], token_id)
-        # tiktoken's rule: every split of a merged token into two tokens merges at its rank.
-        encoder.add_bytes_rules([t for _, _, t in self._merge_ids])
-        encoder.index_whole_tokens()
+        # The merge rules (tiktoken's: every split of a merged token into two tokens merges at
+        # its rank) take GPT-2's a tenth of a second, without the GIL: they are found on a
+        # thread of their own while the caller goes on (reading the corpus, setting a job up),
+        # and the first use of the encoder waits for them.
+        builder = ThreadPoolExecutor(1, thread_name_prefix="tinygpt-merge-rules")
+        self._encoder_ready = builder.submit(_add_bytes_rules, encoder, [t for _, _, t in self._merge_ids])
+        builder.shutdown(wait=False)
+        _PENDING_BUILDS.add(self._encoder_ready)
+        self._encoder_ready.add_done_callback(_PENDING_BUILDS.discard)
         return encoder
 
     def _token_dtype(self, dtype: Any, prepend: int | None) -> np.dtype:
@@ -758,3 +774,22 @@ def _thread_count(num_threads: int | None, jobs: int) -> int:
     if num_threads < 1:
         raise ConfigError(f"num_threads must be >= 1, got {num_threads}")
     return max(1, min(num_threads, jobs))
+
+
+# Encoder builds still running. A fork must not copy one half done (the child has no thread to
+# finish it), so a fork waits for them first.
+_PENDING_BUILDS: set[Future[None]] = set()
+
+
+def _finish_pending_builds() -> None:
+    wait(list(_PENDING_BUILDS))
+
+
+if hasattr(os, "register_at_fork"):  # POSIX; Windows has no fork
+    os.register_at_fork(before=_finish_pending_builds)
+
+
+def _add_bytes_rules(encoder: Any, targets: list[int]) -> None:
+    """The last part of a bytes-mode encoder: its merge rules, then its index of whole tokens."""
+    encoder.add_bytes_rules(targets)
+    encoder.index_whole_tokens()
