@@ -9,7 +9,8 @@ import pytest
 import torch
 from torch.optim._muon import _adjust_lr, _zeropower_via_newtonschulz
 
-from tinygpt.train.muon import StackedMuon, orthogonalise, shape_scale
+import tinygpt.train.muon
+from tinygpt.train.muon import StackedMuon, iteration_dtype, orthogonalise, shape_scale
 
 COEFFICIENTS = (3.4445, -4.7750, 2.0315)
 # Two matrices of each shape, a wide, a square and a tall one, as in a stack of blocks.
@@ -80,3 +81,22 @@ def test_matrices_without_gradients_are_left_alone():
     StackedMuon(params, lr=0.02).step()
     assert not torch.equal(params[0], before[0])
     assert all(torch.equal(p, b) for p, b in zip(params[1:], before[1:]))
+
+
+@pytest.fixture
+def cpu_without_native_bf16(monkeypatch):
+    monkeypatch.setattr(tinygpt.train.muon, "cpu_has_native_bf16", lambda: False)
+    iteration_dtype.cache_clear()
+    yield
+    iteration_dtype.cache_clear()
+
+
+def test_iterates_in_float32_where_the_cpu_only_emulates_bf16(cpu_without_native_bf16):
+    assert iteration_dtype(torch.device("cpu")) == torch.float32
+    stack = torch.randn(2, 24, 40)
+    exact = orthogonalise(stack, COEFFICIENTS, 5, 1e-7, torch.float32)
+    assert exact.dtype == torch.float32
+    torch.testing.assert_close(exact, orthogonalise(stack, COEFFICIENTS, 5, 1e-7).float(), atol=0.02, rtol=0.05)
+    ours, theirs = run(StackedMuon, 5), run(torch.optim.Muon, 5)
+    for mine, reference in zip(ours, theirs):
+        torch.testing.assert_close(mine, reference, atol=2e-3, rtol=0.02)

@@ -9,16 +9,21 @@ iterations are a few batched products that split over the threads, and the eleme
 work is one ``_foreach`` call per operation. The arithmetic is torch's, matrix by matrix (the
 same coefficients, bf16 iterations, per-matrix norm, learning-rate adjustment and decoupled
 weight decay), and so is the state (one momentum buffer per matrix), so checkpoints load
-either way.
+either way. One exception: on a CPU without native bf16 (AVX2 only) the iterations run in
+float32, as torch's bf16 products are emulated there: with oneDNN held to AVX2, eight 128 x 512
+matrices took 374 ms in bf16 and 18 ms in float32 on two threads (2.7 ms in native bf16).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Callable
 
 import torch
+
+from tinygpt.precision import cpu_has_native_bf16
 
 
 class StackedMuon(torch.optim.Muon):
@@ -50,6 +55,7 @@ class StackedMuon(torch.optim.Muon):
                     group["ns_coefficients"],
                     group["ns_steps"],
                     group["eps"],
+                    iteration_dtype(params[indices[0]].device),
                 )
                 step_size = -lr * shape_scale(group["adjust_lr_fn"], shape)
                 torch._foreach_add_([params[i] for i in indices], list(orthogonal.unbind(0)), alpha=step_size)
@@ -72,13 +78,25 @@ def shape_scale(adjust_lr_fn: str | None, shape: torch.Size) -> float:
     return 1.0
 
 
+@functools.cache
+def iteration_dtype(device: torch.device) -> torch.dtype:
+    """bf16, as torch's Muon iterates, except on a CPU that only emulates it."""
+    if device.type == "cpu" and not cpu_has_native_bf16():
+        return torch.float32
+    return torch.bfloat16
+
+
 def orthogonalise(
-    matrices: torch.Tensor, coefficients: tuple[float, float, float], steps: int, eps: float
+    matrices: torch.Tensor,
+    coefficients: tuple[float, float, float],
+    steps: int,
+    eps: float,
+    dtype: torch.dtype = torch.bfloat16,
 ) -> torch.Tensor:
     """torch's quintic Newton-Schulz iteration (``_zeropower_via_newtonschulz``) for a stack of
-    same-shape matrices ``(n, rows, columns)``, in bf16, each normalised by its own norm."""
+    same-shape matrices ``(n, rows, columns)``, in ``dtype``, each normalised by its own norm."""
     a, b, c = coefficients
-    x = matrices.bfloat16()
+    x = matrices.to(dtype)
     tall = x.size(1) > x.size(2)
     if tall:
         x = x.mT
