@@ -95,6 +95,9 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "dropout 0.2": {"model": _dropout(0.2)},
     "dropout 0.3": {"model": _dropout(0.3)},
     "dropout 0.05": {"model": _dropout(0.05)},
+    "weight decay 0.5": {"train": {"weight_decay": 0.5}},
+    "decay 0.6": {"schedule": {"decay_fraction": 0.6}},
+    "3 newton-schulz steps": {"muon": {"ns_steps": 3}},
     "compile": {"compile": True},
     "gpt-rs config, constant 2e-4": {"gptrs": True},
 }
@@ -124,6 +127,8 @@ COMBINATIONS = (
     ("tied head", "min lr 0", "batch 8"),
     ("tied head", "gelu", "min lr 0", "batch 16", "weight decay 0.3"),
     ("tied head", "gelu", "min lr 0", "batch 16", "weight decay 0.3", "dropout 0.2"),
+    ("weight decay 0.3", "decay 0.6"),
+    ("weight decay 0.3", "3 newton-schulz steps"),
 )
 CANDIDATES.update({", ".join(names): combined(*names) for names in COMBINATIONS})
 
@@ -158,6 +163,8 @@ def candidate_run(name: str, shards: Path, seconds: float, clock: str, out: Path
         plan = replace(
             plan, schedule=replace(plan.schedule, peak_lr=2e-4, min_lr=2e-4, warmup_fraction=0.0, decay_fraction=0.0)
         )
+    if changes.get("muon"):  # Muon's own options, which no config file sets
+        monkeypatch_muon(changes["muon"])
     started_wall, started_cpu = time.perf_counter(), time.process_time()
     summary = train(
         shards,
@@ -186,6 +193,16 @@ def candidate_run(name: str, shards: Path, seconds: float, clock: str, out: Path
         "load_average": os.getloadavg()[0],
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
     }
+
+
+def monkeypatch_muon(options: dict[str, Any]) -> None:
+    """Make this worker's Muon take ``options`` (e.g. ``ns_steps``) on top of the recipe's."""
+    import functools
+
+    import tinygpt.train.optim
+    from tinygpt.train.muon import StackedMuon
+
+    tinygpt.train.optim.StackedMuon = functools.partial(StackedMuon, **options)  # type: ignore[misc]
 
 
 def _model_parameters(run: Path) -> list[Any]:

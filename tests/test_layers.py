@@ -25,6 +25,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             *COMPILED,
             "tinygpt.errors",
             "tinygpt.atomic",
+            "tinygpt.allocator",
             "tinygpt.ron",
             "tinygpt.progress",
             "tinygpt.device",

@@ -9,7 +9,7 @@ import torch
 from torch.nn import functional as F
 
 from tinygpt.model.dropout import Dropout, dropout, keep_mask
-from tinygpt.model.gpt import _causal_attention_with_dropout
+from tinygpt.model.gpt import _causal_attention_written_out
 
 
 def test_keep_fraction_is_one_minus_p():
@@ -52,5 +52,5 @@ def test_odd_sizes_get_a_full_mask():
 def test_written_out_attention_equals_sdpa_when_nothing_is_dropped():
     q, k, v = torch.randn(3, 2, 4, 9, 8).unbind(0)
     # p below 2^-33 rounds to a threshold that keeps every element.
-    ours = _causal_attention_with_dropout(q, k, v, 1e-12)
+    ours = _causal_attention_written_out(q, k, v, 1e-12)
     torch.testing.assert_close(ours, F.scaled_dot_product_attention(q, k, v, is_causal=True))

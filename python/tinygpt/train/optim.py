@@ -1,5 +1,6 @@
 """The optimizer: AdamW with decoupled weight decay on linear weights only, fused where the
-device allows; or Muon for the blocks' weight matrices with AdamW for everything else."""
+device allows; or Muon (torch's, stepped by shape: tinygpt.train.muon) for the blocks' weight
+matrices with AdamW for everything else."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import torch
 
 from tinygpt.model.gpt import GPT
 from tinygpt.train.config import TrainConfig
+from tinygpt.train.muon import StackedMuon
 
 # Devices with fused AdamW kernels in the torch versions we support (CPU since 2.4).
 _FUSED_DEVICES = {"cuda", "cpu", "mps"}
@@ -34,7 +36,7 @@ def build_optimizer(model: GPT, config: TrainConfig, device: torch.device) -> to
         groups[0]["params"] = [p for p in groups[0]["params"] if id(p) not in in_blocks]
         # Moonshot's scaling makes Muon's update as large as AdamW's: the same learning rate
         # and weight decay serve both.
-        muon = torch.optim.Muon(
+        muon = StackedMuon(
             matrices, lr=config.peak_learning_rate, weight_decay=config.weight_decay, adjust_lr_fn="match_rms_adamw"
         )
         return MuonWithAdamW(muon, _adamw(groups, config, device))
