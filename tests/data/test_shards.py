@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import tinygpt.data.shards as shards_module
 from tests.data.shard_helpers import write_shard_dir
 from tinygpt import _loader
 from tinygpt.data import TokenLoader, read_header, write_shard
@@ -135,3 +137,35 @@ def test_loader_open_rejects_every_truncation_of_a_real_shard(tmp_path):
         shard.write_bytes(original[:cut])
         with pytest.raises(DataError, match="train_000000.bin"):
             TokenLoader(directory, 2, 4)
+
+
+@pytest.mark.skipif(not hasattr(os, "posix_fadvise"), reason="the OS has no posix_fadvise (macOS, Windows)")
+def test_a_shard_hands_written_pages_back_as_it_goes(tmp_path, monkeypatch):
+    """Every DROP_BEHIND_BYTES the builder asks the kernel to write out and drop what it wrote
+    so far (a hint: the shard's content is exactly the same)."""
+    calls = []
+    monkeypatch.setattr(shards_module, "DROP_BEHIND_BYTES", 1000)
+    real = os.posix_fadvise
+    monkeypatch.setattr(os, "posix_fadvise", lambda *args: calls.append(args) or real(*args))
+    pieces = [np.arange(i * 300, (i + 1) * 300, dtype=np.uint16) for i in range(5)]
+    with ShardBuilder(tmp_path / "train_000000.bin", np.uint16) as builder:
+        for piece in pieces:
+            builder.append(piece)
+    # 600 bytes a piece: a drop after every second piece, each over everything written so far
+    assert [(offset, length) for _, offset, length, _ in calls] == [(0, HEADER_BYTES + 1200), (0, HEADER_BYTES + 2400)]
+    assert all(advice == os.POSIX_FADV_DONTNEED for *_, advice in calls)
+    written = np.fromfile(tmp_path / "train_000000.bin", dtype=np.uint16, offset=HEADER_BYTES)
+    assert np.array_equal(written, np.concatenate(pieces))
+    assert read_header(tmp_path / "train_000000.bin").token_count == 1500
+
+
+def test_a_shard_is_written_where_the_os_has_no_posix_fadvise(tmp_path, monkeypatch):
+    """macOS and Windows have no posix_fadvise: the pages simply stay cached."""
+    monkeypatch.setattr(shards_module, "DROP_BEHIND_BYTES", 1)
+    monkeypatch.delattr(os, "posix_fadvise", raising=False)
+    with ShardBuilder(tmp_path / "train_000000.bin", np.uint16) as builder:
+        builder.append(np.arange(100))
+        builder.append(np.arange(100, 200))
+    assert np.array_equal(
+        np.fromfile(tmp_path / "train_000000.bin", dtype=np.uint16, offset=HEADER_BYTES), np.arange(200)
+    )
