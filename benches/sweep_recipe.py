@@ -129,6 +129,8 @@ COMBINATIONS = (
     ("tied head", "gelu", "min lr 0", "batch 16", "weight decay 0.3", "dropout 0.2"),
     ("weight decay 0.3", "decay 0.6"),
     ("weight decay 0.3", "3 newton-schulz steps"),
+    ("weight decay 0.3", "dropout 0.05"),
+    ("weight decay 0.3", "dropout 0.1"),
 )
 CANDIDATES.update({", ".join(names): combined(*names) for names in COMBINATIONS})
 

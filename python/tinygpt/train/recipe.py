@@ -22,7 +22,7 @@ tokens the smallest shape stays whatever the budget. A run predicted to read its
 ``REPEATED_PASSES`` times or more gets more weight decay, one predicted to read it
 ``REGULARISED_PASSES`` times or more dropout too: on the quickstart's 41 K tokens (62 passes in
 150 seconds of one core) dropout 0.2 turned 3.90 bits per byte into 2.08, while on the sample
-(6 passes at 480 seconds) dropout cost more than it gave. Against memorising at any budget,
+(6 and 12 passes) dropout cost more than it gave. Against memorising at any budget,
 the head is tied to the token embedding (fewer parameters to fit the data with; it won at 1
 and at 5.5 passes), and small batches with a decay to zero (more, noisier steps) beat larger
 ones.
@@ -65,8 +65,8 @@ EVALUATIONS = 4
 # probe's arithmetic, close to the runs' own on an idle CPU and up to 4 times below it on a busy
 # one): weight decay 0.3 once the data repeats (0.007 bits per byte better than 0.1 at 5.6
 # passes), dropout 0.2 once it repeats many times over (at 62 passes 2.08 bits per byte against
-# 3.90 without; at 6 passes even 0.05 cost 0.019). Nothing was measured between: the threshold
-# sits at about the geometric middle, above the sample's ten minutes on two idle cores (15).
+# 3.90 without; at 6 passes even 0.05 cost 0.019, at 12 passes 0.1 cost 0.079). The threshold
+# sits between 12 and 62, above the sample's ten minutes on two idle cores (12-15 passes).
 REPEATED_PASSES = 1.0
 REPEATED_WEIGHT_DECAY = 0.3
 REGULARISED_PASSES = 20.0
