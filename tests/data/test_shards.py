@@ -159,10 +159,20 @@ def test_a_shard_hands_written_pages_back_as_it_goes(tmp_path, monkeypatch):
     assert read_header(tmp_path / "train_000000.bin").token_count == 1500
 
 
-def test_a_shard_is_written_where_the_os_has_no_posix_fadvise(tmp_path, monkeypatch):
-    """macOS and Windows have no posix_fadvise: the pages simply stay cached."""
+def _refuse_advice(*args: object) -> None:
+    raise OSError(22, "Invalid argument")
+
+
+@pytest.mark.parametrize("fadvise", ["absent", "refused"])
+def test_a_shard_is_written_where_the_os_gives_no_page_advice(tmp_path, monkeypatch, fadvise):
+    """macOS and Windows have no posix_fadvise, and some file systems refuse it: the pages
+    simply stay cached, and the shard is written as ever."""
     monkeypatch.setattr(shards_module, "DROP_BEHIND_BYTES", 1)
-    monkeypatch.delattr(os, "posix_fadvise", raising=False)
+    if fadvise == "absent":
+        monkeypatch.delattr(os, "posix_fadvise", raising=False)
+    else:
+        monkeypatch.setattr(os, "posix_fadvise", _refuse_advice, raising=False)
+        monkeypatch.setattr(os, "POSIX_FADV_DONTNEED", 4, raising=False)
     with ShardBuilder(tmp_path / "train_000000.bin", np.uint16) as builder:
         builder.append(np.arange(100))
         builder.append(np.arange(100, 200))

@@ -112,11 +112,12 @@ def _drop_behind(handle: IO[Any]) -> None:
     kept, 0.2 s dropped behind (benches/bench_shard_write.py). POSIX_FADV_DONTNEED starts
     writeback of dirty pages without waiting and drops the clean ones, so each call frees what
     the previous call sent to disk. A hint only: where the OS has no posix_fadvise (macOS,
-    Windows) the pages stay cached as before.
+    Windows) or the file system refuses it, the pages stay cached as before.
     """
     if hasattr(os, "posix_fadvise"):
         handle.flush()
-        os.posix_fadvise(handle.fileno(), 0, handle.tell(), os.POSIX_FADV_DONTNEED)
+        with contextlib.suppress(OSError):
+            os.posix_fadvise(handle.fileno(), 0, handle.tell(), os.POSIX_FADV_DONTNEED)
 
 
 class ShardBuilder:
