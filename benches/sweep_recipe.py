@@ -98,6 +98,9 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "weight decay 0.5": {"train": {"weight_decay": 0.5}},
     "decay 0.6": {"schedule": {"decay_fraction": 0.6}},
     "3 newton-schulz steps": {"muon": {"ns_steps": 3}},
+    "embedding lr x3": {"embedding_lr_scale": 3.0},
+    "embedding lr x0.3": {"embedding_lr_scale": 0.3},
+    "embedding lr x10": {"embedding_lr_scale": 10.0},
     "compile": {"compile": True},
     "gpt-rs config, constant 2e-4": {"gptrs": True},
 }
@@ -131,6 +134,9 @@ COMBINATIONS = (
     ("weight decay 0.3", "3 newton-schulz steps"),
     ("weight decay 0.3", "dropout 0.05"),
     ("weight decay 0.3", "dropout 0.1"),
+    ("weight decay 0.3", "embedding lr x3"),
+    ("weight decay 0.3", "embedding lr x0.3"),
+    ("weight decay 0.3", "embedding lr x10"),
 )
 CANDIDATES.update({", ".join(names): combined(*names) for names in COMBINATIONS})
 
@@ -167,6 +173,8 @@ def candidate_run(name: str, shards: Path, seconds: float, clock: str, out: Path
         )
     if changes.get("muon"):  # Muon's own options, which no config file sets
         monkeypatch_muon(changes["muon"])
+    if changes.get("embedding_lr_scale"):
+        monkeypatch_embedding_lr(changes["embedding_lr_scale"])
     started_wall, started_cpu = time.perf_counter(), time.process_time()
     summary = train(
         shards,
@@ -205,6 +213,33 @@ def monkeypatch_muon(options: dict[str, Any]) -> None:
     from tinygpt.train.muon import StackedMuon
 
     tinygpt.train.optim.StackedMuon = functools.partial(StackedMuon, **options)  # type: ignore[misc]
+
+
+def monkeypatch_embedding_lr(scale: float) -> None:
+    """Give this worker's embeddings (the tied head among them) ``scale`` times the schedule's
+    learning rate, in an AdamW group of their own."""
+    from torch import nn
+
+    import tinygpt.train.loop
+    from tinygpt.model.gpt import GPT
+
+    groups_of = GPT.optimizer_groups
+
+    def groups(self: GPT, weight_decay: float) -> list[dict[str, Any]]:
+        decayed, rest = groups_of(self, weight_decay)
+        embeddings = {id(m.weight) for m in self.modules() if isinstance(m, nn.Embedding)}
+        return [
+            decayed,
+            {"params": [p for p in rest["params"] if id(p) in embeddings], "weight_decay": 0.0, "lr_scale": scale},
+            {"params": [p for p in rest["params"] if id(p) not in embeddings], "weight_decay": 0.0},
+        ]
+
+    def set_learning_rate(optimizer: Any, learning_rate: float) -> None:
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate * group.get("lr_scale", 1.0)
+
+    GPT.optimizer_groups = groups  # type: ignore[method-assign]
+    tinygpt.train.loop.set_learning_rate = set_learning_rate  # type: ignore[assignment]
 
 
 def _model_parameters(run: Path) -> list[Any]:
