@@ -108,11 +108,11 @@ def _drop_behind(handle: IO[Any]) -> None:
 
     A tokenize job writes gigabytes that nothing reads until training, so keeping them cached
     only takes memory from everything else; and every fresh page-cache page costs a first
-    touch, which on a VM is dear: 480 MB written in 8 MB pieces took 3.9 s of system time
-    kept, 0.2 s dropped behind (benches/bench_shard_write.py). POSIX_FADV_DONTNEED starts
-    writeback of dirty pages without waiting and drops the clean ones, so each call frees what
-    the previous call sent to disk. A hint only: where the OS has no posix_fadvise (macOS,
-    Windows) or the file system refuses it, the pages stay cached as before.
+    touch, which on a VM is dear: 503 MB written in 4 MB pieces took 2.0 s of system time
+    with the pages kept, 0.5 s dropped behind (benches/bench_shard_write.py).
+    POSIX_FADV_DONTNEED starts writeback of dirty pages without waiting and drops the clean
+    ones, so each call frees what the previous call sent to disk. A hint only: where the OS has
+    no posix_fadvise (macOS, Windows) or the file system refuses it, the pages stay cached.
     """
     if hasattr(os, "posix_fadvise"):
         handle.flush()
