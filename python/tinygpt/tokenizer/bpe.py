@@ -69,8 +69,7 @@ class BPETokenizer:
         self._token_bytes = self._build_token_table()
         if mode == "words":
             self._check_words_merges()
-        self._encoder_ready: Future[None] | None = None
-        self._built_encoder = self._build_encoder()
+        self._built_encoder, self._encoder_ready = self._build_encoder()
 
     @property
     def _encoder(self) -> Any:
@@ -635,7 +634,8 @@ class BPETokenizer:
             if any(c in first or c in second for c in blocked):
                 raise DataError(f"merge #{number} {(first, second)!r} contains a do-not-merge character")
 
-    def _build_encoder(self) -> Any:
+    def _build_encoder(self) -> tuple[Any, Future[None] | None]:
+        """The compiled encoder, and (bytes mode) the future of its last part, still building."""
         splitter = _bpe.SPLIT_WORDS if self._pre is None else self._pre.splitter
         encoder = _bpe.Encoder(splitter)
         for token_id, token in enumerate(self._token_bytes):
@@ -655,7 +655,7 @@ class BPETokenizer:
                 encoder.add_no_merge(ord(char))
             for rank, (a, b, t) in enumerate(self._merge_ids):
                 encoder.add_merge(a, b, rank, t)
-            return encoder
+            return encoder, None
         for token, token_id in self._base:
             encoder.set_byte_id(token[0], token_id)
         # The merge rules (tiktoken's: every split of a merged token into two tokens merges at
@@ -663,11 +663,11 @@ class BPETokenizer:
         # thread of their own while the caller goes on (reading the corpus, setting a job up),
         # and the first use of the encoder waits for them.
         builder = ThreadPoolExecutor(1, thread_name_prefix="tinygpt-merge-rules")
-        self._encoder_ready = builder.submit(_add_bytes_rules, encoder, [t for _, _, t in self._merge_ids])
+        ready = builder.submit(_add_bytes_rules, encoder, [t for _, _, t in self._merge_ids])
         builder.shutdown(wait=False)
-        _PENDING_BUILDS.add(self._encoder_ready)
-        self._encoder_ready.add_done_callback(_PENDING_BUILDS.discard)
-        return encoder
+        _PENDING_BUILDS.add(ready)
+        ready.add_done_callback(_PENDING_BUILDS.discard)
+        return encoder, ready
 
     def _token_dtype(self, dtype: Any, prepend: int | None) -> np.dtype:
         """The output dtype of the array encoders, checked against the vocabulary."""
