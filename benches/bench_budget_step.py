@@ -10,7 +10,7 @@ float32, where neither change applies; there the second test times Muon's Newton
 iterations in bf16 (torch's) against float32 (what the stacked Muon runs without native
 bf16). Quick mode: a tiny model for a few steps.
 ``TINYGPT_BENCH_FULL=1``: budget mode's model for the TinyStories sample (4 blocks, width 128,
-context 64, vocabulary 2,048, tied head, GELU, batch 16), 40 steps a round, 5 rounds;
+context 64, vocabulary 2,048, tied head, GELU, rotary positions; batch 32 on two threads), 40 steps a round, 5 rounds;
 ``TINYGPT_BENCH_THREADS=N`` threads (default: 2 in the full mode, as the 4-minute comparison; 1 in the quick one).
 """
 
@@ -38,7 +38,7 @@ from tinygpt.train.recipe import plan_recipe
 FULL = os.environ.get("TINYGPT_BENCH_FULL") == "1"
 THREADS = int(os.environ.get("TINYGPT_BENCH_THREADS", "2" if FULL else "1"))
 ROUNDS, WARMUP_STEPS, STEPS = (5, 5, 40) if FULL else (1, 1, 3)
-RECIPE = plan_recipe(240, vocab_size=2048 if FULL else 300, device="cpu", flops_per_second=0.0)
+RECIPE = plan_recipe(240, vocab_size=2048 if FULL else 300, device="cpu", flops_per_second=0.0, threads=THREADS)
 MODEL = RECIPE.model if FULL else replace(RECIPE.model, embedding_size=32, context_length=16, head_count=2)
 BATCH = RECIPE.train.contexts_per_batch
 VARIANTS = {

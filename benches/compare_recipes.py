@@ -56,6 +56,8 @@ TINYGPT_FLAGS = {
     "tinygpt": [],
     "tinygpt-fp32": ["--precision", "fp32"],
     "tinygpt-lr1.5e-3": ["--learning-rate", "1.5e-3"],
+    "tinygpt-batch32": ["--contexts-per-batch", "32"],
+    "tinygpt-batch32-lr4.5e-3": ["--contexts-per-batch", "32", "--learning-rate", "4.5e-3"],
 }
 CONTENDERS = ("nanogpt", *TINYGPT_FLAGS, "gptrs")
 PROMPT = "Once upon a time"

@@ -45,6 +45,7 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "peak lr 1.5e-3": {"schedule": {"peak_lr": 1.5e-3, "min_lr": 1.5e-4}},
     "peak lr 6e-3": {"schedule": {"peak_lr": 6e-3, "min_lr": 6e-4}},
     "batch 16": {"train": {"contexts_per_batch": 16}},
+    "batch 32": {"train": {"contexts_per_batch": 32}},
     "batch 64": {"train": {"contexts_per_batch": 64}},
     "fp32": {"precision": "fp32"},
     "muon": {"train": {"optimizer": "muon"}},
@@ -69,6 +70,8 @@ CANDIDATES: dict[str, dict[str, Any]] = {
         "train": {"contexts_per_batch": 16},
     },
     "context 128, batch 16": {"model": {"context_length": 128}, "train": {"contexts_per_batch": 16}},
+    "context 128, batch 8": {"model": {"context_length": 128}, "train": {"contexts_per_batch": 8}},
+    "context 256, batch 4": {"model": {"context_length": 256}, "train": {"contexts_per_batch": 4}},
     "dropout 0.1": {"model": _dropout(0.1)},
     "width 192, 6 heads, dropout 0.1": {
         "model": {
@@ -102,6 +105,11 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "embedding lr x0.3": {"embedding_lr_scale": 0.3},
     "embedding lr x10": {"embedding_lr_scale": 10.0},
     "compile": {"compile": True},
+    "zero-init projections": {"train": {"zero_init_projections": True}},
+    "rotary positions": {"model": {"positions": "rotary"}},
+    "learned positions": {"model": {"positions": "learned"}},
+    "normal-init projections": {"train": {"zero_init_projections": False}},
+    "relu squared": {"architecture": ("relu_squared",)},
     "gpt-rs config, constant 2e-4": {"gptrs": True},
 }
 
@@ -111,7 +119,12 @@ def combined(*names: str) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     for name in names:
         for part, fields in CANDIDATES[name].items():
-            changes[part] = {**changes.get(part, {}), **fields} if isinstance(fields, dict) else fields
+            if isinstance(fields, dict):
+                changes[part] = {**changes.get(part, {}), **fields}
+            elif isinstance(fields, tuple):
+                changes[part] = (*changes.get(part, ()), *fields)
+            else:
+                changes[part] = fields
     return changes
 
 
@@ -137,6 +150,20 @@ COMBINATIONS = (
     ("weight decay 0.3", "embedding lr x3"),
     ("weight decay 0.3", "embedding lr x0.3"),
     ("weight decay 0.3", "embedding lr x10"),
+    ("weight decay 0.3", "batch 32"),
+    ("weight decay 0.3", "zero-init projections"),
+    ("weight decay 0.3", "rotary positions"),
+    ("weight decay 0.3", "relu squared"),
+    ("weight decay 0.3", "context 128, batch 8"),
+    ("weight decay 0.3", "context 256, batch 4"),
+    ("weight decay 0.3", "rotary positions", "zero-init projections"),
+    ("weight decay 0.3", "rotary positions", "context 128, batch 8"),
+    ("weight decay 0.3", "rotary positions", "context 256, batch 4"),
+    ("weight decay 0.3", "learned positions", "normal-init projections"),
+    ("weight decay 0.3", "learned positions"),
+    ("weight decay 0.3", "normal-init projections"),
+    ("weight decay 0.3", "dropout 0.2"),
+    ("weight decay 0.3", "dropout 0.2", "learned positions", "normal-init projections"),
 )
 CANDIDATES.update({", ".join(names): combined(*names) for names in COMBINATIONS})
 
@@ -157,7 +184,7 @@ def candidate_run(name: str, shards: Path, seconds: float, clock: str, out: Path
     changes = CANDIDATES[name]
     vocab_size = read_manifest(shards).vocab_size
     # No speed figure: the recipe as it is before the data rule regularises it for many passes.
-    recipe = plan_recipe(seconds, vocab_size=vocab_size, device="cpu", flops_per_second=0.0)
+    recipe = plan_recipe(seconds, vocab_size=vocab_size, device="cpu", flops_per_second=0.0, threads=1)
     model = GPTConfig(**{**recipe.model.to_dict(), **changes.get("model", {})})
     config = recipe.train.replace(**changes.get("train", {}))
     plan = TimePlan(
@@ -175,6 +202,8 @@ def candidate_run(name: str, shards: Path, seconds: float, clock: str, out: Path
         monkeypatch_muon(changes["muon"])
     if changes.get("embedding_lr_scale"):
         monkeypatch_embedding_lr(changes["embedding_lr_scale"])
+    for patch in changes.get("architecture", ()):
+        ARCHITECTURE_PATCHES[patch]()
     started_wall, started_cpu = time.perf_counter(), time.process_time()
     summary = train(
         shards,
@@ -240,6 +269,22 @@ def monkeypatch_embedding_lr(scale: float) -> None:
 
     GPT.optimizer_groups = groups  # type: ignore[method-assign]
     tinygpt.train.loop.set_learning_rate = set_learning_rate  # type: ignore[assignment]
+
+
+def monkeypatch_relu_squared() -> None:
+    """Feed-forward activation relu(x)^2 instead of GELU."""
+    import torch
+
+    from tinygpt.model import gpt
+
+    class ReluSquared(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.relu(x).square()
+
+    gpt.ACTIVATION_MODULES["gelu"] = ReluSquared
+
+
+ARCHITECTURE_PATCHES = {"relu_squared": monkeypatch_relu_squared}
 
 
 def _model_parameters(run: Path) -> list[Any]:

@@ -174,10 +174,11 @@ def test_options_change_the_model():
     assert isinstance(GPT(SMALL).blocks[0].feed_forward.activation, nn.ReLU)
 
 
-def test_kv_cache_continuation_equals_full_forward():
+@pytest.mark.parametrize("positions", ["learned", "rotary"])
+def test_kv_cache_continuation_equals_full_forward(positions):
     """Feeding a prefix, then one token, then a chunk through the cache == one full forward;
     ``last_only`` gives the last position's logits of that forward."""
-    model = GPT(SMALL).double().eval()
+    model = GPT(GPTConfig(**{**SMALL.to_dict(), "positions": positions})).double().eval()
     randomize(model)
     idx = torch.randint(0, SMALL.vocab_size, (2, 12))
     full = model(idx)
@@ -225,6 +226,43 @@ def test_bias_free_model_exports_zero_biases_that_compute_the_same(tmp_path):
     reference.load_state_dict(load_file(tmp_path / "out.safetensors"))
     idx = torch.randint(0, SMALL.vocab_size, (1, 9))
     torch.testing.assert_close(model(idx), reference.eval()(idx))
+
+
+def test_rotary_model_has_no_position_table_and_refuses_gptrs_files(tmp_path):
+    rotary = GPTConfig(**{**SMALL.to_dict(), "positions": "rotary"})
+    model = GPT(rotary)
+    assert model.position_embedding is None
+    assert not [name for name in model.state_dict() if "position" in name or "rotary" in name]
+    assert model.num_parameters() == GPT(SMALL).num_parameters() - SMALL.context_length * SMALL.embedding_size
+    with pytest.raises(ConfigError, match="learned positions"):
+        model.gptrs_state_dict()
+    save_file(dict(GptRsModel(SMALL).state_dict()), tmp_path / "in.safetensors")
+    with pytest.raises(ConfigError, match="learned position table"):
+        GPT.from_gptrs(tmp_path / "in.safetensors", rotary)
+
+
+def test_rotary_attention_depends_on_the_distance_between_positions_only():
+    """A query-key product is the same wherever the pair sits, and rotation keeps lengths."""
+    from tinygpt.model.rotary import RotaryPositions
+
+    rotary = RotaryPositions(SMALL).double()
+    q, k = torch.randn(2, 1, 3, 1, SMALL.head_size, dtype=torch.float64)
+    scores = [(rotary(q, start + 3) * rotary(k, start)).sum() for start in range(SMALL.context_length - 3)]
+    torch.testing.assert_close(torch.stack(scores), scores[0].expand(len(scores)))
+    torch.testing.assert_close(rotary(q, 5).norm(), q.norm())
+    assert not torch.allclose((rotary(q, 4) * rotary(k, 0)).sum(), scores[0])  # another distance
+
+
+def test_zero_output_projections_start_every_block_as_the_identity():
+    model = GPT(GPTConfig(**{**SMALL.to_dict(), "positions": "rotary"})).eval()
+    model.zero_output_projections()
+    for block in model.blocks:
+        assert not block.attention.projection.weight.any() and not block.feed_forward.output.weight.any()
+    idx = torch.randint(0, SMALL.vocab_size, (2, 7))
+    with torch.no_grad():
+        # Biases start at zero too, so each block adds nothing: logits are the head of the embeddings.
+        expected = model.linear_head(model.layer_norm(model.token_embedding(idx)))
+        torch.testing.assert_close(model(idx), expected)
 
 
 def test_gelu_model_refuses_gptrs_export():
@@ -280,6 +318,8 @@ def test_config_json_unknown_and_missing_fields(tmp_path, fields, message):
         ({"residual_dropout": 1.5}, "residual_dropout must be a probability"),
         ({"activation": "tanh"}, "activation must be one of"),
         ({"bias": "yes"}, "bias must be true or false"),
+        ({"positions": "sinusoidal"}, "positions must be one of"),
+        ({"positions": "rotary", "embedding_size": 12, "head_count": 4}, "even head size"),
     ],
 )
 def test_config_validation(change, message):

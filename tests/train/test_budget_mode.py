@@ -16,6 +16,7 @@ from tinygpt.data.sources import embedded_corpus_path
 from tinygpt.model.config import GPTConfig
 from tinygpt.run.layout import RunLayout
 from tinygpt.train.budget import TimePlan
+from tinygpt.train.config import TrainConfig
 from tinygpt.train.metrics import read_metrics
 from tinygpt.train.recipe import measure_training_flops, plan_recipe
 
@@ -64,6 +65,8 @@ def test_budget_mode_records_its_plan_and_takes_flags_on_top(budget_run):
     model = GPTConfig.load(layout.transformer_config)
     assert model.embedding_size == 32  # the flag
     assert model.residual_dropout == 0.0  # the recipe
+    assert model.positions == "rotary"
+    assert TrainConfig.load(layout.train_config).zero_init_projections
 
 
 def test_schedule_follows_the_clock_and_decays_to_its_floor(budget_run):

@@ -44,6 +44,7 @@ def test_save_and_load_round_trip(tmp_path, name):
         training_iterations=100,
         grad_accumulation=2,
         checkpoints_kept=1,
+        zero_init_projections=True,
     )
     config.save(tmp_path / name)
     assert TrainConfig.load(tmp_path / name) == config
@@ -80,6 +81,7 @@ def test_mixing_both_schedules_fields_is_rejected():
         ({"grad_clip": -1.0}, "grad_clip must be a number >= 0"),
         ({"adam_beta2": 1.0}, "adam_beta2 must be below 1"),
         ({"sampling": "random"}, "sampling must be one of"),
+        ({"zero_init_projections": 1}, "zero_init_projections must be true or false"),
         ({"schedule": "linear"}, "schedule must be one of"),
         ({"contexts_per_batch": 10, "grad_accumulation": 3}, "multiple of grad_accumulation"),
     ],

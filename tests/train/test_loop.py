@@ -136,3 +136,21 @@ def test_batch_not_divisible_by_accumulation_times_processes_is_rejected(shards,
     monkeypatch.setenv("WORLD_SIZE", "3")
     with pytest.raises(ConfigError, match="multiple of grad_accumulation x processes"):
         run_tiny(shards, tmp_path / "run")
+
+
+@pytest.mark.parametrize("zero_init", [True, False])
+def test_zero_init_projections_start_the_run_with_zero_output_matrices(shards, tmp_path, zero_init):
+    """One step at a negligible learning rate leaves the starting weights as they were."""
+    run_tiny(
+        shards,
+        tmp_path / "run",
+        training_iterations=1,
+        learning_rate=1e-12,
+        zero_init_projections=zero_init,
+        model={"positions": "rotary"},
+    )
+    model, _ = load_run(tmp_path / "run", "last")
+    outputs = [
+        m.weight.abs().max().item() for b in model.blocks for m in (b.attention.projection, b.feed_forward.output)
+    ]
+    assert (max(outputs) < 1e-9) == zero_init

@@ -4,6 +4,8 @@ size of the training data (no training here; the choices are measured in benches
 from __future__ import annotations
 
 from tinygpt.train.recipe import (
+    CONTEXTS_PER_BATCH,
+    MULTI_THREAD_CONTEXTS_PER_BATCH,
     REGULARISED_DROPOUT,
     REPEATED_WEIGHT_DECAY,
     SHAPES,
@@ -65,3 +67,18 @@ def test_the_head_is_tied_to_the_token_embedding_at_every_budget():
         plan_recipe(seconds, vocab_size=2048, device="cpu", flops_per_second=5e10).model.tie_weights
         for seconds in (60, 600, 36000)
     )
+
+
+def test_the_batch_grows_with_the_cpu_threads_and_stays_on_an_accelerator():
+    cpu = {"vocab_size": 2048, "device": "cpu", "flops_per_second": 5e10}
+    one, two, eight = (plan_recipe(240, threads=threads, **cpu) for threads in (1, 2, 8))
+    gpu = plan_recipe(240, vocab_size=2048, device="cuda", flops_per_second=GPU_FLOPS, threads=8)
+    assert one.train.contexts_per_batch == gpu.train.contexts_per_batch == CONTEXTS_PER_BATCH
+    assert two.train.contexts_per_batch == eight.train.contexts_per_batch == MULTI_THREAD_CONTEXTS_PER_BATCH
+    assert (one.threads, two.threads, gpu.threads) == (1, 2, None)
+
+
+def test_unset_threads_are_the_cores_the_load_leaves(monkeypatch):
+    monkeypatch.setattr("tinygpt.train.recipe.cpu_threads", lambda: 1)
+    recipe = plan_recipe(240, vocab_size=2048, device="cpu", flops_per_second=5e10)
+    assert (recipe.threads, recipe.train.contexts_per_batch) == (1, CONTEXTS_PER_BATCH)

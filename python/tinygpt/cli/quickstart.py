@@ -45,6 +45,7 @@ class QuickstartPlan:
             device=self.device,
             flops_per_second=flops_per_second,
             training_tokens=training_tokens,
+            threads=self.threads,
         )
 
 

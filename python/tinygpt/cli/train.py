@@ -37,9 +37,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "device and data (model size from a short speed probe, capped by the data's size; a "
         "head tied to the token embedding; weight decay 0.3 once the run will read its data "
         "more than once and dropout 0.2 once it will read it twenty times or more; Muon for the "
-        "blocks' matrices and AdamW for the rest, batches of 16, warm-up then a decay to zero that "
-        "ends exactly at the budget; evaluations, checkpoints and the final held-out score all fit "
-        "inside S; the last checkpoint is the best); flags still override it.",
+        "blocks' matrices and AdamW for the rest, batches of 16 contexts on one CPU thread and 32 "
+        "on more, warm-up then a decay to zero that ends exactly at the budget; evaluations, "
+        "checkpoints and the final held-out score all fit inside S; the last checkpoint is the "
+        "best); flags still override it.",
     )
     parser.add_argument("--data", metavar="SHARDS", help="a `tinygpt tokenize` output directory")
     parser.add_argument("--out", metavar="RUN", help="new run directory to create")
@@ -119,6 +120,7 @@ def _train_on_budget(args: argparse.Namespace, options: dict[str, Any]) -> Train
         device=device.type,
         flops_per_second=agreed_training_flops(context, device, measure_training_flops),
         training_tokens=manifest.split("train").tokens,
+        threads=args.threads,
     )
     if args.threads is None and recipe.threads is not None:
         torch.set_num_threads(recipe.threads)

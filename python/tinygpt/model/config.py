@@ -14,6 +14,9 @@ from tinygpt.gptrs.config import TRANSFORMER_CONFIG_FIELDS
 
 # "gelu_new" is the tanh approximation of GELU that GPT-2 uses (transformers' name for it).
 ACTIVATIONS = ("relu", "gelu", "gelu_new")
+# "learned": a table of position embeddings added to the tokens (gpt-rs, GPT-2); "rotary": queries
+# and keys rotated by their position in every attention layer (RoFormer's rotary embedding).
+POSITIONS = ("learned", "rotary")
 
 
 @dataclass
@@ -23,6 +26,8 @@ class GPTConfig:
     ``activation``, ``tie_weights``, ``bias``, ``layer_norm_epsilon`` and ``feed_forward_size``
     go beyond the original and default to it; with them a GPT-2 checkpoint is representable
     (``feed_forward_size`` is the hidden width when it is not a multiple of the embedding).
+    ``positions`` "rotary" replaces the learned position table with rotary embeddings (budget
+    mode's choice; such a model exports to transformers as GPT-NeoX, not GPT-2).
 
     >>> config = GPTConfig()
     >>> config.vocab_size, config.context_length, config.head_size, config.hidden_size
@@ -48,6 +53,7 @@ class GPTConfig:
     bias: bool = True
     layer_norm_epsilon: float = 1e-5
     feed_forward_size: int | None = None
+    positions: str = "learned"
 
     def __post_init__(self) -> None:
         for name in TRANSFORMER_CONFIG_FIELDS[:6]:
@@ -63,6 +69,10 @@ class GPTConfig:
             raise ConfigError(
                 f"GPTConfig.embedding_size ({self.embedding_size}) must be a multiple of head_count ({self.head_count})"
             )
+        if self.positions not in POSITIONS:
+            raise ConfigError(f"GPTConfig.positions must be one of {sorted(POSITIONS)}, got {self.positions!r}")
+        if self.positions == "rotary" and self.head_size % 2:
+            raise ConfigError(f"GPTConfig: rotary positions need an even head size, got {self.head_size}")
         if self.activation not in ACTIVATIONS:
             raise ConfigError(f"GPTConfig.activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}")
         epsilon = self.layer_norm_epsilon

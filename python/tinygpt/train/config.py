@@ -31,7 +31,8 @@ class TrainConfig:
 
     ``contexts_per_batch`` is the global batch of one optimizer step; it is split over
     ``grad_accumulation`` micro-batches and, under torchrun, over the processes, so the
-    optimisation is the same whatever the hardware.
+    optimisation is the same whatever the hardware. ``zero_init_projections`` starts every
+    block's output matrices at zero (budget mode's start; see ``GPT.zero_output_projections``).
     """
 
     training_iterations: int = 60000
@@ -52,6 +53,7 @@ class TrainConfig:
     sampling: str = "document"
     log_interval: int = 10
     optimizer: str = "adamw"
+    zero_init_projections: bool = False
 
     def __post_init__(self) -> None:
         for name in (
@@ -70,6 +72,10 @@ class TrainConfig:
             value = _require_float(self, name, minimum=0.0)
             if value >= 1.0:
                 raise ConfigError(f"train config: {name} must be below 1, got {value}")
+        if not isinstance(self.zero_init_projections, bool):
+            raise ConfigError(
+                f"train config: zero_init_projections must be true or false, got {self.zero_init_projections!r}"
+            )
         if self.sampling not in SAMPLINGS:
             raise ConfigError(f"train config: sampling must be one of {', '.join(SAMPLINGS)}, got {self.sampling!r}")
         if self.optimizer not in OPTIMIZERS:

@@ -82,6 +82,8 @@ class Trainer:
         if device.type == "cpu":
             keep_freed_memory()  # no page faults on each step's activations: see tinygpt.allocator
         self.raw_model = GPT(model_config).to(device)
+        if train_config.zero_init_projections:
+            self.raw_model.zero_output_projections()
         self.optimizer = build_optimizer(self.raw_model, train_config, device)
         # torch.compile of a Module returns a Module (an OptimizedModule), typed as a callable.
         forward_model = cast(nn.Module, torch.compile(self.raw_model)) if compile else self.raw_model
