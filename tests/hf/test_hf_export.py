@@ -15,15 +15,20 @@ from tinygpt.tokenizer import BPETokenizer
 
 pytest.importorskip("transformers", reason="transformers (dev extra) is the oracle")
 
-# words: gpt-rs's original model (ReLU, untied head, biases); bytes: GPT-2's (gelu_new, tied) minus biases.
-RUNS = {
-    "words": ["--mode", "words", "--vocab-size", "300"],
-    "bytes": ["--mode", "bytes", "--vocab-size", "400"],
-}
+# words: gpt-rs's original model (ReLU, untied head, biases); bytes: GPT-2's (gelu_new, tied) minus biases;
+# the rotary ones export as GPT-NeoX: budget mode's model (exact GELU, tied, biases), and one with an
+# untied head and no biases.
+WORDS = ["--mode", "words", "--vocab-size", "300"]
+BYTES = ["--mode", "bytes", "--vocab-size", "400"]
+RUNS = {"words": WORDS, "bytes": BYTES, "rotary-words": WORDS, "rotary-bytes": BYTES}
 MODEL_FLAGS = {
     "words": ["--activation", "relu", "--no-tie-weights", "--bias"],
     "bytes": ["--activation", "gelu_new", "--tie-weights", "--no-bias"],
+    "rotary-words": ["--positions", "rotary", "--activation", "gelu", "--tie-weights", "--bias"],
+    "rotary-bytes": ["--positions", "rotary", "--activation", "relu", "--no-tie-weights", "--no-bias"],
 }
+# What transformers loads each as, by the model's positions.
+TRANSFORMERS_CLASS = {"learned": "GPT2LMHeadModel", "rotary": "GPTNeoXForCausalLM"}
 
 
 def stories() -> list[str]:
@@ -79,6 +84,7 @@ def test_transformers_loads_it_with_the_same_logits(exported):
     run, directory, _ = exported
     ours, tokenizer = load_run(run, device="cpu")
     theirs = AutoModelForCausalLM.from_pretrained(directory).eval()
+    assert type(theirs).__name__ == TRANSFORMERS_CLASS[ours.config.positions]
     ids = torch.tensor([tokenizer.encode(stories()[0])[:32]])
     with torch.no_grad():
         assert torch.allclose(theirs(ids).logits, ours(ids), atol=1e-4, rtol=0)
@@ -105,13 +111,14 @@ def test_export_then_import_gives_the_same_model(exported):
     imported, back = load_run(directory, device="cpu")
     assert back == tokenizer
     assert imported.config.tie_weights == original.config.tie_weights
+    assert imported.config.positions == original.config.positions
     ids = torch.tensor([tokenizer.encode(stories()[1])[:32]])
     with torch.no_grad():
         assert torch.allclose(imported(ids), original(ids), atol=1e-5, rtol=0)
 
 
 def test_card_and_generation_config_come_from_the_run(exported):
-    run, directory, _ = exported
+    run, directory, mode = exported
     card = (directory / "README.md").read_text(encoding="utf-8")
     held_out = [
         json.loads(line)
@@ -121,6 +128,8 @@ def test_card_and_generation_config_come_from_the_run(exported):
     assert f"{held_out['loss']:.4f} nats per token" in card
     assert f"| held-out bits per byte | {held_out['bits_per_byte']:.4f} |" in card
     assert "| optimizer steps | 20 |" in card
+    architecture = "tags: [tinygpt, gpt2]" if mode in ("words", "bytes") else "tags: [tinygpt, gpt_neox]"
+    assert architecture in card
     generation = json.loads((directory / "generation_config.json").read_text())
     _, tokenizer = load_run(run, device="cpu")
     assert generation["temperature"] == 0.7 and generation["eos_token_id"] == tokenizer.eot_id
@@ -178,3 +187,17 @@ def test_card_of_an_earlier_checkpoint_says_why_it_has_no_bits_per_byte(exported
         "| held-out bits per byte | not measured for these weights: the run's exact held-out pass "
         "scored step 20 (export `--checkpoint step_20` for its figures) |"
     ) in card
+
+
+def test_generate_runs_the_export_and_names_its_architecture(exported, capsys):
+    """The exported directory is a model for `tinygpt generate` too, with the run's greedy tokens."""
+    run, directory, _ = exported
+    argv = ["--input", "Once upon a time", "--greedy", "--token-count", "12", "--device", "cpu"]
+    assert main(["generate", str(run), *argv]) == 0
+    from_run = capsys.readouterr().out
+    assert main(["generate", str(directory), *argv]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == from_run
+    original, _ = load_run(run, device="cpu")
+    name = {"learned": "GPT-2", "rotary": "GPT-NeoX"}[original.config.positions]
+    assert f"{directory} (transformers {name})" in captured.err

@@ -1,4 +1,4 @@
-"""Import: transformers GPT-2 directories run in tinygpt with transformers' own logits."""
+"""Import: transformers GPT-2 and GPT-NeoX directories run in tinygpt with transformers' own logits."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import torch
 
 from tests.hf.hf_models import ENDOFTEXT, STORIES, save_transformers_model
 from tinygpt import load_run
+from tinygpt.errors import DataError
 from tinygpt.tokenizer import BPETokenizer
 
 pytest.importorskip("transformers", reason="transformers (dev extra) is the oracle")
@@ -30,6 +31,22 @@ SHAPES = [
     pytest.param(
         {"activation_function": "gelu_pytorch_tanh", "n_layer": 1, "n_embd": 16, "n_head": 1, "n_inner": 64},
         id="gelu_pytorch_tanh-one-head",
+    ),
+    pytest.param({"model_type": "gpt_neox"}, id="neox-gelu-untied"),
+    pytest.param(
+        {
+            "model_type": "gpt_neox",
+            "hidden_act": "gelu_new",
+            "tie_word_embeddings": True,
+            "num_attention_heads": 2,
+            "intermediate_size": 80,
+            "layer_norm_eps": 1e-3,
+        },
+        id="neox-gelu_new-tied-intermediate-eps",
+    ),
+    pytest.param(
+        {"model_type": "gpt_neox", "hidden_act": "relu", "rotary_emb_base": 10_000, "num_attention_heads": 8},
+        id="neox-relu-base-stated-8-heads",
     ),
 ]
 
@@ -104,3 +121,25 @@ def test_from_hf_json_reads_what_the_library_saved(tmp_path, hf_tokenizer):
     tokenizer = BPETokenizer.from_hf_json(tmp_path / "tokenizer.json")
     assert tokenizer.vocab_size == hf_tokenizer.get_vocab_size()
     assert tokenizer.decode(tokenizer.encode(STORIES[1])) == STORIES[1]
+
+
+def test_neox_buffers_are_dropped_and_unknown_tensors_named(tmp_path, hf_tokenizer):
+    """Older GPT-NeoX files carry masks and rotary frequencies beside the weights, and may name the
+    head lm_head (transformers 5's name); those load. A tensor tinygpt has no place for is named."""
+    from safetensors.torch import load_file, save_file
+
+    reference = save_transformers_model(tmp_path, tokenizer=hf_tokenizer, model_type="gpt_neox")
+    tensors = load_file(str(tmp_path / "model.safetensors"))
+    tensors["lm_head.weight"] = tensors.pop("embed_out.weight")
+    tensors["gpt_neox.rotary_emb.inv_freq"] = torch.ones(4)
+    for part in ("attention.bias", "attention.masked_bias", "attention.rotary_emb.inv_freq"):
+        tensors[f"gpt_neox.layers.0.{part}"] = torch.ones(2)
+    save_file(tensors, str(tmp_path / "model.safetensors"))
+    model, _ = load_run(tmp_path, device="cpu")
+    ids = torch.tensor([[1, 2, 3, 4, 5, 6]])
+    with torch.no_grad():
+        assert torch.allclose(model(ids), reference(ids).logits, atol=1e-4, rtol=0)
+    tensors["gpt_neox.layers.1.attention.rotary_scale"] = torch.ones(2)
+    save_file(tensors, str(tmp_path / "model.safetensors"))
+    with pytest.raises(DataError, match="unexpected tensors: gpt_neox.layers.1.attention.rotary_scale"):
+        load_run(tmp_path, device="cpu")

@@ -77,6 +77,84 @@ CASES = [
 ]
 
 
+@pytest.fixture(scope="module")
+def neox_dir(tmp_path_factory, hf_tokenizer):
+    """A GPT-NeoX as transformers 5 saves it: the rotary settings in ``rope_parameters``."""
+    directory = tmp_path_factory.mktemp("neox")
+    save_transformers_model(directory, tokenizer=hf_tokenizer, model_type="gpt_neox")
+    return directory
+
+
+def edit_rope(directory: Path, **fields) -> None:
+    rope = json.loads((directory / "config.json").read_text())["rope_parameters"]
+    edit_config(directory, rope_parameters={**rope, **fields})
+
+
+def legacy_rotary(directory: Path, **fields) -> None:
+    """The config as transformers 4 (and tinygpt's export) writes it: rotary_pct, rotary_emb_base."""
+    config = json.loads((directory / "config.json").read_text())
+    del config["rope_parameters"]
+    (directory / "config.json").write_text(json.dumps({**config, **fields}))
+
+
+NEOX_CASES = [
+    pytest.param(
+        lambda d: edit_config(d, use_parallel_residual=True),
+        "use_parallel_residual=True is not supported by tinygpt (only false",
+        id="parallel-residual",
+    ),
+    pytest.param(
+        lambda d: (d / "config.json").write_text(json.dumps({"model_type": "gpt_neox", "rotary_pct": 1.0})),
+        "use_parallel_residual (absent, which transformers reads as true) is not supported",
+        id="parallel-residual-by-default",
+    ),
+    pytest.param(
+        lambda d: edit_rope(d, partial_rotary_factor=0.25),
+        "rope_parameters.partial_rotary_factor=0.25 is not supported by tinygpt (only 1.0",
+        id="partial-rotary",
+    ),
+    pytest.param(
+        lambda d: legacy_rotary(d, rotary_pct=0.25), "rotary_pct=0.25 is not supported", id="partial-rotary-legacy"
+    ),
+    pytest.param(
+        legacy_rotary,
+        "rotary_pct (absent, which transformers reads as 0.25) is not supported",
+        id="partial-rotary-by-default",
+    ),
+    pytest.param(
+        lambda d: edit_rope(d, rope_theta=500.0),
+        "rope_parameters.rope_theta=500.0 is not supported by tinygpt (only 10000.0",
+        id="rope-base",
+    ),
+    pytest.param(
+        lambda d: legacy_rotary(d, rotary_pct=1.0, rotary_emb_base=500),
+        "rotary_emb_base=500 is not supported",
+        id="rope-base-legacy",
+    ),
+    pytest.param(
+        lambda d: edit_rope(d, rope_type="linear", factor=2.0),
+        "rope_parameters.rope_type 'linear' is not supported",
+        id="rope-scaling",
+    ),
+    pytest.param(
+        lambda d: edit_config(d, attention_bias=False), "attention_bias=False is not supported", id="attention-bias"
+    ),
+]
+
+
+@pytest.mark.parametrize("damage,message", NEOX_CASES)
+def test_gpt_neox_that_tinygpt_does_not_compute_is_refused_by_field(tmp_path, neox_dir, capsys, damage, message):
+    """Pythia's parallel residual and quarter-head rotary, another rope base or a scaled rope would
+    give other numbers: each is refused, naming the field and what tinygpt supports."""
+    directory = tmp_path / "model"
+    shutil.copytree(neox_dir, directory)
+    damage(directory)
+    assert main(["generate", str(directory), "--input", "Once", "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and str(directory / "config.json") in err
+    assert err.count("\n") == 1
+
+
 @pytest.mark.parametrize("command", ["generate", "eval"])
 @pytest.mark.parametrize("damage,message", CASES)
 def test_bad_directory_is_one_line_exit_2_nothing_written(tmp_path, good_dir, capsys, damage, message, command):

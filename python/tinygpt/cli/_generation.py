@@ -15,6 +15,7 @@ from tinygpt.run.layout import resolve_checkpoint
 if TYPE_CHECKING:
     import torch
 
+    from tinygpt.model.config import GPTConfig
     from tinygpt.model.decoding import TokenSampler
     from tinygpt.model.gpt import GPT
     from tinygpt.tokenizer.bpe import BPETokenizer
@@ -25,7 +26,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         "run",
         metavar="MODEL",
         help="run directory written by `tinygpt train` or `quickstart`, a transformers "
-        "GPT-2 directory (save_pretrained) or hf:owner/name",
+        "GPT-2 or GPT-NeoX directory (save_pretrained) or hf:owner/name",
     )
     add_checkpoint_flag(parser)
     parser.add_argument("--device", default="auto", help="auto|cpu|cuda|cuda:N|mps (default auto)")
@@ -114,19 +115,23 @@ def load_model(args: argparse.Namespace) -> tuple[GPT, BPETokenizer]:
         model.use_decoding_layout()
     where = f"{device}, {torch.get_num_threads()} thread(s)" if device.type == "cpu" else str(device)
     print(
-        f"loaded {model_label(args.run, args.checkpoint)}: {model.num_parameters():,} parameters, "
+        f"loaded {model_label(args.run, args.checkpoint, model.config)}: {model.num_parameters():,} parameters, "
         f"context {model.config.context_length}, vocabulary {tokenizer.vocab_size}, on {where}",
         file=sys.stderr,
     )
     return model, tokenizer
 
 
-def model_label(model: str, checkpoint: str) -> str:
-    """What was loaded: the checkpoint directory of a run, or the transformers model and its files."""
+def model_label(model: str, checkpoint: str, config: GPTConfig) -> str:
+    """What was loaded: the checkpoint directory of a run, or the transformers model (its
+    architecture, from the loaded ``config``) and its files."""
     if is_hf_model(model):
+        # Lazy: the architectures pull in torch (loaded by now) for the rotary model.
+        from tinygpt.hf.architectures import architecture_of
+
         directory = hf_directory(model)
         where = "" if str(directory) == model else f" from {directory}"
-        return f"{model} (transformers GPT-2{where})"
+        return f"{model} (transformers {architecture_of(config).name}{where})"
     return str(resolve_checkpoint(model, checkpoint))
 
 

@@ -22,7 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Every token is predicted exactly once; bits per byte divide the total loss by the "
         "UTF-8 size of the text, so runs with different tokenizers compare.",
     )
-    parser.add_argument("run", metavar="MODEL", help="run directory, transformers GPT-2 directory or hf:owner/name")
+    parser.add_argument(
+        "run", metavar="MODEL", help="run directory, transformers GPT-2 or GPT-NeoX directory or hf:owner/name"
+    )
     parser.add_argument("--data", metavar="SRC", required=True, help="shard directory or corpus")
     add_checkpoint_flag(parser)
     parser.add_argument("--device", default="auto", help="auto|cpu|cuda|cuda:N|mps")

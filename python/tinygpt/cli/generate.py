@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "generate",
         help="continue a prompt with a trained model",
         description="Continue one or more prompts with a model from a run directory, a transformers "
-        "GPT-2 directory or hf:owner/name. "
+        "GPT-2 or GPT-NeoX directory or hf:owner/name. "
         "Several --input prompts are sampled as a batch.",
     )
     add_run_arguments(parser)

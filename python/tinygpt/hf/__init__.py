@@ -1,5 +1,6 @@
-"""The bridge to Hugging Face's formats: GPT-2 checkpoints of transformers run here, runs trained
-here export to transformers, tokenizers convert to and from ``tokenizer.json``.
+"""The bridge to Hugging Face's formats: transformers' GPT-2 and GPT-NeoX (rotary) checkpoints run
+here, runs trained here export to transformers as either, tokenizers convert to and from
+``tokenizer.json``.
 
 Files are read and written directly (safetensors, JSON); transformers is never imported.
 """

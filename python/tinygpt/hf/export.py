@@ -1,4 +1,4 @@
-"""A tinygpt model and tokenizer as a transformers GPT-2 directory.
+"""A tinygpt model and tokenizer as a transformers directory: GPT-2, or GPT-NeoX for rotary models.
 
 ``AutoModelForCausalLM.from_pretrained(DIR)`` and ``AutoTokenizer.from_pretrained(DIR)`` load it
 with no custom code. Everything is written into a temporary directory beside ``DIR`` and renamed
@@ -16,7 +16,7 @@ from typing import Any
 
 from tinygpt.atomic import atomic_write_text
 from tinygpt.errors import ConfigError
-from tinygpt.hf.config import hf_config_from_gpt
+from tinygpt.hf.architectures import hf_config_from_gpt
 from tinygpt.hf.files import (
     CONFIG_FILE,
     GENERATION_CONFIG_FILE,

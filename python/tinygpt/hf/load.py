@@ -1,4 +1,5 @@
-"""Load a transformers GPT-2 directory (or ``hf:owner/name``) as a tinygpt model and tokenizer."""
+"""Load a transformers GPT-2 or GPT-NeoX (rotary) directory, or ``hf:owner/name``, as a tinygpt
+model and tokenizer."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from pathlib import Path
 import torch
 
 from tinygpt.errors import DataError
-from tinygpt.hf.config import gpt_config_from_hf, read_hf_config
+from tinygpt.hf.architectures import gpt_config_from_hf
+from tinygpt.hf.config import read_hf_config
 from tinygpt.hf.files import (
     CONFIG_FILE,
     GPT2_MERGES_FILE,
@@ -16,7 +18,7 @@ from tinygpt.hf.files import (
     TOKENIZER_FILE,
 )
 from tinygpt.hf.source import check_single_checkpoint, hf_directory
-from tinygpt.hf.weights import read_safetensors, state_dict_from_gpt2
+from tinygpt.hf.weights import read_safetensors, state_dict_from_hf
 from tinygpt.model.config import GPTConfig
 from tinygpt.model.gpt import GPT
 from tinygpt.tokenizer import BPETokenizer, read_gpt2_vocab_merges
@@ -26,7 +28,7 @@ from tinygpt.tokenizer.bpe import ENDOFTEXT
 def load_hf_model(
     model: str | os.PathLike[str], checkpoint: str = "best", *, device: torch.device
 ) -> tuple[GPT, BPETokenizer]:
-    """The model (eval mode, on ``device``) and tokenizer of a transformers GPT-2 directory.
+    """The model (eval mode, on ``device``) and tokenizer of a transformers GPT-2 or GPT-NeoX directory.
 
     The config's fields, the tokenizer's size against the embedding and every tensor's name and
     shape are checked, each failure naming the file and the field.
@@ -45,18 +47,16 @@ def load_hf_model(
 
 
 def read_gpt_config(directory: Path) -> GPTConfig:
-    """The GPTConfig of a transformers GPT-2 directory's ``config.json``."""
+    """The GPTConfig of a transformers directory's ``config.json`` (GPT-2 or GPT-NeoX)."""
     return gpt_config_from_hf(read_hf_config(directory), source=str(directory / CONFIG_FILE))
 
 
 def load_hf_network(directory: Path, config: GPTConfig | None = None) -> GPT:
-    """The network of a transformers GPT-2 directory, every tensor's name and shape checked."""
+    """The network of a transformers GPT-2 or GPT-NeoX directory, every tensor's name and shape checked."""
     config = config or read_gpt_config(directory)
     tensors = read_safetensors(directory)
     network = GPT(config)
-    network.load_state_dict_checked(
-        state_dict_from_gpt2(tensors, tied=config.tie_weights, source=str(directory)), source=str(directory)
-    )
+    network.load_state_dict_checked(state_dict_from_hf(tensors, config, source=str(directory)), source=str(directory))
     return network
 
 

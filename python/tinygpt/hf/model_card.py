@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tinygpt.hf.architectures import architecture_of
 from tinygpt.model.gpt import GPT
 from tinygpt.tokenizer import BPETokenizer
 
@@ -47,6 +48,7 @@ def _bits_per_byte(summary: RunSummary) -> str:
 def model_card(summary: RunSummary, model: GPT, tokenizer: BPETokenizer) -> str:
     """Markdown for the Hugging Face model page (front matter, then the facts of the run)."""
     config = model.config
+    architecture = architecture_of(config)
     tokenizer_text = (
         f"byte-level BPE, {tokenizer.pattern} pre-tokenisation pattern"
         if tokenizer.mode == "bytes"
@@ -56,12 +58,12 @@ def model_card(summary: RunSummary, model: GPT, tokenizer: BPETokenizer) -> str:
     return f"""---
 library_name: transformers
 pipeline_tag: text-generation
-tags: [tinygpt, gpt2]
+tags: [tinygpt, {architecture.model_type}]
 ---
 
 # tinygpt story model
 
-A small GPT-2-architecture model trained with tinygpt and
+A small {architecture.name}-architecture model ({config.positions} positions) trained with tinygpt and
 exported with `tinygpt export`; transformers loads it with no custom code.
 
 | | |

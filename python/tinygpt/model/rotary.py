@@ -21,6 +21,9 @@ ROTARY_BASE = 10_000.0
 class RotaryPositions(nn.Module):
     """Rotates (batch, heads, positions, head_size) tensors by their positions' angles."""
 
+    cos: torch.Tensor
+    sin: torch.Tensor
+
     def __init__(self, config: GPTConfig):
         super().__init__()
         half = config.head_size // 2

@@ -1,5 +1,5 @@
-"""``tinygpt export RUN --out DIR``: a run's checkpoint as a transformers GPT-2 directory, with a
-model card whose figures come from the run's own records."""
+"""``tinygpt export RUN --out DIR``: a run's checkpoint as a transformers GPT-2 or GPT-NeoX
+(rotary models) directory, with a model card whose figures come from the run's own records."""
 
 from __future__ import annotations
 

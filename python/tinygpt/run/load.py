@@ -23,7 +23,7 @@ def load_run(
     device: str | torch.device = "cpu",
 ) -> tuple[GPT, BPETokenizer]:
     """Load a trained model (in eval mode) and its tokenizer from a `tinygpt train` directory,
-    a transformers GPT-2 directory (``save_pretrained``) or ``hf:owner/name``.
+    a transformers GPT-2 or GPT-NeoX directory (``save_pretrained``) or ``hf:owner/name``.
 
     >>> model, tok = load_run("runs/stories", checkpoint="best")
     >>> model.training, model.config.context_length, tok.vocab_size

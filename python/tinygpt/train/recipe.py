@@ -26,6 +26,11 @@ tokens the smallest shape stays whatever the budget. A run predicted to read its
 the head is tied to the token embedding (fewer parameters to fit the data with; it won at 1
 and at 5.5 passes), and small batches with a decay to zero (more, noisier steps) beat larger
 ones.
+
+Positions are rotary and every block starts as the identity (its output matrices at zero):
+together 0.011-0.014 bits per byte better on the sample at the four-minute scale and 0.055 on
+the quickstart's stories, in two and one paired runs, where either alone gained at most 0.003.
+Rotary models export to transformers as GPT-NeoX instead of GPT-2.
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "repl",
         help="interactive prompt: type a start, watch the model continue it",
-        description="Interactive session with a model from a run directory, a transformers GPT-2 directory or "
-        "hf:owner/name; /help lists the commands. "
+        description="Interactive session with a model from a run directory, a transformers GPT-2 or "
+        "GPT-NeoX directory or hf:owner/name; /help lists the commands. "
         "With stdin piped, each line is a prompt (or /command) and the output is plain text.",
     )
     add_run_arguments(parser)
@@ -39,6 +39,6 @@ def run(args: argparse.Namespace) -> int:
         settings=settings,
         stop=args.stop,
         on_unknown=args.on_unknown,
-        description=f"tinygpt repl {model_label(args.run, args.checkpoint)}",
+        description=f"tinygpt repl {model_label(args.run, args.checkpoint, model.config)}",
     )
     return 0
