@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "identity; weight decay 0.3 once the run will read its data "
         "more than once and dropout 0.2 once it will read it twenty times or more; Muon for the "
         "blocks' matrices and AdamW for the rest, batches of 16 contexts on one CPU thread and 32 "
-        "on more, warm-up then a decay to zero that ends exactly at the budget; evaluations, "
+        "on more unless the data will be read ten times or more, warm-up then a decay to zero that ends exactly at the budget; evaluations, "
         "checkpoints and the final held-out score all fit inside S; the last checkpoint is the "
         "best); flags still override it.",
     )

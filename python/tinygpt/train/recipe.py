@@ -65,9 +65,13 @@ DECAY_FRACTION = 0.4
 # Contexts per batch: 16 on one CPU thread (the sweep's winner there: more, noisier steps beat
 # larger batches) and 32 on two or more, where batch 16 leaves the second core half idle (two
 # threads ran it at 1.4x one thread's tokens per second, batch 32 at 1.4x more, and 48 or 64 at
-# fewer) and batch 32 won the four-minute run on two cores. Accelerators keep 16.
+# fewer) and batch 32 won the four-minute run on two cores (about 6 passes over the sample) by
+# 0.005 bits per byte. Not once the run reads its data LARGE_BATCH_MAX_PASSES times or more:
+# at ten minutes (about 15 predicted passes) batch 16 won by 0.018, its extra steps worth more
+# than tokens the model would only memorise. Accelerators keep 16.
 CONTEXTS_PER_BATCH = 16
 MULTI_THREAD_CONTEXTS_PER_BATCH = 32
+LARGE_BATCH_MAX_PASSES = 10.0
 WEIGHT_DECAY = 0.1
 OPTIMIZER = "muon"
 EVALUATIONS = 4
@@ -111,7 +115,10 @@ def plan_recipe(
     passes = planned_passes(seconds * flops_per_second, _parameters(shape, vocab_size), training_tokens)
     dropout = REGULARISED_DROPOUT if passes >= REGULARISED_PASSES else 0.0
     threads = (threads or cpu_threads()) if device == "cpu" else None
-    contexts_per_batch = MULTI_THREAD_CONTEXTS_PER_BATCH if threads is not None and threads > 1 else CONTEXTS_PER_BATCH
+    multi_thread = threads is not None and threads > 1
+    contexts_per_batch = (
+        MULTI_THREAD_CONTEXTS_PER_BATCH if multi_thread and passes < LARGE_BATCH_MAX_PASSES else CONTEXTS_PER_BATCH
+    )
     model = GPTConfig(
         vocab_size=vocab_size,
         embedding_size=embedding,
