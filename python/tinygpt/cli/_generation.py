@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from tinygpt.cli.arguments import SEED, TOKEN_COUNT, add_checkpoint_flag
 from tinygpt.cli.corpus_flags import add_on_unknown_flag
 from tinygpt.errors import ConfigError
+from tinygpt.hf.architectures import architecture_of
 from tinygpt.hf.source import hf_directory, is_hf_model
 from tinygpt.run.layout import resolve_checkpoint
 
@@ -126,9 +127,6 @@ def model_label(model: str, checkpoint: str, config: GPTConfig) -> str:
     """What was loaded: the checkpoint directory of a run, or the transformers model (its
     architecture, from the loaded ``config``) and its files."""
     if is_hf_model(model):
-        # Lazy: the architectures pull in torch (loaded by now) for the rotary model.
-        from tinygpt.hf.architectures import architecture_of
-
         directory = hf_directory(model)
         where = "" if str(directory) == model else f" from {directory}"
         return f"{model} (transformers {architecture_of(config).name}{where})"

@@ -36,12 +36,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--max-seconds S and no config file, tinygpt picks the recipe for S seconds on this "
         "device and data (model size from a short speed probe, capped by the data's size; a "
         "head tied to the token embedding; rotary positions and blocks that start as the "
-        "identity; weight decay 0.3 once the run will read its data "
-        "more than once and dropout 0.2 once it will read it twenty times or more; Muon for the "
-        "blocks' matrices and AdamW for the rest, batches of 16 contexts on one CPU thread and 32 "
-        "on more unless the data will be read ten times or more, warm-up then a decay to zero that ends exactly at the budget; evaluations, "
-        "checkpoints and the final held-out score all fit inside S; the last checkpoint is the "
-        "best); flags still override it.",
+        "identity; weight decay 0.3 once the run will read its data more than once and dropout "
+        "0.2 once it will read it twenty times or more; Muon for the blocks' matrices and AdamW "
+        "for the rest, batches of 16 contexts on one CPU thread and 32 on more unless the data "
+        "will be read ten times or more, warm-up then a decay to zero that ends exactly at the "
+        "budget; evaluations, checkpoints and the final held-out score all fit inside S; the last "
+        "checkpoint is the best); flags still override it.",
     )
     parser.add_argument("--data", metavar="SHARDS", help="a `tinygpt tokenize` output directory")
     parser.add_argument("--out", metavar="RUN", help="new run directory to create")

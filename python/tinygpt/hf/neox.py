@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 from tinygpt.errors import ConfigError
 from tinygpt.hf.config import ACTIVATION_TO_HF, activation_from_hf, feed_forward_shape, require, usable_numbers
 from tinygpt.hf.tensor_layout import AS_IS, Rearrangement, TensorLayout
-from tinygpt.model.config import GPTConfig
-from tinygpt.model.rotary import ROTARY_BASE
+from tinygpt.model.config import ROTARY_BASE, GPTConfig
 
 if TYPE_CHECKING:
     import torch

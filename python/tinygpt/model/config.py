@@ -17,6 +17,9 @@ ACTIVATIONS = ("relu", "gelu", "gelu_new")
 # "learned": a table of position embeddings added to the tokens (gpt-rs, GPT-2); "rotary": queries
 # and keys rotated by their position in every attention layer (RoFormer's rotary embedding).
 POSITIONS = ("learned", "rotary")
+# The rotary angles' wavelengths run from 2 pi up to 2 pi x ROTARY_BASE positions; GPT-NeoX's
+# default, which transformers assumes when a config names none.
+ROTARY_BASE = 10_000.0
 
 
 @dataclass

@@ -11,11 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from tinygpt.model.config import GPTConfig
-
-# Wavelengths from 2 pi up to 2 pi x ROTARY_BASE positions; GPT-NeoX's default, which
-# transformers assumes when a config names none.
-ROTARY_BASE = 10_000.0
+from tinygpt.model.config import ROTARY_BASE, GPTConfig
 
 
 class RotaryPositions(nn.Module):
