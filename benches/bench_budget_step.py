@@ -10,7 +10,7 @@ float32, where neither change applies; there the second test times Muon's Newton
 iterations in bf16 (torch's) against float32 (what the stacked Muon runs without native
 bf16). Quick mode: a tiny model for a few steps.
 ``TINYGPT_BENCH_FULL=1``: budget mode's model for the TinyStories sample (4 blocks, width 128,
-context 64, vocabulary 2,048, tied head, GELU, rotary positions; batch 32 on two threads), 40 steps a round, 5 rounds;
+windows of 256, vocabulary 2,048, tied head, GELU, rotary positions; 4 windows a batch), 40 steps a round, 5 rounds;
 ``TINYGPT_BENCH_THREADS=N`` threads (default: 2 in the full mode, as the 4-minute comparison; 1 in the quick one).
 """
 

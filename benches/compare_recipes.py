@@ -8,7 +8,8 @@ Contenders, each in its own process, for the same budget:
 - ``tinygpt``: ``tinygpt train --data SHARDS --out RUN --max-seconds S --threads N`` and
   nothing else; ``tinygpt-fp32`` adds ``--precision fp32`` (what the recipe runs on a CPU
   without native bf16, AVX2 say), ``tinygpt-lr1.5e-3`` and ``tinygpt-lr4.5e-3`` another peak
-  learning rate, ``tinygpt-batch16`` the batch of one thread;
+  learning rate, ``tinygpt-batch16`` the batch of one thread at context 64 and
+  ``tinygpt-batch4`` at context 256;
 - ``gptrs``: gpt-rs's own recipe (its configs: constant 2e-4, 64 x 64 batches, dropout 0.05)
   in tinygpt, cut at S by ``--max-seconds``, ``--threads`` threads.
 
@@ -59,6 +60,7 @@ TINYGPT_FLAGS = {
     "tinygpt-lr1.5e-3": ["--learning-rate", "1.5e-3"],
     "tinygpt-batch16": ["--contexts-per-batch", "16"],
     "tinygpt-lr4.5e-3": ["--learning-rate", "4.5e-3"],
+    "tinygpt-batch4": ["--contexts-per-batch", "4"],
 }
 CONTENDERS = ("nanogpt", *TINYGPT_FLAGS, "gptrs")
 PROMPT = "Once upon a time"

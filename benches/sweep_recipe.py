@@ -72,6 +72,8 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "context 128, batch 16": {"model": {"context_length": 128}, "train": {"contexts_per_batch": 16}},
     "context 128, batch 8": {"model": {"context_length": 128}, "train": {"contexts_per_batch": 8}},
     "context 256, batch 4": {"model": {"context_length": 256}, "train": {"contexts_per_batch": 4}},
+    "context 256, batch 8": {"model": {"context_length": 256}, "train": {"contexts_per_batch": 8}},
+    "context 512, batch 2": {"model": {"context_length": 512}, "train": {"contexts_per_batch": 2}},
     "dropout 0.1": {"model": _dropout(0.1)},
     "width 192, 6 heads, dropout 0.1": {
         "model": {
@@ -156,6 +158,10 @@ COMBINATIONS = (
     ("weight decay 0.3", "relu squared"),
     ("weight decay 0.3", "context 128, batch 8"),
     ("weight decay 0.3", "context 256, batch 4"),
+    ("weight decay 0.3", "context 256, batch 8"),
+    ("weight decay 0.3", "context 512, batch 2"),
+    ("weight decay 0.3", "dropout 0.2", "context 256, batch 4"),
+    ("weight decay 0.3", "dropout 0.2", "context 512, batch 2"),
     ("weight decay 0.3", "rotary positions", "zero-init projections"),
     ("weight decay 0.3", "rotary positions", "context 128, batch 8"),
     ("weight decay 0.3", "rotary positions", "context 256, batch 4"),

@@ -18,10 +18,10 @@ from tinygpt.run.layout import RunLayout
 from tinygpt.train.budget import TimePlan
 from tinygpt.train.config import TrainConfig
 from tinygpt.train.metrics import read_metrics
-from tinygpt.train.recipe import measure_training_flops, plan_recipe
+from tinygpt.train.recipe import CPU_TOKENS_PER_BATCH, measure_training_flops, plan_recipe
 
 # Flags shrink the recipe's model so the test takes seconds; the schedule stays the recipe's.
-SMALL = [
+SMALL_MODEL = [
     "--embedding-size",
     "32",
     "--block-count",
@@ -30,14 +30,13 @@ SMALL = [
     "2",
     "--context-length",
     "16",
-    "--contexts-per-batch",
-    "8",
     "--device",
     "cpu",
     "--threads",
     "1",
     "--no-progress",
 ]
+SMALL = [*SMALL_MODEL, "--contexts-per-batch", "8"]
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +66,20 @@ def test_budget_mode_records_its_plan_and_takes_flags_on_top(budget_run):
     assert model.residual_dropout == 0.0  # the recipe
     assert model.positions == "rotary"
     assert TrainConfig.load(layout.train_config).zero_init_projections
+
+
+def test_a_window_set_by_flag_keeps_the_recipes_tokens_per_batch(tmp_path, budget_run):
+    shards = budget_run.parent / "shards"
+    previous = torch.get_num_threads()
+    try:
+        assert (
+            main(["train", "--data", str(shards), "--out", str(tmp_path / "run"), "--max-seconds", "2", *SMALL_MODEL])
+            == 0
+        )
+    finally:
+        torch.set_num_threads(previous)
+    config = TrainConfig.load(tmp_path / "run" / "train_config.ron")
+    assert config.contexts_per_batch * 16 == CPU_TOKENS_PER_BATCH  # one thread, windows of 16
 
 
 def test_schedule_follows_the_clock_and_decays_to_its_floor(budget_run):

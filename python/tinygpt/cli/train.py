@@ -36,10 +36,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--max-seconds S and no config file, tinygpt picks the recipe for S seconds on this "
         "device and data (model size from a short speed probe, capped by the data's size; a "
         "head tied to the token embedding; rotary positions and blocks that start as the "
-        "identity; weight decay 0.3 once the run will read its data more than once and dropout "
-        "0.2 once it will read it twenty times or more; Muon for the blocks' matrices and AdamW "
-        "for the rest, batches of 16 contexts on one CPU thread and 32 on more unless the data "
-        "will be read ten times or more, warm-up then a decay to zero that ends exactly at the "
+        "identity; windows of 256 tokens, so a story fits one; weight decay 0.3 once the run "
+        "will read its data more than once, and dropout 0.2 with windows of 64 once it will read "
+        "it twenty times or more; Muon for the blocks' matrices and AdamW for the rest; batches "
+        "of 1,024 tokens on one CPU thread and 2,048 on more unless the data will be read ten "
+        "times or more; warm-up then a decay to zero that ends exactly at the "
         "budget; evaluations, checkpoints and the final held-out score all fit inside S; the last "
         "checkpoint is the best); flags still override it.",
     )
@@ -129,7 +130,8 @@ def _train_on_budget(args: argparse.Namespace, options: dict[str, Any]) -> Train
         {**recipe.model.to_dict(), **config_overrides(args, GPTConfig, prefix=MODEL_PREFIX)},
         source="transformer config",
     )
-    train_config = recipe.train.replace(**config_overrides(args, type(recipe.train), prefix=TRAIN_PREFIX))
+    batch = {"contexts_per_batch": recipe.contexts_per_batch_for(model.context_length)}
+    train_config = recipe.train.replace(**{**batch, **config_overrides(args, type(recipe.train), prefix=TRAIN_PREFIX)})
     return train(
         args.data,
         args.out,

@@ -31,6 +31,10 @@ Positions are rotary and every block starts as the identity (its output matrices
 together 0.011-0.014 bits per byte better on the sample at the four-minute scale and 0.055 on
 the quickstart's stories, in two and one paired runs, where either alone gained at most 0.003.
 Rotary models export to transformers as GPT-NeoX instead of GPT-2.
+
+Windows are 256 tokens long, so that a whole story is one window, with the batch kept in
+tokens: the largest single gain measured (0.04-0.09 bits per byte on the sample). Runs that
+read their data twenty times or more keep 64, where the longer window lost.
 """
 
 from __future__ import annotations
@@ -48,10 +52,16 @@ if TYPE_CHECKING:
     import torch
 
 # (embedding_size, block_count, head_count, context_length), smallest first.
+# Context 256 from the first step: a TinyStories story (231 tokens on average with the sample's
+# 2,048-token BPE) fits one window, and on the sample context 256 beat 64 by 0.044 bits per byte
+# at the four-minute scale (3-5 passes) and by 0.087 at the ten-minute one (7-10 passes), the
+# same tokens per step (see the batch below). Not for a run that reads its data
+# REGULARISED_PASSES times or more: on the quickstart's stories (50 passes, with dropout) 64 won
+# by 0.06-0.14, as a longer window gives a memorising model more of a training story to recall.
 SHAPES = (
-    (128, 4, 4, 64),
-    (192, 4, 6, 64),
-    (256, 6, 8, 128),
+    (128, 4, 4, 256),
+    (192, 4, 6, 256),
+    (256, 6, 8, 256),
     (384, 6, 6, 256),
     (512, 8, 8, 256),
     (768, 12, 12, 512),
@@ -62,16 +72,15 @@ PEAK_LEARNING_RATE = 3e-3
 MIN_LEARNING_RATE_RATIO = 0.0
 WARMUP_FRACTION = 0.02
 DECAY_FRACTION = 0.4
-# Contexts per batch: 16 on one CPU thread (the sweep's winner there: more, noisier steps beat
-# larger batches) and 32 on two or more, where batch 16 leaves the second core half idle (two
-# threads ran it at 1.4x one thread's tokens per second, batch 32 at 1.4x more, and 48 or 64 at
-# fewer) and batch 32 won the four-minute run on two cores (about 6 passes over the sample) by
-# 0.005 bits per byte. Not once the run reads its data LARGE_BATCH_MAX_PASSES times or more:
-# at ten minutes (about 15 predicted passes) batch 16 won by 0.018, its extra steps worth more
-# than tokens the model would only memorise. Accelerators keep 16.
-CONTEXTS_PER_BATCH = 16
-MULTI_THREAD_CONTEXTS_PER_BATCH = 32
-LARGE_BATCH_MAX_PASSES = 10.0
+# Tokens per batch on a CPU: 1,024 (4 windows of 256). On one thread 16 windows of 64 won the
+# sweep (more, noisier steps beat larger batches) and 4 windows of 256 beat 8 by 0.007 bits per
+# byte. On two threads 2,048 tokens ran at 1.4x the tokens per second of 1,024 with windows of
+# 64 and won the four-minute run by 0.005, but with windows of 256 at only 1.17x, and lost
+# (0.9637 against 0.9617), so the batch no longer depends on the threads. Accelerators take 16
+# windows, whatever their context.
+CPU_TOKENS_PER_BATCH = 1024
+ACCELERATOR_CONTEXTS_PER_BATCH = 16
+MANY_PASSES_CONTEXT = 64
 WEIGHT_DECAY = 0.1
 OPTIMIZER = "muon"
 EVALUATIONS = 4
@@ -96,6 +105,13 @@ class Recipe:
     plan: TimePlan
     threads: int | None
 
+    def contexts_per_batch_for(self, context_length: int) -> int:
+        """The batch for windows of ``context_length`` when a flag changes the recipe's: on a
+        CPU the recipe's tokens per batch, on an accelerator its windows per batch."""
+        if self.threads is None:
+            return self.train.contexts_per_batch
+        return max(1, self.train.contexts_per_batch * self.model.context_length // context_length)
+
 
 def plan_recipe(
     seconds: float,
@@ -113,12 +129,11 @@ def plan_recipe(
     shape = _shape_for(seconds * flops_per_second, vocab_size, training_tokens)
     embedding, blocks, heads, context = shape
     passes = planned_passes(seconds * flops_per_second, _parameters(shape, vocab_size), training_tokens)
-    dropout = REGULARISED_DROPOUT if passes >= REGULARISED_PASSES else 0.0
+    many_passes = passes >= REGULARISED_PASSES
+    dropout = REGULARISED_DROPOUT if many_passes else 0.0
+    context = min(context, MANY_PASSES_CONTEXT) if many_passes else context
     threads = (threads or cpu_threads()) if device == "cpu" else None
-    multi_thread = threads is not None and threads > 1
-    contexts_per_batch = (
-        MULTI_THREAD_CONTEXTS_PER_BATCH if multi_thread and passes < LARGE_BATCH_MAX_PASSES else CONTEXTS_PER_BATCH
-    )
+    contexts_per_batch = ACCELERATOR_CONTEXTS_PER_BATCH if threads is None else max(1, CPU_TOKENS_PER_BATCH // context)
     model = GPTConfig(
         vocab_size=vocab_size,
         embedding_size=embedding,
