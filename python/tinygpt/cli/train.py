@@ -39,9 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "identity; windows of 256 tokens, so a story fits one; weight decay 0.3 once the run "
         "will read its data more than once, and dropout 0.2 with windows of 64 once it will read "
         "it twenty times or more; Muon for the blocks' matrices and AdamW for the rest; batches "
-        "of 1,024 tokens on one CPU thread and 2,048 on more unless the data will be read ten "
-        "times or more; warm-up then a decay to zero that ends exactly at the "
-        "budget; evaluations, checkpoints and the final held-out score all fit inside S; the last "
+        "of 1,024 tokens on a CPU and 16 windows on an accelerator; warm-up then a decay to "
+        "zero that ends exactly at the budget; evaluations, checkpoints and the final held-out score all fit inside S; the last "
         "checkpoint is the best); flags still override it.",
     )
     parser.add_argument("--data", metavar="SHARDS", help="a `tinygpt tokenize` output directory")
