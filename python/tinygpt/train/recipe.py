@@ -106,11 +106,8 @@ class Recipe:
     threads: int | None
 
     def contexts_per_batch_for(self, context_length: int) -> int:
-        """The batch for windows of ``context_length`` when a flag changes the recipe's: on a
-        CPU the recipe's tokens per batch, on an accelerator its windows per batch."""
-        if self.threads is None:
-            return self.train.contexts_per_batch
-        return max(1, self.train.contexts_per_batch * self.model.context_length // context_length)
+        """The batch for windows of ``context_length`` when a flag changes the recipe's."""
+        return _contexts_per_batch(context_length, self.threads)
 
 
 def plan_recipe(
@@ -133,7 +130,7 @@ def plan_recipe(
     dropout = REGULARISED_DROPOUT if many_passes else 0.0
     context = min(context, MANY_PASSES_CONTEXT) if many_passes else context
     threads = (threads or cpu_threads()) if device == "cpu" else None
-    contexts_per_batch = ACCELERATOR_CONTEXTS_PER_BATCH if threads is None else max(1, CPU_TOKENS_PER_BATCH // context)
+    contexts_per_batch = _contexts_per_batch(context, threads)
     model = GPTConfig(
         vocab_size=vocab_size,
         embedding_size=embedding,
@@ -158,6 +155,14 @@ def plan_recipe(
         zero_init_projections=True,
     )
     return Recipe(model=model, train=train, plan=time_plan(seconds, train), threads=threads)
+
+
+def _contexts_per_batch(context_length: int, threads: int | None) -> int:
+    """Windows per batch: CPU_TOKENS_PER_BATCH tokens on a CPU (``threads`` set), else
+    ACCELERATOR_CONTEXTS_PER_BATCH windows."""
+    if threads is None:
+        return ACCELERATOR_CONTEXTS_PER_BATCH
+    return max(1, CPU_TOKENS_PER_BATCH // context_length)
 
 
 def planned_passes(total_flops: float, parameters: int, training_tokens: int | None) -> float:
