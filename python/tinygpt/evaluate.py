@@ -117,16 +117,24 @@ def held_out_loss(
 
 
 def document_windows(
-    documents: Iterable[Sequence[int]], context_length: int, batch_size: int
+    documents: Iterable[Sequence[int]], context_length: int, batch_size: int, stride: int | None = None
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Batches of windows that sweep each document on its own (as the loader's document-mode
     ``iter_eval`` does): every token after a document's first is a target exactly once, with
-    context from its own document only; short windows are padded with IGNORE_INDEX targets."""
-    rows: list[tuple[Sequence[int], Sequence[int]]] = []
+    context from its own document only; short windows are padded with IGNORE_INDEX targets.
+
+    A ``stride`` below ``context_length`` overlaps the windows: each ends ``stride`` targets
+    after the one before and scores only targets no earlier window scored (the others are
+    IGNORE_INDEX), so every target has ``context_length - stride`` tokens of its document
+    before it, or all of them: the usual strided scoring of a fixed-context model."""
+    stride = context_length if stride is None else stride
+    if not 1 <= stride <= context_length:
+        raise ValueError(f"stride must be between 1 and the context length {context_length}, got {stride}")
+    rows: list[tuple[Sequence[int], Sequence[int], int]] = []
     for tokens in documents:
-        for start in range(0, len(tokens) - 1, context_length):
+        for start, first_new in _window_starts(len(tokens) - 1, context_length, stride):
             piece = tokens[start : start + context_length + 1]
-            rows.append((piece[:-1], piece[1:]))
+            rows.append((piece[:-1], piece[1:], first_new - start))
             if len(rows) == batch_size:
                 yield _pad(rows, context_length)
                 rows = []
@@ -134,12 +142,24 @@ def document_windows(
         yield _pad(rows, context_length)
 
 
-def _pad(rows: list[tuple[Sequence[int], Sequence[int]]], context_length: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _window_starts(targets: int, context_length: int, stride: int) -> Iterator[tuple[int, int]]:
+    """(first position, first target no earlier window scored) of each window over a document
+    with ``targets`` targets."""
+    start = scored = 0
+    while scored < targets:
+        yield start, scored
+        scored = min(start + context_length, targets)
+        start = scored + stride - context_length
+
+
+def _pad(
+    rows: list[tuple[Sequence[int], Sequence[int], int]], context_length: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     x = torch.zeros(len(rows), context_length, dtype=torch.int64)
     y = torch.full((len(rows), context_length), IGNORE_INDEX, dtype=torch.int64)
-    for row, (inputs, targets) in enumerate(rows):
+    for row, (inputs, targets, scored_from) in enumerate(rows):
         x[row, : len(inputs)] = torch.as_tensor(inputs, dtype=torch.int64)
-        y[row, : len(targets)] = torch.as_tensor(targets, dtype=torch.int64)
+        y[row, scored_from : len(targets)] = torch.as_tensor(targets[scored_from:], dtype=torch.int64)
     return x, y
 
 

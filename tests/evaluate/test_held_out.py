@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -29,6 +30,28 @@ def test_document_windows_predict_every_token_once_with_its_own_context(document
             contexts_ok &= bool((x[row, 1:real] == y[row, : real - 1]).all())
     assert targets == [t for doc in documents for t in doc[1:]]
     assert contexts_ok
+
+
+@pytest.mark.parametrize(("length", "context", "stride"), [(2, 4, 1), (10, 4, 4), (10, 4, 1), (37, 8, 3), (64, 16, 5)])
+def test_overlapping_windows_score_every_target_once_with_its_own_tokens_before_it(length, context, stride):
+    document = list(range(100, 100 + length))
+    scored = []
+    for x, y in document_windows([document], context, 3, stride):
+        for inputs, targets in zip(x.tolist(), y.tolist(), strict=True):
+            last = max(position for position, target in enumerate(targets) if target != IGNORE_INDEX)
+            assert inputs[1 : last + 1] == [token + 1 for token in inputs[:last]]  # a stretch of the document
+            for position, target in enumerate(targets):
+                if target != IGNORE_INDEX:
+                    assert target == inputs[position] + 1  # the next token of the document
+                    scored.append(target)
+                    # Past the first window, at least context - stride tokens of the document before it.
+                    assert position >= min(context - stride, target - 100 - 1)
+    assert scored == list(range(101, 100 + length))
+
+
+def test_a_stride_outside_one_to_the_context_is_refused():
+    with pytest.raises(ValueError, match="stride must be between 1 and the context length 4, got 5"):
+        next(document_windows([[1, 2, 3]], 4, 2, stride=5))
 
 
 class Uniform(nn.Module):
